@@ -1,0 +1,86 @@
+"""The root Typer app, global options, and error handling around every command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from grelu_cli import __version__
+from grelu_cli.cli.errors import report
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    return "--debug" in args or os.environ.get("GRELU_DEBUG", "") not in ("", "0")
+
+
+class GreluGroup(TyperGroup):
+    """Root group whose ``main`` maps every exception to one stderr line and an exit code.
+
+    Doing this in ``main`` (not in a wrapper function) means ``typer.testing.CliRunner``
+    sees exactly what a user sees.
+    """
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        kw["standalone_mode"] = False
+        try:
+            rv = super().main(argv, *a, **kw)
+        except typer.Exit as e:  # raised by --help/--version in non-standalone mode
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv)))
+        except BaseException as e:  # the one place that turns errors into exit codes
+            if isinstance(e, SystemExit):
+                raise
+            sys.exit(report(e, _debug_requested(argv)))
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=GreluGroup,
+    name="grelu",
+    help="Batch prediction for gReLU sequence-to-function models.\n\n"
+    "Examples:\n\n"
+    "  grelu models list\n\n"
+    "  grelu predict --model borzoi --bed regions.bed --genome hg38.fa -o preds.parquet",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"grelu-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show full tracebacks on errors (also GRELU_DEBUG=1)."
+    ),
+) -> None:
+    """Batch prediction for gReLU sequence-to-function models."""
+
+
+def _register() -> None:
+    # Command groups register themselves here; each module keeps its heavy imports lazy.
+    from grelu_cli.cli import commands  # noqa: F401
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point (``grelu``)."""
+    app()

@@ -1,0 +1,63 @@
+"""One exception hierarchy for grelu-cli.
+
+Every error the library raises on purpose is a :class:`GreluCliError`. Each subclass also
+subclasses the matching builtin, so library users can catch ``ValueError`` or
+``FileNotFoundError`` as usual, and carries the CLI exit code of its class (see CLI.md):
+
+    0 ok, 1 internal, 2 usage, 3 bad input data, 4 missing resource, 5 out of memory.
+
+Messages follow one shape: ``<what is wrong, which value, where>`` plus an optional ``fix``;
+``str(err)`` renders ``"what (fix)"`` so the CLI can print it on one line.
+"""
+
+from __future__ import annotations
+
+
+class GreluCliError(Exception):
+    """Base class. ``exit_code`` is the process exit status the CLI uses for this class."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.fix})" if self.fix else self.message
+
+
+class UsageError(GreluCliError, ValueError):
+    """A bad option or option value (exit 2)."""
+
+    exit_code = 2
+
+
+class InputDataError(GreluCliError, ValueError):
+    """Input files or their contents are invalid: BED, FASTA, checkpoints (exit 3)."""
+
+    exit_code = 3
+
+
+class UnsafeCheckpointError(InputDataError):
+    """A checkpoint holds objects outside the safe-loading allowlist (exit 3)."""
+
+
+class MissingResourceError(GreluCliError, FileNotFoundError):
+    """A file, model or cached weight that should exist does not (exit 4)."""
+
+    exit_code = 4
+
+
+class DownloadError(MissingResourceError):
+    """Fetching weights failed or the download did not verify (exit 4)."""
+
+
+class OutputExistsError(UsageError, FileExistsError):
+    """The output exists and neither --overwrite nor --resume was given (exit 2)."""
+
+
+class OutOfMemoryError(GreluCliError, MemoryError):
+    """The device ran out of memory even at the smallest batch size (exit 5)."""
+
+    exit_code = 5

@@ -1,0 +1,1 @@
+"""Readers (BED, FASTA, regions) and writers (parquet, bigWig)."""

@@ -1,0 +1,1 @@
+"""Model library: layers -> blocks -> trunks/heads -> models. Imports only torch."""

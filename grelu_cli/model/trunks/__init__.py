@@ -1,0 +1,1 @@
+"""Trunks: (N, 4, L) one-hot -> (N, C, L_emb) embeddings."""

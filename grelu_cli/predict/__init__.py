@@ -1,0 +1,1 @@
+"""The batch prediction loop: batches in, CPU arrays out. No file writing."""

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh machine and run the whole test suite (what .ci/run calls).
+# Extra arguments go to pytest, e.g. bash scripts/test.sh -k bigwig
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+venv="${GRELU_VENV:-.venv}"
+"$venv/bin/ruff" check grelu_cli tests benchmarks examples
+"$venv/bin/python" -m pytest -q "$@"
