@@ -1,0 +1,183 @@
+"""Messages and progress for one command run, written to stderr.
+
+Two formats:
+
+- ``text`` (default): a rich progress bar (windows, regions/s, bp/s, ETA) while a terminal is
+  attached, warnings as ``warning: ...`` lines, and a one-line summary at the end. The bar goes
+  quiet when stderr is not a terminal (workflow logs) or with ``--quiet``.
+- ``json``: one JSON object per line (``{"event": "start" | "progress" | "warning" | "summary"
+  | "error", ...}``) for workflow engines; progress events at most every few seconds.
+
+Data never goes to stderr, and messages never go to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, TextIO
+
+LogFormat = Literal["text", "json"]
+
+JSON_PROGRESS_EVERY_S = 5.0
+
+
+class RunLog:
+    """Report a run's start, progress, warnings and summary on stderr."""
+
+    def __init__(
+        self, fmt: LogFormat = "text", quiet: bool = False, stream: TextIO | None = None
+    ) -> None:
+        self.fmt = fmt
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self._t0 = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since this log was created."""
+        return time.perf_counter() - self._t0
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "time": round(time.time(), 3), **fields}
+        self.stream.write(json.dumps(record, default=str) + "\n")
+        self.stream.flush()
+
+    def start(self, command: str, **fields: Any) -> None:
+        """Announce the run (json only: humans see the progress bar)."""
+        if self.fmt == "json":
+            self._emit("start", command=command, **fields)
+
+    def info(self, message: str) -> None:
+        """A one-line note for humans (e.g. 'indexing genome.fa'); json: an info event."""
+        if self.fmt == "json":
+            self._emit("info", message=message)
+        elif not self.quiet:
+            self.stream.write(f"{message}\n")
+
+    def warn(self, message: str, **counts: Any) -> None:
+        """A warning; always shown, also with --quiet."""
+        if self.fmt == "json":
+            self._emit("warning", message=message, **counts)
+        else:
+            self.stream.write(f"warning: {message}\n")
+
+    def error(self, message: str, exit_code: int) -> None:
+        """json only: the error as an event (the plain ``error:`` line is printed as well)."""
+        if self.fmt == "json":
+            self._emit("error", message=message, exit_code=exit_code)
+
+    def summary(self, line: str, **fields: Any) -> None:
+        """The closing line: counts, seconds, output path."""
+        if self.fmt == "json":
+            self._emit("summary", seconds=round(self.elapsed, 3), **fields)
+        elif not self.quiet:
+            self.stream.write(f"{line}\n")
+
+    @contextmanager
+    def progress(self, total: int, what: str = "windows") -> Iterator[Progress]:
+        """Track ``total`` units of work; yields a :class:`Progress` to advance."""
+        bar = None
+        if self.fmt == "text" and not self.quiet and self.stream.isatty():
+            bar = _RichBar(total, what, self.stream)
+        prog = Progress(self, total, what, bar)
+        try:
+            if bar is not None:
+                bar.__enter__()
+            yield prog
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+
+
+class Progress:
+    """Counts of finished work; feeds a rich bar or periodic JSON progress events."""
+
+    def __init__(self, log: RunLog, total: int, what: str, bar: _RichBar | None) -> None:
+        self.log, self.total, self.what, self.bar = log, total, what, bar
+        self.done = 0
+        self.bp = 0
+        self._t0 = time.perf_counter()
+        self._last_emit = self._t0
+
+    def advance(self, n: int, bp: int = 0) -> None:
+        """Record ``n`` more finished units covering ``bp`` input bases."""
+        self.done += n
+        self.bp += bp
+        if self.bar is not None:
+            self.bar.update(self.done, self.rate, self.bp_rate)
+        elif self.log.fmt == "json":
+            now = time.perf_counter()
+            if now - self._last_emit >= JSON_PROGRESS_EVERY_S or self.done >= self.total:
+                self._last_emit = now
+                self.log._emit(
+                    "progress",
+                    done=self.done,
+                    total=self.total,
+                    unit=self.what,
+                    per_s=round(self.rate, 2),
+                    bp_per_s=round(self.bp_rate, 1),
+                )
+
+    @property
+    def rate(self) -> float:
+        """Units per second so far."""
+        dt = time.perf_counter() - self._t0
+        return self.done / dt if dt > 0 else 0.0
+
+    @property
+    def bp_rate(self) -> float:
+        """Input bases per second so far."""
+        dt = time.perf_counter() - self._t0
+        return self.bp / dt if dt > 0 else 0.0
+
+
+class _RichBar:
+    """A rich progress bar on stderr; imported lazily so start-up stays fast."""
+
+    def __init__(self, total: int, what: str, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._progress = RichProgress(
+            TextColumn("[bold]predict"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(what),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self._task = self._progress.add_task("predict", total=total, rate="")
+
+    def __enter__(self) -> _RichBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, done: int, rate: float, bp_rate: float) -> None:
+        self._progress.update(
+            self._task, completed=done, rate=f"{rate:,.1f}/s {_human_bp(bp_rate)}/s"
+        )
+
+
+def _human_bp(bp: float) -> str:
+    for unit, scale in (("Gbp", 1e9), ("Mbp", 1e6), ("kbp", 1e3)):
+        if bp >= scale:
+            return f"{bp / scale:.1f} {unit}"
+    return f"{bp:.0f} bp"
