@@ -1,0 +1,718 @@
+"""Generate the gReLU 1.1.0 reference fixtures under tests/data/reference/ (the project's oracle).
+
+Run ONLY in a scratch virtualenv that has gReLU installed; it is never a project dependency:
+
+    python -m venv /tmp/ref-venv
+    /tmp/ref-venv/bin/pip install torch==2.13.0 grelu==1.1.0 \
+        --extra-index-url https://download.pytorch.org/whl/cpu
+    /tmp/ref-venv/bin/python tests/data/reference/make_reference.py [models|layout|all]
+
+Everything is deterministic: weights come from `synth_tensor` (an integer hash of the state_dict
+key, no RNG), inputs from seeded torch generators. Re-running rewrites identical values (up to
+libm differences in the last float32 bit of a few transcendental results). See README.md here
+for every file's format.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import zlib
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+MODELS_DIR = HERE / "models"
+
+# State dicts larger than this many float32 elements are not stored; the test rebuilds them
+# with synth_state_dict from the recorded key names and shapes (keeps each file < 1 MB).
+MAX_STORED_ELEMENTS = 120_000
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic "random" weights: an integer hash, identical on every machine and torch version.
+# --------------------------------------------------------------------------------------------
+def _hash_uniform(key: str, n: int) -> torch.Tensor:
+    """n values in [0, 1) from a 32-bit integer hash of (crc32(key), index); float64."""
+    h = zlib.crc32(key.encode("utf-8"))
+    mask = 0xFFFFFFFF
+    x = (torch.arange(n, dtype=torch.int64) + h * 0x9E3779B1) & mask
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & mask
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & mask
+    x = (x >> 16) ^ x
+    return x.to(torch.float64) / 4294967296.0
+
+
+def synth_tensor(key: str, shape: list[int], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The fixture value of one state_dict entry, from its key and shape only.
+
+    - `*num_batches_tracked` (int64): 0.
+    - `*running_var`: 0.5 + u                  (u uniform in [0, 1))
+    - `*running_mean`: 0.4 * (u - 0.5)
+    - 1-D `*weight` (norm scales): 1 + 0.4 * (u - 0.5)
+    - other 1-D tensors (biases): 0.2 * (u - 0.5)
+    - tensors with >= 2 dims: (2u - 1) * sqrt(3 / fan_in), fan_in = prod(shape[1:])
+      (variance 1 / fan_in, so activations keep their scale through deep towers)
+    """
+    if key.endswith("num_batches_tracked"):
+        return torch.zeros(shape, dtype=torch.int64)
+    n = 1
+    for s in shape:
+        n *= s
+    u = _hash_uniform(key, n)
+    if key.endswith("running_var"):
+        v = 0.5 + u
+    elif key.endswith("running_mean"):
+        v = 0.4 * (u - 0.5)
+    elif len(shape) <= 1 and key.endswith("weight"):
+        v = 1.0 + 0.4 * (u - 0.5)
+    elif len(shape) <= 1:
+        v = 0.2 * (u - 0.5)
+    else:
+        fan_in = n // shape[0]
+        v = (2.0 * u - 1.0) * (3.0 / fan_in) ** 0.5
+    return v.reshape(shape).to(dtype)
+
+
+def synth_state_dict(shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
+    """Fixture state_dict for ordered {key: shape}."""
+    return {k: synth_tensor(k, s) for k, s in shapes.items()}
+
+
+def one_hot_input(n: int, length: int, seed: int) -> torch.Tensor:
+    """(n, 4, length) float32 one-hot DNA with ~5% all-zero (N) columns, seeded."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, 4, (n, length), generator=g)
+    x = torch.nn.functional.one_hot(idx, 4).permute(0, 2, 1).to(torch.float32)
+    is_n = torch.rand((n, length), generator=g) < 0.05
+    return (x * (~is_n).unsqueeze(1).to(torch.float32)).contiguous()
+
+
+# --------------------------------------------------------------------------------------------
+# flash_attn stub: plain-torch math of the two flash_attn objects gReLU's FlashAttention uses.
+# --------------------------------------------------------------------------------------------
+def install_flash_attn_stub() -> None:
+    """Put a fake `flash_attn` package in sys.modules (CPU, float32, no dropout).
+
+    gReLU 1.1.0 `grelu.model.layers.FlashAttention` imports
+    `flash_attn.flash_attn_qkvpacked_func` and `flash_attn.layers.rotary.RotaryEmbedding`,
+    builds `RotaryEmbedding(head_dim, device=device)` and calls
+    `rotary(qkv)` on qkv (b, l, 3, h, d) then `flash_attn_qkvpacked_func(qkv, dropout_p,
+    window_size=(-1, -1))` -> (b, l, h, d). The stub mirrors flash-attn 2's defaults:
+    rotary base 10000, non-interleaved (GPT-NeoX halves), rotary_dim = head_dim, applied to q
+    and k only, positions 0..l-1, inv_freq a non-persistent buffer (no state_dict key);
+    attention softmax_scale = 1/sqrt(d), non-causal, full window.
+    """
+    if "flash_attn" in sys.modules:
+        return
+
+    class RotaryEmbedding(torch.nn.Module):
+        def __init__(self, dim, base=10000.0, interleaved=False, scale_base=None, device=None):
+            super().__init__()
+            assert not interleaved and scale_base is None
+            self.dim = dim
+            inv_freq = 1.0 / (
+                float(base) ** (torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)
+            )
+            self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+        def forward(self, qkv):
+            seqlen = qkv.shape[1]
+            t = torch.arange(seqlen, device=qkv.device, dtype=torch.float32)
+            freqs = torch.outer(t, self.inv_freq.float())
+            cos = torch.cos(freqs).to(qkv.dtype)[None, :, None, :]  # (1, l, 1, d/2)
+            sin = torch.sin(freqs).to(qkv.dtype)[None, :, None, :]
+            cos = torch.cat([cos, cos], dim=-1)
+            sin = torch.cat([sin, sin], dim=-1)
+
+            def rot(x):
+                x1, x2 = x.chunk(2, dim=-1)
+                return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+
+            q, k, v = qkv.unbind(dim=2)
+            return torch.stack([rot(q), rot(k), v], dim=2)
+
+    def flash_attn_qkvpacked_func(
+        qkv, dropout_p=0.0, softmax_scale=None, causal=False, window_size=(-1, -1), **kwargs
+    ):
+        assert dropout_p == 0.0, "stub: goldens use attn_dropout=0 (flash_attn drops in eval)"
+        assert not causal and tuple(window_size) == (-1, -1)
+        q, k, v = qkv.unbind(dim=2)  # (b, l, h, d)
+        scale = softmax_scale if softmax_scale is not None else q.shape[-1] ** -0.5
+        scores = torch.einsum("bihd,bjhd->bhij", q, k) * scale
+        attn = scores.softmax(dim=-1)
+        return torch.einsum("bhij,bjhd->bihd", attn, v)
+
+    import importlib.machinery
+
+    pkg = types.ModuleType("flash_attn")
+    pkg.flash_attn_qkvpacked_func = flash_attn_qkvpacked_func
+    layers = types.ModuleType("flash_attn.layers")
+    rotary = types.ModuleType("flash_attn.layers.rotary")
+    rotary.RotaryEmbedding = RotaryEmbedding
+    pkg.layers = layers
+    layers.rotary = rotary
+    for mod in (pkg, layers, rotary):
+        # a spec keeps importlib.util.find_spec (used by transformers' probes) from raising
+        mod.__spec__ = importlib.machinery.ModuleSpec(mod.__name__, None)
+        sys.modules[mod.__name__] = mod
+
+
+# --------------------------------------------------------------------------------------------
+# Model goldens (issue 2)
+# --------------------------------------------------------------------------------------------
+# (case id, class name, kwargs, input length). Tiny configs that exercise every option.
+MODEL_CASES: list[tuple[str, str, dict, int]] = [
+    # ConvModel
+    (
+        "conv_plain",
+        "ConvModel",
+        dict(
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            final_pool_func=None,
+        ),
+        40,
+    ),
+    (
+        "conv_norm_res_maxpool_gelu_crop",
+        "ConvModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=7,
+            n_conv=3,
+            channel_init=8,
+            channel_mult=1.5,
+            kernel_size=3,
+            dilation_init=1,
+            dilation_mult=2,
+            act_func="gelu",
+            norm=True,
+            pool_func="max",
+            pool_size=2,
+            residual=True,
+            dropout=0.1,
+            crop_len=2,
+            final_pool_func=None,
+        ),
+        64,
+    ),
+    (
+        "conv_avgpool_elu_finalavg",
+        "ConvModel",
+        dict(
+            n_tasks=4,
+            stem_channels=6,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=10,
+            kernel_size=5,
+            act_func="elu",
+            norm=True,
+            pool_func="avg",
+            pool_size=3,
+            residual=False,
+            final_pool_func="avg",
+        ),
+        54,
+    ),
+    (
+        "conv_attnpool_softplus_finalmax",
+        "ConvModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            act_func="softplus",
+            pool_func="attn",
+            pool_size=2,
+            residual=True,
+            final_pool_func="max",
+        ),
+        32,
+    ),
+    (
+        "conv_gelu_enformer_res",
+        "ConvModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            act_func="gelu_enformer",
+            residual=True,
+            norm=True,
+            crop_len=1,
+            final_pool_func=None,
+        ),
+        30,
+    ),
+    (
+        "conv_gelu_borzoi_dilated",
+        "ConvModel",
+        dict(
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=3,
+            channel_init=8,
+            kernel_size=3,
+            dilation_init=2,
+            dilation_mult=2,
+            act_func="gelu_borzoi",
+            residual=True,
+            final_pool_func=None,
+        ),
+        48,
+    ),
+    (
+        "conv_exp",
+        "ConvModel",
+        dict(
+            n_tasks=1,
+            stem_channels=4,
+            stem_kernel_size=5,
+            n_conv=1,
+            channel_init=4,
+            kernel_size=3,
+            act_func="exp",
+            final_pool_func="avg",
+        ),
+        24,
+    ),
+    # DilatedConvModel
+    (
+        "dilated_auto_crop",
+        "DilatedConvModel",
+        dict(
+            n_tasks=2, channels=8, stem_kernel_size=5, kernel_size=3, n_conv=3, final_pool_func=None
+        ),
+        80,
+    ),
+    (
+        "dilated_int_crop_gelu",
+        "DilatedConvModel",
+        dict(
+            n_tasks=3,
+            channels=8,
+            stem_kernel_size=7,
+            kernel_size=3,
+            dilation_mult=1.5,
+            act_func="gelu",
+            n_conv=4,
+            crop_len=4,
+            final_pool_func=None,
+        ),
+        64,
+    ),
+    (
+        "dilated_finalavg",
+        "DilatedConvModel",
+        dict(
+            n_tasks=2,
+            channels=6,
+            stem_kernel_size=5,
+            kernel_size=3,
+            n_conv=2,
+            crop_len=0,
+            final_pool_func="avg",
+        ),
+        40,
+    ),
+    # ConvGRUModel
+    (
+        "gru_plain",
+        "ConvGRUModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            final_pool_func=None,
+        ),
+        24,
+    ),
+    (
+        "gru_2layer_norm_pool_crop",
+        "ConvGRUModel",
+        dict(
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            act_func="gelu",
+            conv_norm=True,
+            pool_func="max",
+            pool_size=2,
+            residual=True,
+            crop_len=1,
+            n_gru=2,
+            dropout=0.1,
+            gru_norm=True,
+            final_pool_func=None,
+        ),
+        32,
+    ),
+    (
+        "gru_finalavg",
+        "ConvGRUModel",
+        dict(
+            n_tasks=2,
+            stem_channels=6,
+            stem_kernel_size=3,
+            n_conv=1,
+            channel_init=6,
+            kernel_size=3,
+            final_pool_func="avg",
+        ),
+        20,
+    ),
+    # ConvTransformerModel
+    (
+        "transformer_plain",
+        "ConvTransformerModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            final_pool_func=None,
+        ),
+        24,
+    ),
+    (
+        "transformer_2x2heads_norm_pool_crop",
+        "ConvTransformerModel",
+        dict(
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            act_func="gelu",
+            norm=True,
+            pool_func="avg",
+            pool_size=2,
+            residual=True,
+            crop_len=1,
+            n_transformers=2,
+            key_len=4,
+            value_len=6,
+            n_heads=2,
+            n_pos_features=6,
+            pos_dropout=0.1,
+            attn_dropout=0.1,
+            ff_dropout=0.1,
+            final_pool_func=None,
+        ),
+        32,
+    ),
+    (
+        "transformer_finalmax",
+        "ConvTransformerModel",
+        dict(
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=1,
+            channel_init=8,
+            kernel_size=3,
+            n_transformers=1,
+            key_len=8,
+            value_len=4,
+            n_heads=3,
+            n_pos_features=12,
+            final_pool_func="max",
+        ),
+        26,
+    ),
+    # ConvMLPModel
+    (
+        "mlp_plain",
+        "ConvMLPModel",
+        dict(
+            seq_len=32,
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+        ),
+        32,
+    ),
+    (
+        "mlp_norm_pool_2hidden",
+        "ConvMLPModel",
+        dict(
+            seq_len=40,
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            act_func="elu",
+            conv_norm=True,
+            pool_func="max",
+            pool_size=2,
+            residual=False,
+            mlp_norm=True,
+            mlp_act_func="gelu",
+            mlp_hidden_size=[8, 6],
+            dropout=0.1,
+        ),
+        40,
+    ),
+    (
+        "mlp_no_hidden",
+        "ConvMLPModel",
+        dict(
+            seq_len=24,
+            n_tasks=2,
+            stem_channels=4,
+            stem_kernel_size=5,
+            n_conv=1,
+            channel_init=4,
+            kernel_size=3,
+            mlp_act_func=None,
+            mlp_hidden_size=[],
+        ),
+        24,
+    ),
+    # BorzoiModel
+    (
+        "borzoi_tiny",
+        "BorzoiModel",
+        dict(
+            n_tasks=3,
+            stem_channels=16,
+            stem_kernel_size=5,
+            init_channels=32,
+            channels=32,
+            n_conv=3,
+            kernel_size=3,
+            n_transformers=1,
+            key_len=4,
+            value_len=8,
+            n_heads=2,
+            n_pos_features=8,
+            crop_len=2,
+            final_pool_func=None,
+        ),
+        128,
+    ),
+    (
+        "borzoi_4conv_2tf_gelu_softplus_avg",
+        "BorzoiModel",
+        dict(
+            n_tasks=2,
+            stem_channels=16,
+            stem_kernel_size=7,
+            init_channels=32,
+            channels=64,
+            n_conv=4,
+            kernel_size=5,
+            n_transformers=2,
+            key_len=8,
+            value_len=8,
+            n_heads=2,
+            n_pos_features=12,
+            crop_len=0,
+            act_func="gelu",
+            final_act_func="softplus",
+            final_pool_func="avg",
+            norm_kwargs={"eps": 1e-5},
+        ),
+        128,
+    ),
+    (
+        "borzoi_flash",
+        "BorzoiModel",
+        dict(
+            n_tasks=3,
+            stem_channels=16,
+            stem_kernel_size=5,
+            init_channels=32,
+            channels=32,
+            n_conv=3,
+            kernel_size=3,
+            n_transformers=2,
+            n_heads=2,
+            attn_dropout=0.0,
+            crop_len=1,
+            flash_attn=True,
+            final_pool_func=None,
+        ),
+        128,
+    ),
+    # EnformerModel: conv tower rounds channels to multiples of 128 and the attention needs
+    # (channels // n_heads) % 6 == 0, so 384 is the smallest; state dicts too big to store.
+    (
+        "enformer_small",
+        "EnformerModel",
+        dict(
+            n_tasks=3,
+            n_conv=3,
+            channels=384,
+            n_transformers=1,
+            n_heads=2,
+            key_len=8,
+            crop_len=2,
+            final_pool_func=None,
+        ),
+        64,
+    ),
+    (
+        "enformer_2tf_softplus_avg",
+        "EnformerModel",
+        dict(
+            n_tasks=2,
+            n_conv=3,
+            channels=384,
+            n_transformers=2,
+            n_heads=4,
+            key_len=4,
+            crop_len=0,
+            final_act_func="softplus",
+            final_pool_func="avg",
+        ),
+        48,
+    ),
+]
+
+
+def _shapes(model: torch.nn.Module) -> dict[str, list[int]]:
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
+def make_model_goldens() -> None:
+    """models/manifest.json + one models/<case>.pt per case."""
+    import grelu.model.models as gm
+
+    install_flash_attn_stub()
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for i, (case, cls_name, kwargs, in_len) in enumerate(MODEL_CASES):
+        torch.manual_seed(0)  # construction draws from the global RNG; values are replaced
+        model = getattr(gm, cls_name)(**kwargs)
+        shapes = _shapes(model)
+        sd = synth_state_dict(shapes)
+        model.load_state_dict(sd, strict=True)
+        model.eval()
+        x = one_hot_input(2, in_len, seed=1000 + i)
+        with torch.no_grad():
+            y = model(x)
+        y_again = model(x).detach()
+        assert torch.equal(y, y_again)
+        n_el = sum(v.numel() for v in sd.values())
+        store_sd = n_el <= MAX_STORED_ELEMENTS
+        blob = {"input": x, "output": y.contiguous()}
+        if store_sd:
+            blob["state_dict"] = sd
+        torch.save(blob, MODELS_DIR / f"{case}.pt")
+        manifest.append(
+            {
+                "case": case,
+                "class": cls_name,
+                "kwargs": kwargs,
+                "input_shape": list(x.shape),
+                "output_shape": list(y.shape),
+                "output_absmax": float(y.abs().max()),
+                "n_params": sum(p.numel() for p in model.parameters()),
+                "state_dict_stored": store_sd,
+                "state_dict_shapes": shapes,
+            }
+        )
+        print(
+            f"{case:42s} {cls_name:22s} in {tuple(x.shape)} out {tuple(y.shape)} "
+            f"|y|max {float(y.abs().max()):.4g} std {float(y.std()):.3g} "
+            f"params {n_el} stored={store_sd}"
+        )
+    (MODELS_DIR / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+# Pretrained classes download weights in __init__ (gReLU 1.1.0); we run their real __init__
+# on the meta device with the download, torch.load and load_state_dict patched out, so the
+# recorded key layout is exactly what those classes build, without any network or disk access.
+PRETRAINED_CASES: list[tuple[str, str, dict]] = [
+    ("borzoi_published", "BorzoiPretrainedModel", dict(n_tasks=7611)),
+    (
+        "borzoi_4tf_crop16_nopool",
+        "BorzoiPretrainedModel",
+        dict(n_tasks=10, n_transformers=4, crop_len=16, final_pool_func=None),
+    ),
+    ("enformer_published", "EnformerPretrainedModel", dict(n_tasks=5313)),
+    (
+        "enformer_6tf_nopool",
+        "EnformerPretrainedModel",
+        dict(n_tasks=10, n_transformers=6, final_pool_func=None),
+    ),
+]
+
+
+def make_pretrained_layout() -> None:
+    """models/pretrained_layout.json: state_dict key names and shapes of the pretrained classes."""
+    import grelu.model.models as gm
+    import grelu.resources
+
+    patches = [
+        (grelu.resources, "download_model", lambda **kw: "/nonexistent/never-read.h5"),
+        (torch, "load", lambda *a, **kw: None),
+        (torch.nn.Module, "load_state_dict", lambda self, *a, **kw: None),
+    ]
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    out = {}
+    try:
+        for obj, name, fn in patches:
+            setattr(obj, name, fn)
+        for case, cls_name, kwargs in PRETRAINED_CASES:
+            with torch.device("meta"):
+                model = getattr(gm, cls_name)(**kwargs)
+            shapes = _shapes(model)
+            out[case] = {
+                "class": cls_name,
+                "kwargs": kwargs,
+                "n_params": sum(p.numel() for p in model.parameters()),
+                "n_state_dict_entries": len(shapes),
+                "state_dict_shapes": shapes,
+            }
+            print(
+                f"{case:28s} {cls_name:24s} params {out[case]['n_params']:,} entries {len(shapes)}"
+            )
+    finally:
+        for obj, name, fn in saved:
+            setattr(obj, name, fn)
+    (MODELS_DIR / "pretrained_layout.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+def main(argv: list[str]) -> None:
+    torch.set_float32_matmul_precision("highest")
+    what = argv[1] if len(argv) > 1 else "all"
+    if what in ("models", "all"):
+        make_model_goldens()
+    if what in ("layout", "models", "all"):
+        make_pretrained_layout()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
