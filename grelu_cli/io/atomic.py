@@ -1,0 +1,234 @@
+"""Atomic outputs: a file appears at its final path only when it is complete.
+
+Every writer (parquet, bigWig) and ``grelu models build`` write through this module. A
+writer asks for the temporary path of each final output, writes there, and on success the
+group is committed: each temporary file is fsynced and renamed over its final path with
+``os.replace`` (atomic within one directory on POSIX), then the directory is fsynced. On any
+exception, or when the group is aborted, the temporary files and scratch directory are
+deleted, as are the output directories this group created, if they are still empty.
+
+Naming scheme (stable; a future ``--resume`` finds a partial run by these names)::
+
+    DIR/NAME                              final output
+    DIR/.NAME.partial                     temporary file being written (hidden, same directory)
+    DIR/.NAME.partial.d/                  writer scratch space (bigWig spill files); always
+                                          deleted on commit and on abort
+    DIR/.NAME.partial.manifest.json       reserved for resume manifests (not written here)
+
+For a group of outputs (one bigWig per task) the scratch directory and manifest belong to the
+first output of the group. A temporary name never ends in the final extension, so nothing that
+globs ``*.parquet`` or ``*.bw`` picks up a partial file.
+
+Limits: a group of several files is renamed one after another; if one rename fails, the files
+already renamed are removed again (with ``overwrite`` the files they replaced are gone). A
+process killed in the microseconds between two renames can leave part of a group in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from grelu_cli.errors import OutputExistsError, UsageError
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(final: str | Path) -> Path:
+    """Temporary path of ``final``: ``DIR/.NAME.partial``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}")
+
+
+def scratch_path(final: str | Path) -> Path:
+    """Scratch directory of ``final``: ``DIR/.NAME.partial.d``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.d")
+
+
+def manifest_path(final: str | Path) -> Path:
+    """Reserved resume-manifest path of ``final``: ``DIR/.NAME.partial.manifest.json``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.manifest.json")
+
+
+def check_output(final: str | Path, overwrite: bool = False) -> None:
+    """Raise if ``final`` cannot be written: it is a directory, or exists without overwrite."""
+    final = Path(final)
+    if final.is_dir():
+        raise UsageError(
+            f"output {final} is an existing directory", fix="give a file path for this output"
+        )
+    if final.exists() and not overwrite:
+        raise OutputExistsError(
+            f"output {final} already exists", fix="use --overwrite to replace it"
+        )
+
+
+def fsync_file(path: str | Path) -> None:
+    """Flush a closed file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a directory entry table (makes renames durable); a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class AtomicOutputs:
+    """Temporary names for a group of outputs that are committed together.
+
+    Use as a context manager (commit on success, abort on exception) or call
+    :meth:`open`, :meth:`commit` and :meth:`abort` yourself::
+
+        with AtomicOutputs([out]) as group:
+            write_to(group.temps[0])
+        # out exists now; after an exception neither out nor its temporary file exists
+
+    Args:
+        finals: final output paths (distinct).
+        overwrite: replace existing outputs (only at commit; until then they stay intact).
+    """
+
+    def __init__(self, finals: Sequence[str | Path], *, overwrite: bool = False) -> None:
+        self.finals: tuple[Path, ...] = tuple(Path(p) for p in finals)
+        if not self.finals:
+            raise ValueError("AtomicOutputs needs at least one output path")
+        if len({p.absolute() for p in self.finals}) != len(self.finals):
+            raise UsageError(
+                f"output paths repeat: {', '.join(str(p) for p in self.finals)}",
+                fix="give each output its own path",
+            )
+        self.temps: tuple[Path, ...] = tuple(partial_path(p) for p in self.finals)
+        self.overwrite = overwrite
+        self._created_dirs: list[Path] = []
+        self._scratch: Path | None = None
+        self._state = "new"
+
+    def __enter__(self) -> AtomicOutputs:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        """Check every output is writable and create missing parent directories."""
+        if self._state != "new":
+            raise RuntimeError(f"AtomicOutputs.open() called twice (state {self._state})")
+        for final in self.finals:
+            check_output(final, self.overwrite)
+        for final in self.finals:
+            self._make_dirs(final.parent)
+        self._state = "open"
+
+    def temp(self, final: str | Path) -> Path:
+        """Temporary path of one of this group's outputs."""
+        return self.temps[self.finals.index(Path(final))]
+
+    def scratch_dir(self) -> Path:
+        """An empty scratch directory next to the first output (created on first call)."""
+        if self._scratch is None:
+            path = scratch_path(self.finals[0])
+            # A stale scratch dir belongs to a killed run of the same output: start clean.
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            self._scratch = path
+        return self._scratch
+
+    def commit(self) -> None:
+        """Fsync and rename every temporary file into place; remove the scratch directory.
+
+        On failure nothing of this group remains at the final paths and the error is re-raised.
+        """
+        if self._state != "open":
+            raise RuntimeError(f"AtomicOutputs.commit() in state {self._state}")
+        done: list[Path] = []
+        try:
+            for temp in self.temps:
+                if not temp.is_file():
+                    raise RuntimeError(f"temporary output {temp} was not written")
+                fsync_file(temp)
+            # Re-check: another process may have created an output while we were running.
+            for final in self.finals:
+                check_output(final, self.overwrite)
+            for temp, final in zip(self.temps, self.finals, strict=True):
+                os.replace(temp, final)
+                done.append(final)
+            for parent in dict.fromkeys(final.parent for final in self.finals):
+                fsync_dir(parent)
+        except BaseException:
+            for final in done:
+                with contextlib.suppress(OSError):
+                    final.unlink()
+            self._cleanup(remove_dirs=not done)
+            self._state = "aborted"
+            raise
+        self._cleanup(remove_dirs=False)
+        self._state = "committed"
+
+    def abort(self) -> None:
+        """Delete temporary files, scratch space and directories this group created."""
+        if self._state in ("committed", "aborted"):
+            return
+        self._cleanup(remove_dirs=True)
+        self._state = "aborted"
+
+    def _cleanup(self, remove_dirs: bool) -> None:
+        for temp in self.temps:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        if remove_dirs:
+            for directory in reversed(self._created_dirs):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # only succeeds when empty, which is what we want
+        self._created_dirs = []
+
+    def _make_dirs(self, directory: Path) -> None:
+        missing = []
+        while not directory.exists():
+            missing.append(directory)
+            if directory.parent == directory:
+                break
+            directory = directory.parent
+        for d in reversed(missing):
+            d.mkdir(exist_ok=True)
+            self._created_dirs.append(d)
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield the temporary path for ``final``; rename it into place if the block succeeds.
+
+    The caller must have closed whatever it wrote to the path before the block ends.
+    """
+    with AtomicOutputs([final], overwrite=overwrite) as group:
+        yield group.temps[0]

@@ -1,0 +1,331 @@
+"""Parquet writer: streams :class:`~grelu_cli.io.block.Block` predictions to one parquet file.
+
+Long layout (default), one row per window x task x bin, in this column order::
+
+    name, chrom, start, end, strand, window_start, window_end, padded, task, bin,
+    bin_start, bin_end, value
+
+Wide layout, one row per window x bin: the same leading columns without ``task`` and
+``value``, then one float32 column per task, named by the task.
+
+Rows follow the input: windows in the order of the blocks (input order; the windows of a
+tiled region are consecutive), then task (in the order given), then bin. Strings are stored
+dictionary-encoded (parquet's default), integers as int64, values as float32; ``chrom`` is
+null for FASTA input.
+
+Row groups hold exactly ``row_group_rows`` rows (the last one fewer) whatever the block
+sizes, so the file does not depend on the batch size. File-level metadata key ``grelu``
+holds the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus an ``output`` entry
+(format, layout, tasks, rows). It is written at close, so run counts can be filled in after
+the last block: ``writer.metadata["counts"] = {...}``. Because of that the arrow schema is
+not embedded in the file (``store_schema=False``): readers get plain string columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from grelu_cli.errors import UsageError
+from grelu_cli.io.atomic import AtomicOutputs
+from grelu_cli.io.block import Block
+from grelu_cli.io.provenance import to_json
+
+LONG_COLUMNS = (
+    "name",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "window_start",
+    "window_end",
+    "padded",
+    "task",
+    "bin",
+    "bin_start",
+    "bin_end",
+    "value",
+)
+WIDE_LEADING_COLUMNS = tuple(c for c in LONG_COLUMNS if c not in ("task", "value"))
+LAYOUTS = ("long", "wide")
+METADATA_KEY = "grelu"
+# ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
+DEFAULT_ROW_GROUP_ROWS = 1 << 20
+# Wide rows hold one value per task; keep row groups near the same number of values.
+_WIDE_VALUES_PER_GROUP = 1 << 22
+
+_STRANDS = ("+", "-")
+_STRAND_CODES = {"+": 0, "-": 1}
+
+
+def check_wide_task_names(tasks: Sequence[str]) -> None:
+    """Raise UsageError if task names cannot be wide-layout column names."""
+    seen: set[str] = set()
+    for task in tasks:
+        if task in WIDE_LEADING_COLUMNS:
+            raise UsageError(
+                f"task name '{task}' collides with the column '{task}' of the wide layout",
+                fix="use --layout long",
+            )
+        if task in seen:
+            raise UsageError(
+                f"task name '{task}' appears twice; the wide layout needs one column per task",
+                fix="select each task once, or use --layout long",
+            )
+        seen.add(task)
+
+
+class ParquetWriter:
+    """Write blocks to ``path`` (atomically: a temporary file renamed at successful close).
+
+    Args:
+        path: output ``.parquet`` file.
+        tasks: task names, in the order of the blocks' task axis (T).
+        layout: "long" or "wide".
+        metadata: provenance record (a dict; see :func:`grelu_cli.io.provenance.build_provenance`);
+            kept as ``self.metadata`` and serialised at close.
+        overwrite: replace an existing output (otherwise OutputExistsError).
+        row_group_rows: rows per row group; default 2**20 (long) or about 4M values (wide).
+        compression: parquet codec.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        tasks: Sequence[str],
+        *,
+        layout: str = "long",
+        metadata: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        row_group_rows: int | None = None,
+        compression: str = "zstd",
+    ) -> None:
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown parquet layout '{layout}'", fix="use long or wide")
+        self.tasks = [str(t) for t in tasks]
+        if layout == "wide":
+            check_wide_task_names(self.tasks)
+        if row_group_rows is None:
+            row_group_rows = DEFAULT_ROW_GROUP_ROWS
+            if layout == "wide":
+                row_group_rows = max(1024, _WIDE_VALUES_PER_GROUP // max(1, len(self.tasks)))
+        if row_group_rows < 1:
+            raise ValueError(f"row_group_rows must be positive, got {row_group_rows}")
+        self.path = Path(path)
+        self.layout = layout
+        self._leading = LONG_COLUMNS if layout == "long" else WIDE_LEADING_COLUMNS
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.row_group_rows = row_group_rows
+        self.compression = compression
+        self.rows_written = 0
+        self._outputs = AtomicOutputs([self.path], overwrite=overwrite)
+        self._writer: Any = None
+        self._schema: Any = None
+        self._chroms: dict[str, int] = {}
+        self._buffer: list[dict[str, Any]] = []
+        self._buffered = 0
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> ParquetWriter:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        """Check the output path and open the temporary file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._outputs.open()
+        string_dict = pa.dictionary(pa.int32(), pa.string())
+        fields = []
+        for col in self._leading:
+            if col == "name":
+                fields.append(pa.field(col, pa.string(), nullable=False))
+            elif col in ("chrom", "strand", "task"):
+                fields.append(pa.field(col, string_dict, nullable=col == "chrom"))
+            elif col == "value":
+                fields.append(pa.field(col, pa.float32(), nullable=False))
+            else:
+                fields.append(pa.field(col, pa.int64(), nullable=False))
+        if self.layout == "wide":
+            fields += [pa.field(task, pa.float32(), nullable=False) for task in self.tasks]
+        self._schema = pa.schema(fields)
+        try:
+            # store_schema=False: the key-value metadata added at close is then the only
+            # metadata, so pyarrow, pandas and polars all see the final record.
+            self._writer = pq.ParquetWriter(
+                self._outputs.temps[0],
+                self._schema,
+                compression=self.compression,
+                store_schema=False,
+            )
+        except BaseException:
+            self._outputs.abort()
+            raise
+
+    def close(self) -> None:
+        """Write the last row group and the metadata, then rename the file into place."""
+        try:
+            if self._buffered:
+                self._flush()
+            output = {
+                "format": "parquet",
+                "layout": self.layout,
+                "tasks": self.tasks,
+                "rows": self.rows_written,
+            }
+            record = {**self.metadata, "output": output}
+            self._writer.add_key_value_metadata({METADATA_KEY: to_json(record)})
+            self._writer.close()
+            self._writer = None
+        except BaseException:
+            self.abort()
+            raise
+        self._outputs.commit()
+
+    def abort(self) -> None:
+        """Discard everything written; no file remains at the final or temporary path."""
+        if self._writer is not None:
+            # The file is deleted next anyway; a failing close must not hide the first error.
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        self._outputs.abort()
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, block: Block) -> None:
+        """Append the rows of one block. values (N, T, B) with T == len(tasks)."""
+        if self._writer is None:
+            raise RuntimeError("ParquetWriter.write() outside an open writer")
+        n, t, b = block.values.shape
+        if t != len(self.tasks):
+            raise ValueError(f"block has {t} tasks, the writer was opened for {len(self.tasks)}")
+        per_window = self._window_columns(block)
+        values = np.asarray(block.values, dtype=np.float32)
+        if self.layout == "wide":
+            # (T, N*B): each task's values for rows ordered window x bin, contiguous per task.
+            values = np.ascontiguousarray(values.transpose(1, 0, 2)).reshape(t, n * b)
+            total = n * b
+        else:
+            values = values.reshape(-1)
+            total = n * t * b
+        pos = 0
+        while pos < total:
+            take = min(total - pos, self.row_group_rows - self._buffered)
+            self._buffer.append(self._rows(block, per_window, values, pos, pos + take))
+            self._buffered += take
+            pos += take
+            if self._buffered == self.row_group_rows:
+                self._flush()
+
+    def _window_columns(self, block: Block) -> dict[str, Any]:
+        """Per-window arrays (N,) that rows index into."""
+        import pyarrow as pa
+
+        windows = block.windows
+        chrom_codes = np.empty(len(windows), dtype=np.int32)
+        for i, w in enumerate(windows):
+            if w.chrom is None:
+                chrom_codes[i] = -1
+            else:
+                chrom_codes[i] = self._chroms.setdefault(w.chrom, len(self._chroms))
+        try:
+            strand = np.array([_STRAND_CODES[w.strand] for w in windows], dtype=np.int32)
+        except KeyError as err:
+            raise ValueError(f"window strand must be '+' or '-', got {err.args[0]!r}") from None
+        return {
+            "name": pa.array([w.name for w in windows], type=pa.string()),
+            "chrom": chrom_codes,
+            "start": np.array([w.start for w in windows], dtype=np.int64),
+            "end": np.array([w.end for w in windows], dtype=np.int64),
+            "strand": strand,
+            "window_start": np.array([w.window_start for w in windows], dtype=np.int64),
+            "window_end": np.array([w.window_end for w in windows], dtype=np.int64),
+            "padded": np.array([w.padded for w in windows], dtype=np.int64),
+        }
+
+    def _rows(
+        self, block: Block, per_window: dict[str, Any], values: np.ndarray, r0: int, r1: int
+    ) -> dict[str, Any]:
+        """Columns of rows ``r0:r1`` of this block (row index -> window, task, bin)."""
+        import pyarrow as pa
+
+        _, t, b = block.values.shape
+        r = np.arange(r0, r1, dtype=np.int64)
+        if self.layout == "long":
+            win, rest = np.divmod(r, t * b)
+            task, col = np.divmod(rest, b)
+        else:
+            win, col = np.divmod(r, b)
+        rows: dict[str, Any] = {"name": per_window["name"].take(pa.array(win))}
+        for key in ("chrom", "start", "end", "strand", "window_start", "window_end", "padded"):
+            rows[key] = per_window[key][win]
+        rows["bin"] = np.asarray(block.bins, dtype=np.int64)[col]
+        rows["bin_start"] = np.asarray(block.bin_start, dtype=np.int64)[win, col]
+        rows["bin_end"] = np.asarray(block.bin_end, dtype=np.int64)[win, col]
+        if self.layout == "long":
+            rows["task"] = task.astype(np.int32)
+            rows["value"] = values[r0:r1]
+        else:
+            rows["values"] = values[:, r0:r1]
+        return rows
+
+    def _flush(self) -> None:
+        """Write the buffered rows as one row group."""
+        import pyarrow as pa
+
+        pieces, self._buffer = self._buffer, []
+        n_rows, self._buffered = self._buffered, 0
+
+        def cat(key: str) -> np.ndarray:
+            return np.concatenate([p[key] for p in pieces])
+
+        def dictionary(codes: np.ndarray, names: Sequence[str]) -> Any:
+            # Only the values this row group uses, in code order: the bytes of a row
+            # group then depend on its rows alone, not on what earlier blocks contained.
+            null = codes < 0
+            used, compact = np.unique(codes[~null], return_inverse=True)
+            indices = np.full(len(codes), -1, dtype=np.int32)
+            indices[~null] = compact
+            return pa.DictionaryArray.from_arrays(
+                pa.array(indices, type=pa.int32(), mask=null),
+                pa.array([names[u] for u in used], pa.string()),
+            )
+
+        columns: dict[str, Any] = {}
+        for col in self._leading:
+            if col == "name":
+                columns[col] = pa.concat_arrays([p["name"] for p in pieces])
+            elif col == "chrom":
+                columns[col] = dictionary(cat(col), list(self._chroms))
+            elif col == "strand":
+                columns[col] = dictionary(cat(col), _STRANDS)
+            elif col == "task":
+                columns[col] = dictionary(cat(col), self.tasks)
+            elif col == "value":
+                columns[col] = pa.array(cat(col), type=pa.float32())
+            else:
+                columns[col] = pa.array(cat(col), type=pa.int64())
+        if self.layout == "wide":
+            stacked = np.concatenate([p["values"] for p in pieces], axis=1)
+            for i, task in enumerate(self.tasks):
+                columns[task] = pa.array(stacked[i], type=pa.float32())
+        table = pa.Table.from_arrays(list(columns.values()), schema=self._schema)
+        self._writer.write_table(table, row_group_size=n_rows)
+        self.rows_written += n_rows
