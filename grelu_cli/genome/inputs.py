@@ -1,0 +1,131 @@
+"""One call from the CLI's input options to a validated, lazy window plan.
+
+:func:`prepare_input` reads the input (BED, FASTA, ``--region`` or ``--chrom``), builds the
+compact region table and the window plan, and validates both against the genome and the
+model geometry, collecting every problem in a report instead of raising (so ``--dry-run``
+can list them). :meth:`PreparedInput.check` then raises the first problem (exit 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grelu_cli.errors import UsageError
+from grelu_cli.genome.alias import ALIAS_MODES
+from grelu_cli.genome.genome import Genome
+from grelu_cli.genome.plan import EDGE_MODES, RunCounts, WindowPlan
+from grelu_cli.genome.report import ValidationReport
+from grelu_cli.genome.sequence import WindowSequences
+from grelu_cli.genome.table import (
+    RegionTable,
+    table_from_bed,
+    table_from_chroms,
+    table_from_fasta,
+    table_from_regions,
+)
+from grelu_cli.genome.validate import validate
+from grelu_cli.io.fasta import FastaSource
+from grelu_cli.io.regions import parse_region
+from grelu_cli.model.geometry import Geometry
+
+
+@dataclass
+class PreparedInput:
+    """Everything the predict loop needs from the input side.
+
+    Attributes:
+        table: the regions (compact numpy columns).
+        plan: the lazy window plan (``plan.count()``, ``plan.windows(lo, hi)``).
+        genome: the genome (None for FASTA input).
+        sequences: reads and encodes windows (hand it to the loader).
+        report: problems found; ``report.lines()`` is what ``--dry-run`` prints.
+    """
+
+    table: RegionTable
+    plan: WindowPlan
+    genome: Genome | None
+    sequences: WindowSequences
+    report: ValidationReport
+
+    def counts(self) -> RunCounts:
+        """Run counts for the summary and metadata."""
+        return self.plan.counts()
+
+    def check(self) -> None:
+        """Raise the first error as InputDataError (exit 3) when the report has any."""
+        self.report.raise_if_errors()
+
+
+def prepare_input(
+    *,
+    bed: str | Path | None = None,
+    fasta: str | Path | None = None,
+    regions: Sequence[str] = (),
+    chroms: Sequence[str] = (),
+    genome: str | Path | None = None,
+    chrom_alias: str = "none",
+    seq_len: int | None,
+    geometry: Geometry | None = None,
+    tile: bool = False,
+    edge: str = "pad",
+    spool_dir: str | Path | None = None,
+) -> PreparedInput:
+    """Read and validate the input; bad data ends up in ``.report`` (bad options raise).
+
+    Args:
+        bed: BED path or ``-`` (needs ``genome``).
+        fasta: FASTA path or ``-`` (each record is one input).
+        regions: ``--region`` strings, 1-based inclusive (need ``genome``).
+        chroms: ``--chrom`` names: whole chromosomes (need ``genome``; usually with ``tile``).
+        genome: genome FASTA (indexed on first use).
+        chrom_alias: "none" or "auto".
+        seq_len: model input length; None takes each input as is (free-length models).
+        geometry: the model's geometry (needed for ``tile`` and length checks).
+        tile: tile each region with abutting output windows.
+        edge: "pad", "error", "drop" or "shift".
+        spool_dir: where gzip/stdin FASTA input is decompressed for random access.
+
+    Raises:
+        UsageError: no input, several inputs, a genome missing, bad option values.
+        MissingResourceError: a file does not exist, or the genome cannot be indexed here.
+    """
+    given = [o for o, v in (("--bed", bed), ("--fasta", fasta)) if v is not None]
+    given += [o for o, v in (("--region", regions), ("--chrom", chroms)) if v]
+    if not given:
+        raise UsageError("no input given", fix="pass --bed FILE, --fasta FILE, --region or --chrom")
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} given together", fix="pass one kind of input")
+    if edge not in EDGE_MODES:
+        raise UsageError(f"--edge {edge!r} is not a mode", fix=f"use one of {EDGE_MODES}")
+    if chrom_alias not in ALIAS_MODES:
+        raise UsageError(
+            f"--chrom-alias {chrom_alias!r} is not a mode", fix=f"use one of {ALIAS_MODES}"
+        )
+    if tile and (seq_len is None or geometry is None):
+        raise UsageError("--tile needs a fixed input length", fix="pass --seq-len")
+    if fasta is None and genome is None:
+        raise UsageError(f"{given[0]} needs --genome", fix="pass --genome FASTA")
+
+    report = ValidationReport()
+    gen: Genome | None = None
+    if fasta is not None:
+        table = table_from_fasta(FastaSource(fasta, spool_dir=spool_dir), report)
+    else:
+        gen = Genome(genome, chrom_alias=chrom_alias)  # type: ignore[arg-type]
+        if bed is not None:
+            table = table_from_bed(bed, gen, report)
+        elif regions:
+            table = table_from_regions([parse_region(r) for r in regions], gen)
+        else:
+            table = table_from_chroms(chroms, gen)
+    plan = WindowPlan(table, seq_len, tile=tile, geometry=geometry, edge=edge)
+    validate(
+        plan,
+        report,
+        genome_name=gen.name if gen else None,
+        known=gen.chroms if gen else None,
+        chrom_alias=chrom_alias,
+    )
+    return PreparedInput(table, plan, gen, WindowSequences(table, gen), report)

@@ -1,0 +1,139 @@
+"""Check the input against the genome and the model before any model loads (``--dry-run``).
+
+Readers already reported malformed lines; this adds what needs the genome or the model:
+unknown chromosomes (with a ``--chrom-alias auto`` hint when another spelling exists), regions
+entirely off a chromosome, windows off an end under ``--edge error``, empty input, and input
+lengths the model cannot take. Every message is one line naming the file, line and value,
+with the fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grelu_cli.genome.alias import find_alias
+from grelu_cli.genome.plan import WindowPlan
+from grelu_cli.genome.report import ValidationReport
+from grelu_cli.genome.table import RegionTable
+
+
+def _lines(table: RegionTable, lines: list[int], total: int) -> str:
+    if table.labels is not None:
+        shown = ", ".join(repr(table.labels[i - 1]) for i in lines)
+        head = f"{table.source} {shown}"
+    else:
+        head = f"{table.source} line{'s' if total > 1 else ''} " + ", ".join(map(str, lines))
+    return head + (f" and {total - len(lines)} more" if total > len(lines) else "")
+
+
+def _fmt(table: RegionTable, i: int) -> str:
+    strand = "-" if table.minus[i] else "+"
+    chrom = table.chrom_name(i)
+    return f"{chrom}:{int(table.start[i])}-{int(table.end[i])}({strand})"
+
+
+def check_chromosomes(
+    table: RegionTable, genome_name: str, known: list[str], alias: str, report: ValidationReport
+) -> None:
+    """Report each unknown chromosome once, with where it appears and how to fix it."""
+    shown = ", ".join(known[:5]) + (f", ... ({len(known)} in all)" if len(known) > 5 else "")
+    for name, lines in table.unknown.items():
+        total = table.unknown_counts[name]
+        alt = find_alias(name, set(known))
+        if alt is not None and alias == "none":
+            fix = f"the genome calls it {alt!r}: add --chrom-alias auto"
+        else:
+            fix = "check that the regions and the genome are the same assembly"
+        report.error(
+            f"{_lines(table, lines, total)}: chromosome {name!r} is not in {genome_name} "
+            f"(known: {shown}) ({fix})"
+        )
+
+
+def check_extent(plan: WindowPlan, report: ValidationReport) -> None:
+    """Regions off their chromosome (error), past its end (warning), off-edge windows."""
+    t = plan.table
+    if t.kind != "genome":
+        return
+    known = t.chrom >= 0
+    size = plan.size
+    outside = np.flatnonzero(known & (t.start >= size))
+    for i in outside[:50]:
+        report.error(
+            f"{t.where(i)}: region {_fmt(t, i)} lies entirely past the end of "
+            f"{t.chrom_name(i)} ({int(size[i])} bp) (is the input for another genome build?)"
+        )
+    if len(outside) > 50:
+        for _ in range(len(outside) - 50):
+            report.error("region entirely off its chromosome")
+    partly = np.flatnonzero(known & (t.start < size) & (t.end > size))
+    if len(partly):
+        i = partly[0]
+        report.warn(
+            f"{len(partly)} region(s) run past their chromosome's end, first {t.where(i)}: "
+            f"{_fmt(t, i)} on {t.chrom_name(i)} of {int(size[i])} bp (their windows follow "
+            f"--edge {plan.edge})"
+        )
+    if plan.edge == "error":
+        off = plan.off_edge_regions()
+        for i in off[:50]:
+            report.error(
+                f"{t.where(i)}: a model window for region {_fmt(t, i)} runs off "
+                f"{t.chrom_name(i)} (0-{int(size[i])}) (use --edge pad to fill with N, shift "
+                "to move it inside, or drop to skip it)"
+            )
+        for _ in range(max(0, len(off) - 50)):
+            report.error("a model window runs off its chromosome")
+
+
+def check_lengths(plan: WindowPlan, report: ValidationReport) -> None:
+    """Input lengths the model cannot take (fixed ``seq_len`` or each as-is region)."""
+    g = plan.geometry
+    if g is None:
+        return
+    if plan.seq_len is not None:
+        try:
+            g.check_len(plan.seq_len)
+        except ValueError as err:
+            report.error(f"{err} (pass a valid --seq-len)")
+        return
+    t = plan.table
+    lengths = t.end - t.start
+    for length in np.unique(lengths):
+        try:
+            g.check_len(int(length))
+        except ValueError as err:
+            bad = np.flatnonzero(lengths == length)
+            i = bad[0]
+            more = f" and {len(bad) - 1} more of that length" if len(bad) > 1 else ""
+            report.error(
+                f"{t.where(i)}{more}: {t.raw_name(i) or _fmt(t, i)}: {err} (pass --seq-len "
+                "to resize every input to one valid length)"
+            )
+
+
+def validate(
+    plan: WindowPlan,
+    report: ValidationReport,
+    *,
+    genome_name: str | None = None,
+    known: list[str] | None = None,
+    chrom_alias: str = "none",
+) -> ValidationReport:
+    """Add genome- and model-dependent problems of ``plan``'s input to ``report``; return it.
+
+    Args:
+        plan: the window plan (its table and geometry are checked).
+        report: the report readers already wrote to.
+        genome_name: genome file name for messages (genome input).
+        known: the genome's chromosome names (genome input).
+        chrom_alias: the ``--chrom-alias`` mode in use (for hints).
+    """
+    t = plan.table
+    if len(t) == 0 and report.ok:
+        report.error(f"{t.source}: no regions or records found (is the input empty?)")
+    if t.kind == "genome" and known is not None:
+        check_chromosomes(t, genome_name or "the genome", known, chrom_alias, report)
+    check_extent(plan, report)
+    check_lengths(plan, report)
+    return report
