@@ -29,6 +29,9 @@ class Geometry:
         receptive_field: input bp that can influence one output position.
         pooled: the head reduces all positions to one (``L_out == 1``).
         default_len: the input length the model was designed for, if it has one.
+        global_context: every output position can depend on every input base (attention,
+            GRU, MLP or a pooling head). ``receptive_field`` is then the local field of the
+            convolutional layers only; :meth:`context_len` gives the effective one.
     """
 
     bin_size: int
@@ -38,6 +41,7 @@ class Geometry:
     receptive_field: int = 1
     pooled: bool = False
     default_len: int | None = None
+    global_context: bool = False
 
     def check_len(self, seq_len: int) -> None:
         """Raise ValueError naming the rule when ``seq_len`` is not a valid input length."""
@@ -76,3 +80,28 @@ class Geometry:
     def output_offset(self) -> int:
         """bp from the window start to the start of the first output bin."""
         return self.crop_len * self.bin_size
+
+    def context_len(self, seq_len: int) -> int:
+        """Input bp that can influence one output position for an input of ``seq_len`` bp."""
+        return seq_len if self.global_context else min(self.receptive_field, seq_len)
+
+
+def receptive_field(layers: list[tuple]) -> int:
+    """Exact receptive field of a stack of "same"-padded convs and non-overlapping pools.
+
+    Args:
+        layers: in order, ``("conv", kernel_size, dilation)`` or ``("pool", pool_size)``.
+
+    Returns:
+        The number of consecutive input positions that one output position depends on.
+    """
+    field, jump = 1, 1
+    for layer in layers:
+        if layer[0] == "conv":
+            field += (layer[1] - 1) * layer[2] * jump
+        elif layer[0] == "pool":
+            field += (layer[1] - 1) * jump
+            jump *= layer[1]
+        else:
+            raise ValueError(f"unknown layer kind {layer[0]!r}")
+    return field
