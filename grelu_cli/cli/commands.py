@@ -1,3 +1,8 @@
 """Attach every command group to the root app. One module per group under grelu_cli/cli/."""
 
 from __future__ import annotations
+
+from grelu_cli.cli import models
+from grelu_cli.cli.app import app
+
+app.add_typer(models.app, name="models")

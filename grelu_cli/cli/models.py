@@ -1,0 +1,287 @@
+"""``grelu models list|info|build|download``: the model zoo from the command line.
+
+``list`` reads only the registry and the cache folder (no torch, no network); the other
+commands import the zoo's loading code inside their bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from grelu_cli.errors import UsageError
+from grelu_cli.zoo import registry
+
+app = typer.Typer(
+    name="models",
+    help="List, inspect, build and download models.\n\n"
+    "Examples:\n\n"
+    "  grelu models list\n\n"
+    "  grelu models info borzoi --tasks\n\n"
+    "  grelu models download enformer --species mouse\n\n"
+    "  grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FORMATS = ("table", "json")
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format '{fmt}'", fix=f"choose {' or '.join(FORMATS)}")
+    return fmt
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    # Piped output keeps every column whole instead of truncating to 80 characters.
+    width = None if sys.stdout.isatty() else 1000
+    return Console(soft_wrap=False, highlight=False, width=width)
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))
+
+
+def _cache_status(rec: registry.ModelRecord) -> tuple[int, int]:
+    """(cached files, files) for a pretrained record; (0, 0) for anything else."""
+    from grelu_cli.zoo.hub import HubSettings, cached_file
+
+    if not rec.files or rec.repo_id is None:
+        return 0, 0
+    settings = HubSettings.from_env()
+    hits = sum(
+        cached_file(rec.repo_id, f.filename, rec.revision, settings) is not None for f in rec.files
+    )
+    return hits, len(rec.files)
+
+
+def _record_row(rec: registry.ModelRecord) -> dict[str, Any]:
+    hits, total = _cache_status(rec)
+    return {
+        "name": rec.name,
+        "kind": rec.kind,
+        "species": list(rec.species),
+        "input_bp": rec.input_bp,
+        "bin_size": rec.bin_size,
+        "tracks": rec.n_tasks,
+        "architecture": rec.architecture,
+        "repo_id": rec.repo_id,
+        "cached_files": hits,
+        "files": total,
+        "cached": None if total == 0 else hits > 0,
+        "summary": rec.summary,
+    }
+
+
+@app.command("list")
+def list_cmd(
+    pattern: str | None = typer.Argument(
+        None, help="Glob or substring of model names / repo ids (case-insensitive)."
+    ),
+    fmt: str = typer.Option("table", "--format", help="table (for people) or json."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only 'pretrained', 'architecture' or 'external' entries."
+    ),
+) -> None:
+    """List zoo models and architectures, and whether their weights are cached.
+
+    Examples:
+
+      grelu models list
+
+      grelu models list 'borzoi*' --format json
+
+      grelu models list --kind architecture
+    """
+    _check_format(fmt)
+    recs = registry.list_models(pattern, kind=kind)
+    if not recs:
+        raise UsageError(f"no model matches '{pattern}'", fix="run 'grelu models list'")
+    rows = [_record_row(r) for r in recs]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col, justify in (
+        ("name", "left"),
+        ("kind", "left"),
+        ("species", "left"),
+        ("input bp", "right"),
+        ("bin", "right"),
+        ("tracks", "right"),
+        ("cached", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for r in rows:
+        cached = "-" if r["files"] == 0 else f"{r['cached_files']}/{r['files']}"
+        table.add_row(
+            r["name"],
+            r["kind"],
+            ",".join(r["species"]) or "-",
+            _num(r["input_bp"]),
+            _num(r["bin_size"]),
+            _num(r["tracks"]),
+            cached,
+        )
+    _console().print(table)
+
+
+@app.command("download")
+def download_cmd(
+    name: str = typer.Argument(..., help="Zoo name (borzoi) or Hub repo (Org/repo[/file])."),
+    replicate: int | None = typer.Option(None, "--replicate", help="Replicate (default 0)."),
+    species: str | None = typer.Option(None, "--species", help="human or mouse."),
+    all_files: bool = typer.Option(False, "--all", help="Every species and replicate."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Download weights into the Hugging Face cache and print where they are.
+
+    Honours HF_HOME / HF_HUB_CACHE (cache location), HF_ENDPOINT (mirror) and
+    HF_HUB_OFFLINE. Size and sha256 are checked against the Hub.
+
+    Examples:
+
+      grelu models download borzoi
+
+      grelu models download borzoi --species mouse --replicate 2
+
+      grelu models download enformer --all
+
+      HF_HOME=/shared/hf grelu models download Genentech/human-atac-catlas-model
+    """
+    from grelu_cli.zoo.source import resolve
+
+    rec = registry.find_record(name)
+    targets: list[tuple[str | None, int | None]] = [(species, replicate)]
+    if all_files:
+        if rec is None or not rec.files:
+            raise UsageError(f"--all needs a zoo model with weights, not '{name}'")
+        targets = [(f.species, f.replicate) for f in rec.files]
+    for sp, rep in targets:
+        src = resolve(name, species=sp, replicate=rep, download=True, progress=not quiet)
+        typer.echo(str(src.path))
+
+
+@app.command("info")
+def info_cmd(
+    name: str = typer.Argument(..., help="Zoo name, Hub repo, architecture or checkpoint path."),
+    tasks: bool = typer.Option(False, "--tasks", help="Also print the tasks table."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    species: str | None = typer.Option(None, "--species", help="Zoo weights: species."),
+    replicate: int | None = typer.Option(None, "--replicate", help="Zoo weights: replicate."),
+    trust_checkpoint: bool = typer.Option(
+        False, "--trust-checkpoint", help="Allow arbitrary pickled objects (trusted files only)."
+    ),
+    arch: str | None = typer.Option(None, "--arch", help="Architecture of a plain state dict."),
+    param: list[str] | None = typer.Option(None, "--param", help="KEY=VALUE for --arch."),
+) -> None:
+    """Show what a model is: source, checksum, geometry, activation and tasks.
+
+    Zoo models that are not cached are described from the registry (nothing is downloaded).
+
+    Examples:
+
+      grelu models info borzoi
+
+      grelu models info model.ckpt --tasks --format json
+
+      grelu models info ConvModel
+    """
+    from grelu_cli.zoo.describe import describe
+
+    _check_format(fmt)
+    info, task_df = describe(
+        name,
+        species=species,
+        replicate=replicate,
+        trust_checkpoint=trust_checkpoint,
+        arch=arch,
+        params=param or [],
+        with_tasks=tasks,
+    )
+    if fmt == "json":
+        if task_df is not None:
+            info["tasks"] = json.loads(task_df.to_json(orient="records"))
+        typer.echo(json.dumps(info, indent=2, default=str))
+        return
+    width = max(len(k) for k in info)
+    for k, v in info.items():
+        shown = json.dumps(v, default=str) if isinstance(v, dict | list) else _num(v)
+        typer.echo(f"{k:<{width}}  {shown}")
+    from rich.table import Table
+
+    console = _console()
+    if task_df is not None:
+        ttable = Table(box=None, header_style="bold")
+        ttable.add_column("#", justify="right")
+        for col in task_df.columns:
+            ttable.add_column(str(col), overflow="fold")
+        for i, row in enumerate(task_df.itertuples(index=False)):
+            ttable.add_row(str(i), *[str(v) for v in row])
+        console.print(ttable)
+
+
+@app.command("build")
+def build_cmd(
+    arch: str = typer.Argument(..., help="Architecture, e.g. ConvModel (see --kind architecture)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Checkpoint to write (.ckpt)."),
+    n_tasks: int | None = typer.Option(None, "--n-tasks", help="Number of output tracks."),
+    param: list[str] | None = typer.Option(
+        None, "--param", help="Constructor argument KEY=VALUE (repeatable)."
+    ),
+    tasks_file: Path | None = typer.Option(
+        None, "--tasks", help="Task names, one per line, or a .tsv/.csv with a 'name' column."
+    ),
+    seq_len: int | None = typer.Option(None, "--seq-len", help="Input length in bp."),
+    task_type: str = typer.Option(
+        "regression", "--task-type", help="regression, binary or multiclass."
+    ),
+    loss: str | None = typer.Option(
+        None, "--loss", help="Regression loss: mse (no activation) or poisson (exp)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for the random weights."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+) -> None:
+    """Build a randomly initialised model and save it as a gReLU checkpoint.
+
+    The file loads in grelu-cli and in gReLU 1.1.0 (LightningModel.load_from_checkpoint).
+
+    Examples:
+
+      grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt
+
+      grelu models build DilatedConvModel --tasks names.txt --param channels=32
+      --param n_conv=4 --seq-len 2114 --task-type regression --loss poisson -o dil.ckpt
+
+      grelu models build EnformerModel --n-tasks 2 --param n_transformers=1 -o enf.ckpt
+    """
+    from grelu_cli.zoo.build import build_checkpoint_file, parse_param, read_task_file
+
+    params = dict(parse_param(p) for p in (param or []))
+    tasks = read_task_file(tasks_file) if tasks_file is not None else None
+    built = build_checkpoint_file(
+        arch,
+        output,
+        n_tasks=n_tasks,
+        params=params,
+        tasks=tasks,
+        seq_len=seq_len,
+        task_type=task_type,
+        loss=loss,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    print(
+        f"wrote {built.path}: {built.model_type}, {len(built.task_names)} tasks, "
+        f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, bin {built.bin_size} bp",
+        file=sys.stderr,
+    )

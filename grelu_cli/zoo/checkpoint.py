@@ -1,0 +1,235 @@
+"""Reading and writing gReLU checkpoint files, safely.
+
+A gReLU 1.1.0 checkpoint is a PyTorch Lightning ``.ckpt`` (a pickle) holding::
+
+    state_dict        {"model.<module path>": tensor, "loss.<...>": tensor (some losses)}
+    hyper_parameters  {"model_params": {"model_type": "ConvModel", **kwargs},
+                       "train_params": {"task": ..., "loss": ..., ...}}
+    data_params       {"tasks": {"name": [...], <metadata column>: [...]},
+                       "train": {"seq_len": int, "bin_size": int | None, ...}, "val": ..., ...}
+    performance       {"val": {"val_mse": np.ndarray, ...}, ...}   (numpy arrays!)
+    + Lightning bookkeeping (epoch, global_step, optimizer_states, ...)
+
+Checkpoints from gReLU < 1.0.6 lack the top-level ``data_params``/``performance`` (data_params
+may sit under ``hyper_parameters``); those are read with defaults.
+
+Loading uses ``torch.load(weights_only=True)`` with an allowlist of exactly the numpy objects
+gReLU stores (arrays, their dtypes, numpy scalars). Any other global is refused with
+:class:`UnsafeCheckpointError` before anything executes; ``trust=True`` (``--trust-checkpoint``)
+is the explicit opt-out for files the user trusts.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grelu_cli.errors import InputDataError, OutputExistsError, UnsafeCheckpointError
+
+# Lightning format version written into built checkpoints (only read by Lightning's migration
+# code, which leaves checkpoints at or above its own version untouched).
+LIGHTNING_FORMAT_VERSION = "2.5.0"
+
+
+def _numpy_allowlist() -> list[Any]:
+    """The numpy globals gReLU checkpoints contain, under both numpy 1.x and 2.x module paths.
+
+    ``performance`` holds float arrays (``ndarray`` rebuilt by ``_reconstruct`` with a
+    ``dtype``); older gReLU/pandas versions can leave numpy scalars (``scalar``) in
+    ``data_params``.
+    """
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray as ma  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray as ma
+    allow: list[Any] = [np.ndarray, np.dtype]
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allow.append((ma._reconstruct, f"{mod}._reconstruct"))
+        allow.append((ma.scalar, f"{mod}.scalar"))
+    # dtype classes appear when numpy >= 1.25 pickles some dtypes (e.g. in object arrays' meta)
+    for name in ("Float32DType", "Float64DType", "Int64DType", "Int32DType", "BoolDType"):
+        cls = getattr(getattr(np, "dtypes", None), name, None)
+        if cls is not None:
+            allow.append(cls)
+    return allow
+
+
+def _allowed_names() -> set[str]:
+    names = set()
+    for item in _numpy_allowlist():
+        if isinstance(item, tuple):
+            names.add(item[1])
+        else:
+            names.add(f"{item.__module__}.{item.__qualname__}")
+    return names
+
+
+def safe_load(path: Path, *, trust: bool = False) -> Any:
+    """``torch.load`` on CPU; refuse pickled objects outside the allowlist unless ``trust``.
+
+    Raises:
+        UnsafeCheckpointError: the file references a global that is not allowlisted.
+        InputDataError: the file is not a readable PyTorch file.
+    """
+    import torch
+
+    if trust:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        with torch.serialization.safe_globals(_numpy_allowlist()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        bad = _unsafe_globals(path)
+        what = ", ".join(bad) if bad else str(e).strip().splitlines()[0][:200]
+        raise UnsafeCheckpointError(
+            f"checkpoint {path} contains objects that are not plain weights: {what}; "
+            "loading it could run arbitrary code",
+            fix="pass --trust-checkpoint only if you trust where this file came from",
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise InputDataError(
+            f"cannot read checkpoint {path}: {first}",
+            fix="check that the file is a complete PyTorch/Lightning checkpoint",
+        ) from None
+
+
+def _unsafe_globals(path: Path) -> list[str]:
+    """Globals in the pickle that are neither torch's defaults nor ours (static scan)."""
+    from torch.serialization import get_unsafe_globals_in_checkpoint
+
+    try:
+        found = get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # a scan failure must not hide the refusal itself
+        return []
+    allowed = _allowed_names()
+    return [g for g in found if g not in allowed]
+
+
+@dataclass
+class GreluCheckpoint:
+    """The parts of a gReLU checkpoint that describe and rebuild the model.
+
+    Attributes:
+        model_params: ``{"model_type": str, **constructor kwargs}``.
+        train_params: training options (``task``, ``loss`` decide the output activation).
+        data_params: ``tasks``, ``train`` (``seq_len``, ``bin_size``), ...; ``{}`` if absent.
+        state_dict: the model's weights, ``model.`` prefix removed.
+        ignored_keys: state_dict keys that are not model weights (``loss.*``, ...).
+        has_performance: the file carried gReLU's ``performance`` entry.
+    """
+
+    model_params: dict[str, Any]
+    train_params: dict[str, Any] = field(default_factory=dict)
+    data_params: dict[str, Any] = field(default_factory=dict)
+    state_dict: dict[str, Any] = field(default_factory=dict)
+    ignored_keys: list[str] = field(default_factory=list)
+    has_performance: bool = False
+
+    @property
+    def model_type(self) -> str:
+        return str(self.model_params["model_type"])
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """Constructor keywords: ``model_params`` without ``model_type``."""
+        return {k: v for k, v in self.model_params.items() if k != "model_type"}
+
+
+def split_state_dict(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Model weights (``model.`` prefix removed) and the names of every other key.
+
+    A LightningModel's state_dict also holds the loss's buffers (``loss.pos_weight``,
+    ``loss.weight``) and could hold a prediction transform's; none belong to the model.
+    A plain state dict without any ``model.`` key is returned as is.
+    """
+    if not any(k.startswith("model.") for k in raw):
+        return dict(raw), []
+    weights = {k[len("model.") :]: v for k, v in raw.items() if k.startswith("model.")}
+    return weights, [k for k in raw if not k.startswith("model.")]
+
+
+def parse_checkpoint(obj: Any, path: Path) -> GreluCheckpoint:
+    """Interpret a loaded ``.ckpt`` object as a gReLU checkpoint (or raise InputDataError)."""
+    if not isinstance(obj, dict) or "state_dict" not in obj:
+        raise InputDataError(
+            f"{path} is not a gReLU/Lightning checkpoint (no 'state_dict' entry)",
+            fix="for a plain state dict pass --arch and --param to name the architecture",
+        )
+    hp = obj.get("hyper_parameters") or {}
+    model_params = hp.get("model_params")
+    if not isinstance(model_params, dict) or "model_type" not in model_params:
+        raise InputDataError(
+            f"{path} has no hyper_parameters.model_params.model_type, so the architecture is "
+            "unknown",
+            fix="pass --arch and --param to name the architecture",
+        )
+    data_params = obj.get("data_params")
+    if not isinstance(data_params, dict):  # gReLU < 1.0.6 kept it among the hyperparameters
+        data_params = hp.get("data_params") if isinstance(hp.get("data_params"), dict) else {}
+    weights, ignored = split_state_dict(obj["state_dict"])
+    return GreluCheckpoint(
+        model_params=dict(model_params),
+        train_params=dict(hp.get("train_params") or {}),
+        data_params=dict(data_params),
+        state_dict=weights,
+        ignored_keys=ignored,
+        has_performance="performance" in obj,
+    )
+
+
+def build_checkpoint(
+    model: Any,
+    model_params: dict[str, Any],
+    train_params: dict[str, Any],
+    tasks: dict[str, list[Any]],
+    train_data: dict[str, Any],
+) -> dict[str, Any]:
+    """A checkpoint dict in the layout gReLU 1.1.0's ``LightningModel.load_from_checkpoint``
+    reads: Lightning bookkeeping, ``state_dict`` with the ``model.`` prefix,
+    ``hyper_parameters`` (``model_params``, ``train_params``), ``data_params`` and an empty
+    ``performance``. Only plain Python containers and tensors, so it also loads with
+    ``weights_only=True`` and no allowlist.
+    """
+    state = {f"model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": LIGHTNING_FORMAT_VERSION,
+        "state_dict": state,
+        "loops": {},
+        "callbacks": {},
+        "optimizer_states": [],
+        "lr_schedulers": [],
+        "hparams_name": "kwargs",
+        "hyper_parameters": {"model_params": dict(model_params), "train_params": train_params},
+        "data_params": {"tasks": tasks, "train": train_data},
+        "performance": {},
+    }
+
+
+def atomic_save(obj: Any, out: Path, *, overwrite: bool = False) -> None:
+    """``torch.save`` to a temporary file in the target folder, then rename into place."""
+    import torch
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(
+            f"output {out} already exists", fix="pass --overwrite to replace it"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

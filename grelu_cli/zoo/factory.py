@@ -1,0 +1,114 @@
+"""Model factory: gReLU ``model_params`` -> an ``nn.Module`` from :mod:`grelu_cli.model.models`.
+
+Classes are looked up by name when needed (``model_type`` in gReLU checkpoints), so importing
+the zoo never imports torch. ``*PretrainedModel`` classes only build the published architecture
+here (ours never download); the weights come from the checkpoint being loaded.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from grelu_cli.errors import InputDataError, UsageError
+
+ARCHITECTURES = (
+    "ConvModel",
+    "DilatedConvModel",
+    "ConvGRUModel",
+    "ConvTransformerModel",
+    "ConvMLPModel",
+    "ExplaiNNModel",
+    "BorzoiModel",
+    "BorzoiPretrainedModel",
+    "EnformerModel",
+    "EnformerPretrainedModel",
+)
+
+# Constructor keywords that never belong in a rebuilt model (placement is ours to decide).
+_PLACEMENT = ("dtype", "device")
+
+
+def model_class(name: str) -> type:
+    """The model class called ``name`` (gReLU ``model_type``), case-insensitive."""
+    from grelu_cli.model import models
+
+    lookup = {a.lower(): a for a in ARCHITECTURES}
+    canonical = lookup.get(name.lower())
+    if canonical is None or not hasattr(models, canonical):
+        raise UsageError(
+            f"unknown architecture '{name}'",
+            fix=f"choose one of {', '.join(ARCHITECTURES)}",
+        )
+    return getattr(models, canonical)
+
+
+def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword parameters of ``cls.__init__`` (without self/dtype/device)."""
+    sig = inspect.signature(cls.__init__)
+    return {
+        n: p
+        for n, p in sig.parameters.items()
+        if n != "self" and n not in _PLACEMENT and p.kind is not p.VAR_KEYWORD
+    }
+
+
+def build_model(model_type: str, kwargs: dict[str, Any], *, where: str = "model_params") -> Any:
+    """Instantiate ``model_type(**kwargs)`` on CPU in float32.
+
+    Raises:
+        UsageError: unknown architecture.
+        InputDataError: kwargs the class does not take, or missing required ones; the message
+            names them and ``where`` they came from (a checkpoint path or ``--param``).
+    """
+    cls = model_class(model_type)
+    params = constructor_params(cls)
+    kwargs = {k: v for k, v in kwargs.items() if k not in _PLACEMENT}
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise InputDataError(
+            f"{where}: {cls.__name__} has no parameter {', '.join(unknown)}",
+            fix=f"{cls.__name__} takes {', '.join(params)}",
+        )
+    missing = [n for n, p in params.items() if p.default is p.empty and n not in kwargs]
+    if missing:
+        raise InputDataError(
+            f"{where}: {cls.__name__} needs {', '.join(missing)}",
+            fix="add them (for 'grelu models build': --param NAME=VALUE)",
+        )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError, KeyError, AssertionError) as e:
+        raise InputDataError(
+            f"{where}: cannot build {cls.__name__}({_fmt(kwargs)}): {e}",
+            fix="check the architecture parameters",
+        ) from None
+
+
+def load_weights(model: Any, state_dict: dict[str, Any], *, where: str) -> None:
+    """``load_state_dict(strict=True)`` with a one-line message naming the mismatching keys."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise InputDataError(
+            f"{where}: weights do not match {type(model).__name__}: {'; '.join(parts)}",
+            fix="check that the architecture and its parameters are the ones it was trained with",
+        )
+    for k, v in state_dict.items():
+        if tuple(own[k].shape) != tuple(v.shape):
+            raise InputDataError(
+                f"{where}: weight {k} has shape {tuple(v.shape)}, the model expects "
+                f"{tuple(own[k].shape)}",
+                fix="check the architecture parameters (n_tasks, channels, ...)",
+            )
+    model.load_state_dict(state_dict, strict=True)
+
+
+def _fmt(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())

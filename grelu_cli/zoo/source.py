@@ -1,0 +1,171 @@
+"""Turn what a user typed for ``--model`` into a file on disk.
+
+Three spellings, tried in this order:
+
+1. a local file: ``model.ckpt``, ``weights.safetensors``, ``./state_dict.pt``;
+2. a zoo name: ``borzoi`` (with ``species`` and ``replicate``), or its repo id
+   ``Genentech/borzoi-model``;
+3. any Hugging Face repo: ``Org/repo`` (file ``model.ckpt``) or ``Org/repo/path/file.ckpt``.
+
+Zoo and Hub models are served from the local cache when present (no network), else downloaded
+(see :mod:`grelu_cli.zoo.hub`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grelu_cli.errors import MissingResourceError, UsageError
+from grelu_cli.zoo import hub
+from grelu_cli.zoo.registry import ARCHITECTURE, EXTERNAL, ModelRecord, find_record
+
+WEIGHT_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """Where a model's weights are.
+
+    Attributes:
+        path: the local file.
+        name: what to call it in output and provenance (``borzoi``, ``model.ckpt``).
+        label: the full origin (``Genentech/borzoi-model@9d9e691/human_rep0.ckpt`` or a path).
+        record: the zoo record, if the model is in the zoo.
+        species, replicate: the zoo file chosen.
+    """
+
+    path: Path
+    name: str
+    label: str
+    record: ModelRecord | None = None
+    species: str | None = None
+    replicate: int | None = None
+
+
+def split_hub_spec(spec: str) -> tuple[str, str] | None:
+    """``Org/repo`` -> (repo, "model.ckpt"); ``Org/repo/sub/f.ckpt`` -> (repo, "sub/f.ckpt")."""
+    parts = spec.strip("/").split("/")
+    if len(parts) < 2 or not _REPO.match("/".join(parts[:2])):
+        return None
+    repo = "/".join(parts[:2])
+    if repo.lower().endswith(WEIGHT_SUFFIXES):
+        return None
+    if len(parts) == 2:
+        return repo, "model.ckpt"
+    return repo, "/".join(parts[2:])
+
+
+def resolve(
+    spec: str,
+    *,
+    species: str | None = None,
+    replicate: int | None = None,
+    download: bool = True,
+    progress: bool = True,
+    settings: hub.HubSettings | None = None,
+) -> ResolvedSource:
+    """Find (and if needed download) the weights file ``spec`` names."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if species is not None or replicate is not None:
+            raise UsageError(
+                f"--species/--replicate choose among zoo weights, but '{spec}' is a local file",
+                fix="drop --species/--replicate, or name a zoo model",
+            )
+        return ResolvedSource(path=path, name=path.name, label=str(path))
+    record = find_record(spec)
+    if record is not None:
+        return _resolve_record(record, species, replicate, download, progress, settings)
+    hub_spec = split_hub_spec(spec)
+    if hub_spec is not None and not Path(spec.split("/")[0]).exists():
+        repo_id, filename = hub_spec
+        local = _fetch(repo_id, filename, None, spec, download, progress, settings)
+        return ResolvedSource(path=local, name=spec, label=f"{repo_id}/{filename}")
+    if path.suffix.lower() in WEIGHT_SUFFIXES or "/" in spec or path.exists():
+        raise MissingResourceError(
+            f"model file {spec} does not exist" if not path.exists() else f"{spec} is not a file",
+            fix="check the path",
+        )
+    # Unknown bare name: reuse the registry's suggestion message.
+    from grelu_cli.zoo.registry import get_record
+
+    get_record(spec)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _resolve_record(
+    record: ModelRecord,
+    species: str | None,
+    replicate: int | None,
+    download: bool,
+    progress: bool,
+    settings: hub.HubSettings | None,
+) -> ResolvedSource:
+    if record.kind == ARCHITECTURE:
+        raise UsageError(
+            f"'{record.name}' is an architecture without trained weights",
+            fix=f"build one with 'grelu models build {record.name} --n-tasks N -o model.ckpt'",
+        )
+    if record.kind == EXTERNAL or not record.files or record.repo_id is None:
+        raise UsageError(
+            f"model '{record.name}' cannot be loaded by grelu-cli: "
+            f"{record.notes or record.summary}",
+            fix=f"see {record.url}" if record.url else "see 'grelu models info'",
+        )
+    wf = record.weights_file(species, replicate)
+    cmd = download_command(record, wf.species, wf.replicate)
+    local = _fetch(
+        record.repo_id, wf.filename, record.revision, record.name, download, progress, settings, cmd
+    )
+    rev = f"@{record.revision[:7]}" if record.revision else ""
+    return ResolvedSource(
+        path=local,
+        name=record.name,
+        label=f"{record.repo_id}{rev}/{wf.filename}",
+        record=record,
+        species=wf.species,
+        replicate=wf.replicate,
+    )
+
+
+def download_command(record: ModelRecord, species: str, replicate: int) -> str:
+    """The ``grelu models download`` line that fetches exactly this file."""
+    cmd = f"grelu models download {record.name}"
+    if len(record.species) > 1 and species != record.species[0]:
+        cmd += f" --species {species}"
+    if len(record.replicates) > 1 and replicate != 0:
+        cmd += f" --replicate {replicate}"
+    return cmd
+
+
+def _fetch(
+    repo_id: str,
+    filename: str,
+    revision: str | None,
+    model: str,
+    download: bool,
+    progress: bool,
+    settings: hub.HubSettings | None,
+    cmd: str | None = None,
+) -> Path:
+    settings = settings or hub.HubSettings.from_env()
+    cmd = cmd or f"grelu models download {model}"
+    if not download:
+        hit = hub.cached_file(repo_id, filename, revision, settings)
+        if hit is None:
+            raise hub.missing_error(
+                model, repo_id, filename, settings, cmd, "downloading was not allowed"
+            )
+        return hit
+    return hub.fetch(
+        repo_id,
+        filename,
+        revision=revision,
+        model=model,
+        download_cmd=cmd,
+        settings=settings,
+        progress=progress,
+    )
