@@ -705,6 +705,247 @@ def make_pretrained_layout() -> None:
     (MODELS_DIR / "pretrained_layout.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
+# --------------------------------------------------------------------------------------------
+# gReLU checkpoints (issue 3)
+# --------------------------------------------------------------------------------------------
+CKPT_DIR = HERE / "checkpoints"
+CKPT_WORK = Path("/tmp/grelu-reference-ckpt")  # trainer output; the path is recorded inside
+
+_TASKS_META = {
+    "name": ["dnase_k562", "cage_hepg2_plus", "cage_hepg2_minus", "atac_gm12878"],
+    "assay": ["DNase", "CAGE", "CAGE", "ATAC"],
+    "sample": ["K562", "HepG2", "HepG2", "GM12878"],
+}
+
+# (case, model_params, train_params, seq_len, tasks table columns, label kind)
+# label kind: "bins:<bin_size>" regression labels aggregated to bins, "counts" one value per
+# output position, "binary", "multiclass".
+CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
+    (
+        "conv_poisson",
+        dict(model_type="ConvModel", n_tasks=3, stem_channels=8, stem_kernel_size=5, n_conv=2,
+             channel_init=8, kernel_size=3, pool_func="max", pool_size=2, norm=True,
+             final_pool_func=None),
+        dict(task="regression", loss="poisson"),
+        64,
+        {k: v[:3] for k, v in _TASKS_META.items()},
+        "bins:2",
+    ),
+    (
+        "dilated_mse",
+        dict(model_type="DilatedConvModel", n_tasks=2, channels=8, stem_kernel_size=5,
+             kernel_size=3, n_conv=3, final_pool_func=None),
+        dict(task="regression", loss="mse"),
+        64,
+        {"name": ["signal_a", "signal_b"], "assay": ["ChIP", "ChIP"], "sample": ["A", "B"]},
+        "counts",
+    ),
+    (
+        "transformer_binary",
+        dict(model_type="ConvTransformerModel", n_tasks=2, stem_channels=8, stem_kernel_size=5,
+             n_conv=2, channel_init=8, kernel_size=3, n_heads=2, final_pool_func="avg"),
+        dict(task="binary", loss="bce", pos_weight=[1.0, 2.0]),  # adds a loss.pos_weight key
+        32,
+        {"name": ["peak_k562", "peak_hepg2"], "sample": ["K562", "HepG2"]},
+        "binary",
+    ),
+    (
+        "gru_multiclass",
+        dict(model_type="ConvGRUModel", n_tasks=3, stem_channels=8, stem_kernel_size=5,
+             n_conv=2, channel_init=8, kernel_size=3, final_pool_func="avg"),
+        dict(task="multiclass", loss="ce"),
+        32,
+        {"name": ["promoter", "enhancer", "background"]},
+        "multiclass",
+    ),
+    (
+        "borzoi_poisson_multinomial_stranded",
+        dict(model_type="BorzoiModel", n_tasks=4, stem_channels=16, stem_kernel_size=5,
+             init_channels=32, channels=32, n_conv=3, kernel_size=3, n_transformers=1,
+             key_len=4, value_len=8, n_heads=2, n_pos_features=8, crop_len=2,
+             final_pool_func=None),
+        dict(task="regression", loss="poisson_multinomial", total_weight=0.2),
+        128,
+        {**_TASKS_META, "strand": ["+", "+", "-", "."], "strand_pair": [0, 2, 1, 3]},
+        "bins:2",
+    ),
+    (
+        "mlp_mse",
+        dict(model_type="ConvMLPModel", seq_len=32, n_tasks=2, stem_channels=8,
+             stem_kernel_size=5, n_conv=2, channel_init=8, kernel_size=3,
+             mlp_hidden_size=[8]),
+        dict(task="regression", loss="mse"),
+        32,
+        {"name": ["expr_a", "expr_b"], "assay": ["MPRA", "MPRA"]},
+        "counts",
+    ),
+]
+
+ACTIVATION_BY_TASK = {
+    ("regression", "poisson"): "exp",
+    ("regression", "poisson_multinomial"): "exp",
+    ("regression", "mse"): "none",
+    ("binary", "bce"): "sigmoid",
+    ("multiclass", "ce"): "softmax(dim=1)",
+}
+
+
+def _random_dna(rng, n: int, length: int) -> list[str]:
+    return ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
+
+
+def _train_checkpoint(case, model_params, train_params, seq_len, tasks, label_kind) -> Path:
+    """1-epoch gReLU fit on 8 random sequences; returns the trainer's last.ckpt."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+    import pytorch_lightning as pl
+    from grelu.data.dataset import LabeledSeqDataset
+    from grelu.lightning import LightningModel
+
+    pl.seed_everything(0, workers=True)
+    rng = np.random.RandomState(0)
+    work = CKPT_WORK / case
+    shutil.rmtree(work, ignore_errors=True)
+    tp = dict(train_params, batch_size=4, max_epochs=1, num_workers=0, save_dir=str(work),
+              name="reference", lr=1e-3)
+    model = LightningModel(model_params=dict(model_params), train_params=tp)
+    n_tasks = model_params["n_tasks"]
+    table = pd.DataFrame({k: v for k, v in tasks.items() if k != "name"}, index=tasks["name"])
+    seqs = _random_dna(rng, 8, seq_len)
+    x0 = one_hot_input(1, seq_len, seed=0)
+    out_len = model.model(x0).shape[-1]
+    ds_kwargs = dict(tasks=table, seq_len=seq_len)
+    if label_kind.startswith("bins:"):
+        bin_size = int(label_kind.split(":")[1])
+        crop_bp = (seq_len - out_len * bin_size) // 2
+        labels = rng.poisson(3.0, size=(8, n_tasks, out_len * bin_size)).astype(np.float32)
+        ds_kwargs.update(label_len=out_len * bin_size, label_aggfunc="mean", bin_size=bin_size)
+        assert crop_bp >= 0
+    elif label_kind == "counts":
+        labels = rng.normal(size=(8, n_tasks, out_len)).astype(np.float32)
+        ds_kwargs.update(label_len=out_len)
+    elif label_kind == "binary":
+        labels = rng.randint(0, 2, size=(8, n_tasks, 1)).astype(np.float32)
+        ds_kwargs.update(label_len=1)
+    else:
+        classes = rng.randint(0, n_tasks, size=8)
+        labels = np.eye(n_tasks, dtype=np.float32)[classes][:, :, None]
+        ds_kwargs.update(label_len=1)
+    ds = LabeledSeqDataset(seqs, labels, **ds_kwargs)
+    model.train_on_dataset(ds, ds)
+    torch.set_float32_matmul_precision("highest")  # train_on_dataset lowered it
+    return work / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"
+
+
+def _needed_safe_globals(path: Path) -> tuple[list[str], str]:
+    """Globals torch.load(weights_only=True) refuses, found by allowlisting one at a time."""
+    import importlib
+    import pickle
+    import re
+
+    allowed, names, first_error = [], [], ""
+    for _ in range(20):
+        try:
+            with torch.serialization.safe_globals(allowed):
+                torch.load(path, weights_only=True, map_location="cpu")
+            return names, first_error
+        except pickle.UnpicklingError as e:
+            msg = str(e)
+            m = re.search(r"GLOBAL ([\w\.]+) was not an allowed global", msg) or re.search(
+                r"but got <class '([\w\.]+)'>", msg
+            )
+            assert m, msg
+            line = next(li for li in msg.splitlines() if m.group(1) in li)
+            first_error = first_error or line.strip()
+            module, _, attr = m.group(1).rpartition(".")
+            allowed.append(getattr(importlib.import_module(module), attr))
+            names.append(m.group(1))
+    raise RuntimeError("too many globals")
+
+
+def _grelu_load_error(path: Path) -> str:
+    from grelu.lightning import LightningModel
+
+    try:
+        LightningModel.load_from_checkpoint(str(path))
+        return ""
+    except Exception as e:  # record what gReLU 1.1.0 does on torch 2.13
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+
+
+def make_checkpoints() -> None:
+    """checkpoints/<case>.ckpt (genuine gReLU), <case>.pt (input, logits, output), manifest."""
+    import shutil
+
+    from grelu.lightning import LightningModel
+
+    CKPT_DIR.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for i, (case, mp, tp, seq_len, tasks, label_kind) in enumerate(CKPT_CASES):
+        src = _train_checkpoint(case, mp, tp, seq_len, tasks, label_kind)
+        dst = CKPT_DIR / f"{case}.ckpt"
+        shutil.copyfile(src, dst)
+        globals_needed, weights_only_error = _needed_safe_globals(dst)
+        grelu_error = _grelu_load_error(dst)
+        lm = LightningModel.load_from_checkpoint(str(dst), weights_only=False)
+        lm.eval()
+        torch.set_float32_matmul_precision("highest")
+        x = one_hot_input(2, seq_len, seed=2000 + i)
+        with torch.no_grad():
+            logits = lm(x, logits=True)
+            output = lm(x)
+        torch.save({"input": x, "logits": logits, "output": output}, CKPT_DIR / f"{case}.pt")
+        ck = torch.load(dst, weights_only=False)
+        manifest.append(
+            {
+                "case": case,
+                "checkpoint": f"{case}.ckpt",
+                "tensors": f"{case}.pt",
+                "model_type": mp["model_type"],
+                "model_params": ck["hyper_parameters"]["model_params"],
+                "task": tp["task"],
+                "loss": tp["loss"],
+                "activation": ACTIVATION_BY_TASK[(tp["task"], tp["loss"])],
+                "seq_len": seq_len,
+                "bin_size": ck["data_params"]["train"]["bin_size"],
+                "tasks": ck["data_params"]["tasks"],
+                "input_shape": list(x.shape),
+                "output_shape": list(output.shape),
+                "top_level_keys": list(ck.keys()),
+                "weights_only_safe_globals": globals_needed,
+                "weights_only_first_error": weights_only_error,
+                "grelu_load_from_checkpoint_error": grelu_error,
+            }
+        )
+        print(f"{case:40s} {dst.stat().st_size:8d} B  out {tuple(output.shape)}  "
+              f"globals {globals_needed}")
+
+    # Older-style checkpoint: same file without the keys LightningModel.on_save_checkpoint adds.
+    ck = torch.load(CKPT_DIR / "conv_poisson.ckpt", weights_only=False)
+    del ck["data_params"], ck["performance"]
+    old = CKPT_DIR / "conv_poisson_old.ckpt"
+    torch.save(ck, old)
+    globals_needed, weights_only_error = _needed_safe_globals(old)
+    base = next(m for m in manifest if m["case"] == "conv_poisson")
+    manifest.append(
+        dict(
+            base,
+            case="conv_poisson_old",
+            checkpoint=old.name,
+            tensors="conv_poisson.pt",
+            bin_size=None,
+            tasks=None,
+            top_level_keys=list(ck.keys()),
+            weights_only_safe_globals=globals_needed,
+            weights_only_first_error=weights_only_error,
+            grelu_load_from_checkpoint_error=_grelu_load_error(old),
+        )
+    )
+    (CKPT_DIR / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
 def main(argv: list[str]) -> None:
     torch.set_float32_matmul_precision("highest")
     what = argv[1] if len(argv) > 1 else "all"
@@ -712,6 +953,8 @@ def main(argv: list[str]) -> None:
         make_model_goldens()
     if what in ("layout", "models", "all"):
         make_pretrained_layout()
+    if what in ("checkpoints", "all"):
+        make_checkpoints()
 
 
 if __name__ == "__main__":
