@@ -23,6 +23,10 @@ of windows offset by a non-multiple of the bin size average correctly); ``"first
 the prediction of the window earliest in input order; ``"error"`` raises naming two
 overlapping regions (as soon as a window arrives when the input is sorted, else at close).
 
+Non-finite values (NaN, inf) are not written: a bigWig cannot mark them, and some readers
+crash on them (pyBigWig's ``header()``); the other predictions of those bases still count.
+``writer.nonfinite[t]`` counts the dropped values of task ``t`` so the caller can warn.
+
 Header: every chromosome of the genome index, in index order. Zoom levels: pyBigWig's
 (up to ``max_zooms``, default 10), which genome browsers such as IGV read.
 """
@@ -144,6 +148,7 @@ class BigWigWriter:
         self._labels: dict[int, int] = {}  # chrom id -> label lines written (error mode)
         self._last: dict[int, tuple[int, int, str]] = {}  # chrom id -> (max start, max end, label)
         self._unsorted: set[int] = set()
+        self.nonfinite = [0] * len(self.tasks)  # per task: NaN/inf bin values not written
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> BigWigWriter:
@@ -282,9 +287,20 @@ class BigWigWriter:
             for c, (chrom, _) in enumerate(self.chrom_sizes):
                 if c not in self._chunks:
                     continue
-                plan = self._plan(c)
+                records = self._records(c)
+                plan = self._plan(c, records)
                 for handle, t in zip(handles, tasks, strict=True):
-                    starts, ends, vals = _coalesce(*plan.entries(self._task_values(c, t)))
+                    values = self._task_values(c, t)
+                    finite = np.isfinite(values)
+                    if finite.all():
+                        entries = plan.entries(values)
+                    else:
+                        # NaN/inf are not written (bigWig readers choke on them, e.g.
+                        # pyBigWig's header()); other predictions of those bases still count.
+                        self.nonfinite[t] += int((~finite).sum())
+                        keep = np.flatnonzero(finite)
+                        entries = self._plan(c, records[keep]).entries(values[keep])
+                    starts, ends, vals = _coalesce(*entries)
                     for a in range(0, len(starts), _ENTRY_BATCH):
                         z = slice(a, a + _ENTRY_BATCH)
                         handle.addEntries(
@@ -304,9 +320,13 @@ class BigWigWriter:
             offset += n_tasks * k
         return np.concatenate(parts)
 
-    def _plan(self, c: int) -> _Plan:
+    def _records(self, c: int) -> np.ndarray:
+        """(n, 4) int64 spilled intervals of chromosome ``c``: start, end, order, label."""
         assert self._scratch is not None
-        records = np.fromfile(self._scratch / f"{c}.iv", dtype=np.int64).reshape(-1, _IV_COLS)
+        return np.fromfile(self._scratch / f"{c}.iv", dtype=np.int64).reshape(-1, _IV_COLS)
+
+    def _plan(self, c: int, records: np.ndarray) -> _Plan:
+        """How intervals ``records`` of chromosome ``c`` map to entries (checks overlaps)."""
         starts, ends, order = records[:, 0], records[:, 1], records[:, 2]
         perm = np.lexsort((order, starts))
         reach = np.maximum.accumulate(ends[perm])

@@ -300,12 +300,12 @@ class ParquetWriter:
             # Only the values this row group uses, in code order: the bytes of a row
             # group then depend on its rows alone, not on what earlier blocks contained.
             null = codes < 0
-            used, compact = np.unique(codes[~null], return_inverse=True)
-            indices = np.full(len(codes), -1, dtype=np.int32)
-            indices[~null] = compact
+            present = np.bincount(codes[~null], minlength=len(names)) > 0
+            remap = (np.cumsum(present) - 1).astype(np.int32)
+            indices = np.where(null, 0, remap[np.maximum(codes, 0)])
             return pa.DictionaryArray.from_arrays(
                 pa.array(indices, type=pa.int32(), mask=null),
-                pa.array([names[u] for u in used], pa.string()),
+                pa.array([names[u] for u in np.flatnonzero(present)], pa.string()),
             )
 
         columns: dict[str, Any] = {}

@@ -275,3 +275,21 @@ def test_bad_arguments(tmp_path):
         BigWigWriter(tmp_path / "o", TASKS, [])
     with pytest.raises(ValueError, match="1 tasks"), BigWigWriter(tmp_path, TASKS, CHROMS) as w:
         w.write(Block([], np.zeros((0, 1, 2), np.float32), np.arange(2), *np.zeros((2, 0, 2))))
+
+
+def test_non_finite_values_are_not_written(tmp_path):
+    v = np.array([[[np.nan, 1, np.inf, 2], [1, 1, 1, 1]], [[5, 5, 5, 5], [2, 2, 2, 2]]])
+    blocks = [block_of([(0, "chr1", 0)], 8, 4, values=v[:1])]
+    blocks.append(block_of([(1, "chr1", 4)], 8, 4, values=v[1:]))
+    with BigWigWriter(tmp_path / "o", TASKS, CHROMS) as writer:
+        for block in blocks:
+            writer.write(block)
+    assert writer.nonfinite == [2, 0]
+    got = read_both(tmp_path / "o" / "plus.bw")["chr1"]
+    expect = np.full(40, np.nan, np.float32)
+    expect[4:8] = 5  # NaN in [0, 8): only the second window predicts 4..7
+    expect[8:16] = 3
+    expect[16:24] = 5  # inf in [16, 24)
+    expect[24:32] = 3.5
+    expect[32:36] = 5
+    np.testing.assert_array_equal(got[:40], expect)
