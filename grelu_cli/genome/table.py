@@ -112,6 +112,38 @@ class RegionTable:
         return state
 
 
+def table_from_arrays(
+    chrom_sizes: dict[str, int],
+    chrom: list[str],
+    start: list[int] | np.ndarray,
+    end: list[int] | np.ndarray,
+    strand: list[str] | None = None,
+    names: list[str | None] | None = None,
+    source: str = "<table>",
+) -> RegionTable:
+    """A genome-input table from plain columns (tests, and callers that already hold
+    regions); chromosome names must be keys of ``chrom_sizes``."""
+    order = list(chrom_sizes)
+    ids = {c: i for i, c in enumerate(order)}
+    n = len(chrom)
+    nm = _Names()
+    for x in names if names is not None else [None] * n:
+        nm.append(x)
+    return RegionTable(
+        kind="genome",
+        source=source,
+        chrom_names=order,
+        chrom_sizes=np.array([chrom_sizes[c] for c in order], dtype=np.int64),
+        chrom=np.array([ids[c] for c in chrom], dtype=np.int32),
+        start=np.asarray(start, dtype=np.int64),
+        end=np.asarray(end, dtype=np.int64),
+        minus=np.array([s == "-" for s in (strand or ["+"] * n)], dtype=bool),
+        line=np.arange(1, n + 1, dtype=np.int64),
+        name_buf=bytes(nm.buf),
+        name_off=np.frombuffer(nm.offsets, dtype=np.int64).copy(),
+    )
+
+
 class _GenomeBuilder:
     def __init__(self, genome: Genome, source: str) -> None:
         self.genome = genome

@@ -70,7 +70,7 @@ def iter_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
             yield lineno, raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise InputDataError(
-            f"{name} line {lineno + 1}: not UTF-8 text", fix="is this a binary file?"
+            f"{name} line {lineno}: not UTF-8 text", fix="is this a binary file?"
         ) from None
     except (OSError, EOFError) as err:
         raise InputDataError(
