@@ -37,11 +37,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import numpy as np
 
 from grelu_cli.errors import InputDataError, UsageError
+from grelu_cli.genome.window import Window
 from grelu_cli.io.atomic import AtomicOutputs
 from grelu_cli.io.block import Block
 
@@ -173,13 +173,19 @@ class BigWigWriter:
 
     def abort(self) -> None:
         """Discard everything: no output, temporary or spill file remains."""
+        self._scratch = None
         self._outputs.abort()
+
+    @property
+    def _spill(self) -> Path:
+        if self._scratch is None:
+            raise RuntimeError("BigWigWriter used outside an open writer")
+        return self._scratch
 
     # -- spilling --------------------------------------------------------------------------
     def write(self, block: Block) -> None:
         """Spill one block: values (N, T, B), bins at [bin_start, bin_end) on each chromosome."""
-        if self._scratch is None:
-            raise RuntimeError("BigWigWriter.write() outside an open writer")
+        spill = self._spill
         n, t, _ = block.values.shape
         if t != len(self.tasks):
             raise ValueError(f"block has {t} tasks, the writer was opened for {len(self.tasks)}")
@@ -204,13 +210,13 @@ class BigWigWriter:
         bounds = np.flatnonzero(np.diff(chroms[perm])) + 1
         for part in np.split(perm, bounds):
             c = int(chroms[part[0]])
-            with open(self._scratch / f"{c}.iv", "ab") as handle:
+            with open(spill / f"{c}.iv", "ab") as handle:
                 handle.write(np.ascontiguousarray(records[part]).tobytes())
-            with open(self._scratch / f"{c}.val", "ab") as handle:
+            with open(spill / f"{c}.val", "ab") as handle:
                 handle.write(np.ascontiguousarray(vals[:, part]).tobytes())
             self._chunks.setdefault(c, []).append(len(part))
 
-    def _window_chrom(self, window: Any) -> int:
+    def _window_chrom(self, window: Window) -> int:
         if window.chrom is None:
             raise UsageError(
                 f"bigWig output needs genomic coordinates; '{window.name}' is a FASTA record",
@@ -234,7 +240,6 @@ class BigWigWriter:
         col: np.ndarray,
     ) -> np.ndarray:
         """Error mode: catch overlaps early when windows arrive sorted; write region labels."""
-        assert self._scratch is not None
         n = len(block.windows)
         labels = np.full(n, -1, dtype=np.int64)
         hi = np.full(n, -1, dtype=np.int64)  # last base + 1 each window predicts
@@ -260,7 +265,7 @@ class BigWigWriter:
             self._labels[c] = labels[i] + 1
             lines.setdefault(c, []).append(label.replace("\n", " ") + "\n")
         for c, text in lines.items():
-            with open(self._scratch / f"{c}.labels", "a", encoding="utf-8") as handle:
+            with open(self._spill / f"{c}.labels", "a", encoding="utf-8") as handle:
                 handle.writelines(text)
         return labels
 
@@ -273,6 +278,7 @@ class BigWigWriter:
         except BaseException:
             self.abort()
             raise
+        self._scratch = None
         self._outputs.commit()
 
     def _write_files(self, tasks: range) -> None:
@@ -312,8 +318,7 @@ class BigWigWriter:
 
     def _task_values(self, c: int, t: int) -> np.ndarray:
         """(n,) float32 values of task ``t`` for every spilled interval of chromosome ``c``."""
-        assert self._scratch is not None
-        data = np.memmap(self._scratch / f"{c}.val", dtype=np.float32, mode="r")
+        data = np.memmap(self._spill / f"{c}.val", dtype=np.float32, mode="r")
         parts, offset, n_tasks = [], 0, len(self.tasks)
         for k in self._chunks[c]:
             parts.append(np.array(data[offset + t * k : offset + (t + 1) * k]))
@@ -322,8 +327,7 @@ class BigWigWriter:
 
     def _records(self, c: int) -> np.ndarray:
         """(n, 4) int64 spilled intervals of chromosome ``c``: start, end, order, label."""
-        assert self._scratch is not None
-        return np.fromfile(self._scratch / f"{c}.iv", dtype=np.int64).reshape(-1, _IV_COLS)
+        return np.fromfile(self._spill / f"{c}.iv", dtype=np.int64).reshape(-1, _IV_COLS)
 
     def _plan(self, c: int, records: np.ndarray) -> _Plan:
         """How intervals ``records`` of chromosome ``c`` map to entries (checks overlaps)."""
@@ -343,9 +347,8 @@ class BigWigWriter:
         return _Plan.segments(starts, ends, order, self.overlap)
 
     def _read_labels(self, c: int, lines: list[int]) -> list[str]:
-        assert self._scratch is not None
         wanted = {line: "" for line in lines}
-        with open(self._scratch / f"{c}.labels", encoding="utf-8") as handle:
+        with open(self._spill / f"{c}.labels", encoding="utf-8") as handle:
             for i, text in enumerate(handle):
                 if i in wanted:
                     wanted[i] = text.rstrip("\n")
@@ -416,7 +419,7 @@ def _coalesce(
     return starts[first], ends[last], values[first]
 
 
-def _label(window: Any) -> str:
+def _label(window: Window) -> str:
     return f"'{window.name}' ({window.chrom}:{window.start}-{window.end})"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pybigtools
 import pyBigWig
@@ -293,3 +294,19 @@ def test_non_finite_values_are_not_written(tmp_path):
     expect[24:32] = 3.5
     expect[32:36] = 5
     np.testing.assert_array_equal(got[:40], expect)
+
+
+def test_minus_strand_values_are_placed_as_given(tmp_path):
+    # Blocks hold values in genome orientation already: strand must not flip anything here.
+    values = np.arange(8, dtype=np.float32).reshape(1, 2, 4)
+    plus = block_of([(0, "chr2", 10)], 5, 4, values=values)
+    window = dataclasses.replace(plus.windows[0], strand="-")
+    minus = Block([window], values, plus.bins, plus.bin_start, plus.bin_end)
+    write(tmp_path / "p", [plus])
+    write(tmp_path / "m", [minus])
+    assert read_both(tmp_path / "m" / "plus.bw")["chr2"][10] == 0
+    for task in TASKS:
+        np.testing.assert_array_equal(
+            read_both(tmp_path / "p" / f"{task}.bw")["chr2"],
+            read_both(tmp_path / "m" / f"{task}.bw")["chr2"],
+        )
