@@ -59,6 +59,14 @@ def manifest_path(final: str | Path) -> Path:
 def check_output(final: str | Path, overwrite: bool = False) -> None:
     """Raise if ``final`` cannot be written: it is a directory, or exists without overwrite."""
     final = Path(final)
+    for parent in final.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(
+                    f"output {final}: {parent} is a file, not a directory",
+                    fix="choose another output path",
+                )
+            break
     if final.is_dir():
         raise UsageError(
             f"output {final} is an existing directory", fix="give a file path for this output"

@@ -112,3 +112,9 @@ def test_stale_scratch_is_cleared(tmp_path):
         assert list(group.scratch_dir().iterdir()) == []
         group.temps[0].write_bytes(b"")
     assert not stale.exists()
+
+
+def test_output_under_a_file(tmp_path):
+    (tmp_path / "f").write_text("")
+    with pytest.raises(UsageError, match="is a file"), atomic_path(tmp_path / "f" / "x" / "a"):
+        pass
