@@ -90,7 +90,8 @@ class ParquetWriter:
         metadata: provenance record (a dict; see :func:`grelu_cli.io.provenance.build_provenance`);
             kept as ``self.metadata`` and serialised at close.
         overwrite: replace an existing output (otherwise OutputExistsError).
-        row_group_rows: rows per row group; default 2**20 (long) or about 4M values (wide).
+        row_group_rows: rows per row group; default 2**20 (long), or about 4M values but at
+            most 2**20 rows (wide).
         compression: parquet codec.
     """
 
@@ -113,7 +114,8 @@ class ParquetWriter:
         if row_group_rows is None:
             row_group_rows = DEFAULT_ROW_GROUP_ROWS
             if layout == "wide":
-                row_group_rows = max(1024, _WIDE_VALUES_PER_GROUP // max(1, len(self.tasks)))
+                per_task = _WIDE_VALUES_PER_GROUP // max(1, len(self.tasks))
+                row_group_rows = max(1024, min(DEFAULT_ROW_GROUP_ROWS, per_task))
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be positive, got {row_group_rows}")
         self.path = Path(path)
