@@ -280,6 +280,9 @@ def build_cmd(
         seed=seed,
         overwrite=overwrite,
     )
+    note = registry.get_record(built.model_type).notes
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(
         f"wrote {built.path}: {built.model_type}, {len(built.task_names)} tasks, "
         f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, bin {built.bin_size} bp",

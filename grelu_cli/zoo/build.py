@@ -123,7 +123,7 @@ def build_checkpoint_file(
     activation_from_train_params(train_params, where="--loss")  # refuse combos gReLU refuses
 
     torch.manual_seed(seed)
-    model = build_model(cls.__name__, kwargs, where="--param")
+    model = build_model(cls.__name__, kwargs, where="--param", error=UsageError)
     geometry = model.geometry()
     if seq_len is None:
         seq_len = geometry.fixed_len or geometry.default_len

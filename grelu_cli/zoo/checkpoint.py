@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,9 @@ def safe_load(path: Path, *, trust: bool = False) -> Any:
     if trust:
         return torch.load(path, map_location="cpu", weights_only=False)
     try:
-        with torch.serialization.safe_globals(_numpy_allowlist()):
+        with torch.serialization.safe_globals(_numpy_allowlist()), warnings.catch_warnings():
+            # a protocol note for pickles not written by torch.save; the refusal says enough
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         bad = _unsafe_globals(path)
@@ -93,7 +96,7 @@ def safe_load(path: Path, *, trust: bool = False) -> Any:
             "loading it could run arbitrary code",
             fix="pass --trust-checkpoint only if you trust where this file came from",
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise InputDataError(
             f"cannot read checkpoint {path}: {first}",
@@ -229,6 +232,9 @@ def atomic_save(obj: Any, out: Path, *, overwrite: bool = False) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from grelu_cli.errors import InputDataError, UsageError
+from grelu_cli.errors import GreluCliError, InputDataError, UsageError
 
 ARCHITECTURES = (
     "ConvModel",
@@ -53,33 +53,42 @@ def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
     }
 
 
-def build_model(model_type: str, kwargs: dict[str, Any], *, where: str = "model_params") -> Any:
+def build_model(
+    model_type: str,
+    kwargs: dict[str, Any],
+    *,
+    where: str = "model_params",
+    error: type[InputDataError] | type[UsageError] = InputDataError,
+) -> Any:
     """Instantiate ``model_type(**kwargs)`` on CPU in float32.
 
     Raises:
         UsageError: unknown architecture.
-        InputDataError: kwargs the class does not take, or missing required ones; the message
-            names them and ``where`` they came from (a checkpoint path or ``--param``).
+        InputDataError (or ``error``): kwargs the class does not take, or missing required
+            ones; the message names them and ``where`` they came from (a checkpoint or
+            ``--param``, where the mistake is the user's: ``error=UsageError``).
     """
     cls = model_class(model_type)
     params = constructor_params(cls)
     kwargs = {k: v for k, v in kwargs.items() if k not in _PLACEMENT}
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
-        raise InputDataError(
+        raise error(
             f"{where}: {cls.__name__} has no parameter {', '.join(unknown)}",
             fix=f"{cls.__name__} takes {', '.join(params)}",
         )
     missing = [n for n, p in params.items() if p.default is p.empty and n not in kwargs]
     if missing:
-        raise InputDataError(
+        raise error(
             f"{where}: {cls.__name__} needs {', '.join(missing)}",
             fix="add them (for 'grelu models build': --param NAME=VALUE)",
         )
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError, KeyError, AssertionError) as e:
-        raise InputDataError(
+    except GreluCliError:
+        raise
+    except Exception as e:  # any constructor failure is a bad parameter combination
+        raise error(
             f"{where}: cannot build {cls.__name__}({_fmt(kwargs)}): {e}",
             fix="check the architecture parameters",
         ) from None

@@ -282,6 +282,16 @@ _ARCH_SUMMARIES: tuple[tuple[str, str, tuple[str, ...], int | None], ...] = (
     ),
 )
 
+# What a user of a built checkpoint should know about gReLU 1.1.0 itself.
+_ARCH_NOTES = {
+    "ExplaiNNModel": "gReLU 1.1.0 cannot construct ExplaiNNModel (its trunk never calls "
+    "nn.Module.__init__), so only grelu-cli can load these checkpoints",
+    "BorzoiPretrainedModel": "gReLU 1.1.0 downloads the Borzoi base weights from the Hub when it "
+    "loads such a checkpoint; grelu-cli never does",
+    "EnformerPretrainedModel": "gReLU 1.1.0 downloads the Enformer base weights from the Hub when "
+    "it loads such a checkpoint; grelu-cli never does",
+}
+
 _ARCHITECTURES: tuple[ModelRecord, ...] = tuple(
     ModelRecord(
         name=cls,
@@ -292,6 +302,7 @@ _ARCHITECTURES: tuple[ModelRecord, ...] = tuple(
         required_params=("n_tasks", *required),
         citation=GRELU_CITATION,
         license="MIT (gReLU)",
+        notes=_ARCH_NOTES.get(cls),
     )
     for cls, summary, required, input_bp in _ARCH_SUMMARIES
 )

@@ -18,12 +18,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import grelu.lightning
+import grelu.sequence.utils
 import numpy as np
 import pandas as pd
 import torch
-
-import grelu.lightning
-import grelu.sequence.utils
 from grelu.data.dataset import LabeledSeqDataset
 
 HERE = Path(__file__).resolve().parent
@@ -31,20 +30,39 @@ SEQ_LEN = 120
 
 CASES = {
     "grelu_conv_poisson.ckpt": dict(
-        model_params={"model_type": "ConvModel", "n_tasks": 3, "stem_channels": 8,
-                      "channel_init": 8, "n_conv": 1, "final_pool_func": "avg"},
+        model_params={
+            "model_type": "ConvModel",
+            "n_tasks": 3,
+            "stem_channels": 8,
+            "channel_init": 8,
+            "n_conv": 1,
+            "final_pool_func": "avg",
+        },
         train_params={"task": "regression", "loss": "poisson"},
         tasks={"name": ["t0", "t1", "t2"], "cell": ["K562", "HepG2", "GM12878"]},
     ),
     "grelu_dilated_binary.ckpt": dict(
-        model_params={"model_type": "DilatedConvModel", "n_tasks": 2, "channels": 8,
-                      "n_conv": 2, "crop_len": 0, "final_pool_func": "max"},
+        model_params={
+            "model_type": "DilatedConvModel",
+            "n_tasks": 2,
+            "channels": 8,
+            "n_conv": 2,
+            "crop_len": 0,
+            "final_pool_func": "max",
+        },
         train_params={"task": "binary", "loss": "bce", "pos_weight": [2.0, 0.5]},
         tasks={"name": ["open", "closed"]},
     ),
     "grelu_gru_multiclass.ckpt": dict(
-        model_params={"model_type": "ConvGRUModel", "n_tasks": 3, "stem_channels": 8,
-                      "channel_init": 8, "n_conv": 1, "n_gru": 1, "final_pool_func": "avg"},
+        model_params={
+            "model_type": "ConvGRUModel",
+            "n_tasks": 3,
+            "stem_channels": 8,
+            "channel_init": 8,
+            "n_conv": 1,
+            "n_gru": 1,
+            "final_pool_func": "avg",
+        },
         train_params={"task": "multiclass"},
         tasks={"name": ["promoter", "enhancer", "other"]},
     ),
@@ -70,8 +88,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             train = LabeledSeqDataset(seqs, labels, tasks=tasks)
             val = LabeledSeqDataset(seqs, labels, tasks=tasks)
-            params = {"max_epochs": 1, "batch_size": 8, "num_workers": 0, "logger": None,
-                      "save_dir": tmp, "lr": 1e-2, **case["train_params"]}
+            params = {
+                "max_epochs": 1,
+                "batch_size": 8,
+                "num_workers": 0,
+                "logger": None,
+                "save_dir": tmp,
+                "lr": 1e-2,
+                **case["train_params"],
+            }
             model = grelu.lightning.LightningModel(dict(case["model_params"]), params)
             trainer = model.train_on_dataset(train, val)
             trainer.save_checkpoint(str(HERE / fname))
