@@ -723,9 +723,19 @@ _TASKS_META = {
 CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     (
         "conv_poisson",
-        dict(model_type="ConvModel", n_tasks=3, stem_channels=8, stem_kernel_size=5, n_conv=2,
-             channel_init=8, kernel_size=3, pool_func="max", pool_size=2, norm=True,
-             final_pool_func=None),
+        dict(
+            model_type="ConvModel",
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            pool_func="max",
+            pool_size=2,
+            norm=True,
+            final_pool_func=None,
+        ),
         dict(task="regression", loss="poisson"),
         64,
         {k: v[:3] for k, v in _TASKS_META.items()},
@@ -733,8 +743,15 @@ CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     ),
     (
         "dilated_mse",
-        dict(model_type="DilatedConvModel", n_tasks=2, channels=8, stem_kernel_size=5,
-             kernel_size=3, n_conv=3, final_pool_func=None),
+        dict(
+            model_type="DilatedConvModel",
+            n_tasks=2,
+            channels=8,
+            stem_kernel_size=5,
+            kernel_size=3,
+            n_conv=3,
+            final_pool_func=None,
+        ),
         dict(task="regression", loss="mse"),
         64,
         {"name": ["signal_a", "signal_b"], "assay": ["ChIP", "ChIP"], "sample": ["A", "B"]},
@@ -742,8 +759,17 @@ CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     ),
     (
         "transformer_binary",
-        dict(model_type="ConvTransformerModel", n_tasks=2, stem_channels=8, stem_kernel_size=5,
-             n_conv=2, channel_init=8, kernel_size=3, n_heads=2, final_pool_func="avg"),
+        dict(
+            model_type="ConvTransformerModel",
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            n_heads=2,
+            final_pool_func="avg",
+        ),
         dict(task="binary", loss="bce", pos_weight=[1.0, 2.0]),  # adds a loss.pos_weight key
         32,
         {"name": ["peak_k562", "peak_hepg2"], "sample": ["K562", "HepG2"]},
@@ -751,8 +777,16 @@ CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     ),
     (
         "gru_multiclass",
-        dict(model_type="ConvGRUModel", n_tasks=3, stem_channels=8, stem_kernel_size=5,
-             n_conv=2, channel_init=8, kernel_size=3, final_pool_func="avg"),
+        dict(
+            model_type="ConvGRUModel",
+            n_tasks=3,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            final_pool_func="avg",
+        ),
         dict(task="multiclass", loss="ce"),
         32,
         {"name": ["promoter", "enhancer", "background"]},
@@ -760,10 +794,23 @@ CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     ),
     (
         "borzoi_poisson_multinomial_stranded",
-        dict(model_type="BorzoiModel", n_tasks=4, stem_channels=16, stem_kernel_size=5,
-             init_channels=32, channels=32, n_conv=3, kernel_size=3, n_transformers=1,
-             key_len=4, value_len=8, n_heads=2, n_pos_features=8, crop_len=2,
-             final_pool_func=None),
+        dict(
+            model_type="BorzoiModel",
+            n_tasks=4,
+            stem_channels=16,
+            stem_kernel_size=5,
+            init_channels=32,
+            channels=32,
+            n_conv=3,
+            kernel_size=3,
+            n_transformers=1,
+            key_len=4,
+            value_len=8,
+            n_heads=2,
+            n_pos_features=8,
+            crop_len=2,
+            final_pool_func=None,
+        ),
         dict(task="regression", loss="poisson_multinomial", total_weight=0.2),
         128,
         {**_TASKS_META, "strand": ["+", "+", "-", "."], "strand_pair": [0, 2, 1, 3]},
@@ -771,9 +818,17 @@ CKPT_CASES: list[tuple[str, dict, dict, int, dict, str]] = [
     ),
     (
         "mlp_mse",
-        dict(model_type="ConvMLPModel", seq_len=32, n_tasks=2, stem_channels=8,
-             stem_kernel_size=5, n_conv=2, channel_init=8, kernel_size=3,
-             mlp_hidden_size=[8]),
+        dict(
+            model_type="ConvMLPModel",
+            seq_len=32,
+            n_tasks=2,
+            stem_channels=8,
+            stem_kernel_size=5,
+            n_conv=2,
+            channel_init=8,
+            kernel_size=3,
+            mlp_hidden_size=[8],
+        ),
         dict(task="regression", loss="mse"),
         32,
         {"name": ["expr_a", "expr_b"], "assay": ["MPRA", "MPRA"]},
@@ -808,8 +863,15 @@ def _train_checkpoint(case, model_params, train_params, seq_len, tasks, label_ki
     rng = np.random.RandomState(0)
     work = CKPT_WORK / case
     shutil.rmtree(work, ignore_errors=True)
-    tp = dict(train_params, batch_size=4, max_epochs=1, num_workers=0, save_dir=str(work),
-              name="reference", lr=1e-3)
+    tp = dict(
+        train_params,
+        batch_size=4,
+        max_epochs=1,
+        num_workers=0,
+        save_dir=str(work),
+        name="reference",
+        lr=1e-3,
+    )
     model = LightningModel(model_params=dict(model_params), train_params=tp)
     n_tasks = model_params["n_tasks"]
     table = pd.DataFrame({k: v for k, v in tasks.items() if k != "name"}, index=tasks["name"])
@@ -919,8 +981,10 @@ def make_checkpoints() -> None:
                 "grelu_load_from_checkpoint_error": grelu_error,
             }
         )
-        print(f"{case:40s} {dst.stat().st_size:8d} B  out {tuple(output.shape)}  "
-              f"globals {globals_needed}")
+        print(
+            f"{case:40s} {dst.stat().st_size:8d} B  out {tuple(output.shape)}  "
+            f"globals {globals_needed}"
+        )
 
     # Older-style checkpoint: same file without the keys LightningModel.on_save_checkpoint adds.
     ck = torch.load(CKPT_DIR / "conv_poisson.ckpt", weights_only=False)
@@ -946,6 +1010,288 @@ def make_checkpoints() -> None:
     (CKPT_DIR / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+# --------------------------------------------------------------------------------------------
+# Input side (issue 4): tiny genome, BED, resizing, one-hot as gReLU's SeqDataset produces it
+# --------------------------------------------------------------------------------------------
+INPUTS_DIR = HERE / "inputs"
+CHROM_SIZES = {"chr1": 6000, "chr2": 2500, "chr3": 4000}
+IUPAC_RUN = "RYKMSWBDHV"
+
+
+def _genome_sequences() -> dict[str, str]:
+    """Seeded chromosomes with N runs, soft-masked (lowercase) runs and one IUPAC run."""
+    import random
+
+    rng = random.Random(7)
+    seqs = {c: [rng.choice("ACGT") for _ in range(n)] for c, n in CHROM_SIZES.items()}
+
+    def put(chrom: str, start: int, end: int, text: str | None = None, lower: bool = False):
+        for i in range(start, end):
+            base = text[i - start] if text is not None else seqs[chrom][i]
+            seqs[chrom][i] = base.lower() if lower else base
+
+    put("chr1", 1000, 1100, "N" * 100)
+    put("chr1", 200, 260, lower=True)
+    put("chr1", 5900, 6000, lower=True)
+    put("chr2", 0, 50, "N" * 50)
+    put("chr2", 2450, 2500, "N" * 50)
+    put("chr2", 1000, 1200, lower=True)
+    put("chr2", 1195, 1205, "n" * 10)  # soft-masked N
+    put("chr3", 0, 30, lower=True)
+    put("chr3", 2000, 2005, "N" * 5)
+    put("chr3", 3500, 3500 + len(IUPAC_RUN), IUPAC_RUN)
+    return {c: "".join(v) for c, v in seqs.items()}
+
+
+# name, chrom, start, end, strand, why
+BED_REGIONS = [
+    ("plus_mid", "chr1", 100, 300, "+", "ordinary, overlaps soft-masked 200-260"),
+    ("minus_mid", "chr1", 100, 300, "-", "same region, minus strand"),
+    ("minus_nrun", "chr1", 1000, 1200, "-", "minus strand over an N run"),
+    ("plus_odd", "chr1", 2001, 2064, "+", "odd length 63: centre 2032.5"),
+    ("minus_odd", "chr1", 2001, 2064, "-", "odd length, minus"),
+    ("one_bp", "chr3", 3000, 3001, "-", "1-bp region, minus"),
+    ("long_trimmed", "chr2", 300, 2000, "+", "longer than the model input: centre-cropped"),
+    ("softmask_n", "chr2", 1150, 1250, "+", "soft-masked bases and soft-masked n"),
+    ("dot_strand", "chr3", 10, 100, ".", "strand '.' is not '-': forward"),
+    ("chr1_last", "chr1", 5936, 6000, "-", "ends exactly at the chromosome end"),
+    ("near_start", "chr2", 0, 40, "+", "resized window starts before 0"),
+    ("near_end", "chr2", 2480, 2500, "-", "resized window runs past the chromosome end"),
+    ("iupac", "chr3", 3490, 3520, "+", "covers IUPAC codes RYKMSWBDHV"),
+]
+RESIZE_LENS = [64, 65, 128]
+ONE_HOT_LENS = [64, 128]
+
+
+def _write_genome() -> Path:
+    import pyfaidx
+
+    INPUTS_DIR.mkdir(parents=True, exist_ok=True)
+    fa = INPUTS_DIR / "genome.fa"
+    with fa.open("w") as f:
+        for chrom, seq in _genome_sequences().items():
+            f.write(f">{chrom} seeded test chromosome\n")
+            for i in range(0, len(seq), 60):
+                f.write(seq[i : i + 60] + "\n")
+    for suffix in (".fai",):
+        Path(str(fa) + suffix).unlink(missing_ok=True)
+    pyfaidx.Faidx(str(fa))  # writes genome.fa.fai
+    # gReLU's CustomGenome needs "<fasta>.sizes" for check_chrom_ends
+    (INPUTS_DIR / "genome.fa.sizes").write_text(
+        "".join(f"{c}\t{n}\n" for c, n in CHROM_SIZES.items())
+    )
+    with (INPUTS_DIR / "regions.bed").open("w") as f:
+        for name, chrom, start, end, strand, _ in BED_REGIONS:
+            f.write(f"{chrom}\t{start}\t{end}\t{name}\t0\t{strand}\n")
+    return fa
+
+
+def _regions_df():
+    import pandas as pd
+
+    return pd.DataFrame(
+        [dict(chrom=c, start=s, end=e, name=n, strand=st) for n, c, s, e, st, _ in BED_REGIONS]
+    )
+
+
+def _err(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__
+
+
+def make_inputs() -> None:
+    """inputs/: genome.fa(+.fai, .sizes), regions.bed, intervals.json, one_hot.pt, strings."""
+    from grelu.data.dataset import SeqDataset
+    from grelu.io.bed import read_bed
+    from grelu.sequence.format import one_hot_to_strings, strings_to_one_hot
+    from grelu.sequence.utils import resize
+
+    fa = _write_genome()
+    df = _regions_df()
+    records, tensors = [], {}
+    for i, (name, chrom, start, end, strand, why) in enumerate(BED_REGIONS):
+        rec = dict(name=name, chrom=chrom, start=start, end=end, strand=strand, note=why)
+        rec["resized"] = {}
+        for L in RESIZE_LENS:
+            r = resize(df.iloc[[i]], seq_len=L)
+            rec["resized"][str(L)] = [int(r.start.iloc[0]), int(r.end.iloc[0])]
+        rec["seq_dataset"] = {}
+        for L in ONE_HOT_LENS:
+            try:
+                ds = SeqDataset(df.iloc[[i]].reset_index(drop=True), seq_len=L, genome=str(fa))
+                x = ds[0]
+                tensors[f"{name}/{L}"] = x
+                rec["seq_dataset"][str(L)] = {"ok": True, "seq": one_hot_to_strings(x)}
+            except Exception as e:  # record what gReLU raises on this region
+                rec["seq_dataset"][str(L)] = {"ok": False, "error": _err(e)}
+        records.append(rec)
+
+    # read_bed names only chrom/start/end: the strand column stays as integer label 5.
+    bed = read_bed(str(INPUTS_DIR / "regions.bed"))
+    minus = bed[bed[3] == "minus_mid"].reset_index(drop=True)
+    x_bed = SeqDataset(minus, seq_len=64, genome=str(fa))[0]
+    tensors["read_bed/minus_mid/64"] = x_bed
+
+    strings = [
+        ("ACGTN", "ACGTN"),
+        ("all_n", "NNNN"),
+        ("lowercase", "acgtn"),
+        ("mixed_case", "ACgtN"),
+        ("iupac", "ACGTRYKMSWBDHVN"),
+        ("gap", "AC-GT"),
+        ("empty", ""),
+        ("batch_equal", ["ACGT", "TTNA"]),
+        ("batch_unequal", ["ACGT", "ACG"]),
+    ]
+    str_records = []
+    for key, value in strings:
+        try:
+            x = strings_to_one_hot(value)
+            tensors[f"strings/{key}"] = x
+            str_records.append({"case": key, "input": value, "ok": True, "shape": list(x.shape)})
+        except Exception as e:
+            str_records.append({"case": key, "input": value, "ok": False, "error": _err(e)})
+
+    meta = {
+        "genome": "genome.fa",
+        "chrom_sizes": CHROM_SIZES,
+        "regions": records,
+        "read_bed_columns": [str(c) for c in bed.columns],
+        "strings_to_one_hot": str_records,
+    }
+    (INPUTS_DIR / "intervals.json").write_text(json.dumps(meta, indent=1) + "\n")
+    torch.save(tensors, INPUTS_DIR / "one_hot.pt")
+    for r in records:
+        print(
+            r["name"], r["resized"], {k: v.get("error", "ok") for k, v in r["seq_dataset"].items()}
+        )
+    for r in str_records:
+        print(r)
+
+
+# --------------------------------------------------------------------------------------------
+# Prediction references (issue 5): LightningModel.predict_on_dataset on the genome + BED
+# --------------------------------------------------------------------------------------------
+PRED_DIR = HERE / "predictions"
+PRED_CKPT = "conv_poisson"  # seq_len 64, 3 tasks, 32 bins of 2 bp, exp activation
+# Regions gReLU can predict at seq_len 64 with max_seq_shift <= 2 (it raises on the edge and
+# IUPAC ones, and on chr1_last once shifting pads its window past the chromosome end).
+PRED_REGIONS = [
+    "plus_mid",
+    "minus_mid",
+    "minus_nrun",
+    "plus_odd",
+    "minus_odd",
+    "one_bp",
+    "long_trimmed",
+    "softmask_n",
+    "dot_strand",
+]
+# (case, SeqDataset kwargs, predict_on_dataset kwargs, length_aggfunc)
+PRED_CASES = [
+    ("default", {}, {}, None),
+    ("rc_mean", {"rc": True}, {"augment_aggfunc": "mean"}, None),
+    ("shift2_mean", {"max_seq_shift": 2}, {"augment_aggfunc": "mean"}, None),
+    ("rc_shift1_mean", {"rc": True, "max_seq_shift": 1}, {"augment_aggfunc": "mean"}, None),
+    ("rc_shift1_none", {"rc": True, "max_seq_shift": 1}, {"augment_aggfunc": None}, None),
+    ("length_mean", {}, {}, "mean"),
+    ("rc_length_mean", {"rc": True}, {"augment_aggfunc": "mean"}, "mean"),
+    ("rc_shift1_length_sum", {"rc": True, "max_seq_shift": 1}, {"augment_aggfunc": "mean"}, "sum"),
+]
+
+
+def make_predictions() -> None:
+    """predictions/: predict_on_dataset outputs for PRED_REGIONS, one entry per PRED_CASES."""
+    import grelu.lightning
+    from grelu.data.dataset import SeqDataset
+    from grelu.lightning import LightningModel
+    from grelu.transforms.prediction_transforms import Aggregate
+
+    PRED_DIR.mkdir(parents=True, exist_ok=True)
+    fa = INPUTS_DIR / "genome.fa"
+    assert fa.exists(), "run the 'inputs' step first"
+    df = _regions_df()
+    df = df[df.name.isin(PRED_REGIONS)].reset_index(drop=True)
+    assert list(df.name) == PRED_REGIONS
+    lm = LightningModel.load_from_checkpoint(
+        str(CKPT_DIR / f"{PRED_CKPT}.ckpt"), weights_only=False
+    )
+    lm.eval()
+    # predict_on_dataset sets matmul precision "medium" (bf16 on AMX CPUs); keep fp32 exact.
+    real_set = torch.set_float32_matmul_precision
+    torch.set_float32_matmul_precision("highest")
+    tensors, cases = {}, []
+    try:
+        torch.set_float32_matmul_precision = lambda *_: None
+        for case, ds_kwargs, pred_kwargs, length_agg in PRED_CASES:
+            ds = SeqDataset(df, seq_len=64, genome=str(fa), **ds_kwargs)
+            lm.reset_transform()
+            if length_agg is not None:
+                lm.add_transform(Aggregate(length_aggfunc=length_agg))
+            kwargs = dict(devices="cpu", num_workers=0, batch_size=7, **pred_kwargs)
+            preds = lm.predict_on_dataset(ds, **kwargs)
+            tensors[case] = torch.from_numpy(preds.copy())
+            cases.append(
+                {
+                    "case": case,
+                    "seq_dataset_kwargs": dict(seq_len=64, **ds_kwargs),
+                    "predict_on_dataset_kwargs": kwargs,
+                    "transform": None
+                    if length_agg is None
+                    else f"Aggregate(length_aggfunc={length_agg!r})",
+                    "n_augmented": ds.n_augmented,
+                    "shape": list(preds.shape),
+                }
+            )
+            print(case, preds.shape, ds.n_augmented)
+        # The model outputs for exactly the inputs the dataset feeds, in dataset order
+        # (region-major, augmentation-minor) -- the raw material of the averages above.
+        lm.reset_transform()
+        ds = SeqDataset(df, seq_len=64, genome=str(fa), rc=True, max_seq_shift=1)
+        x = torch.stack([ds[i] for i in range(len(ds))])
+        with torch.no_grad():
+            tensors["rc_shift1_inputs"] = x
+            tensors["rc_shift1_model_outputs"] = lm(x)
+    finally:
+        torch.set_float32_matmul_precision = real_set
+        torch.set_float32_matmul_precision("highest")
+    assert grelu.lightning is not None
+    torch.save(tensors, PRED_DIR / "predictions.pt")
+    meta = {
+        "checkpoint": f"checkpoints/{PRED_CKPT}.ckpt",
+        "genome": "inputs/genome.fa",
+        "regions": df.to_dict(orient="records"),
+        "windows": [
+            {"start": int(r.start), "end": int(r.end)}
+            for r in SeqDataset(df, seq_len=64, genome=str(fa)).intervals.itertuples()
+        ],
+        "seq_len": 64,
+        "bin_size": 2,
+        "crop_len": 0,
+        "cases": cases,
+    }
+    (PRED_DIR / "predictions.json").write_text(json.dumps(meta, indent=1) + "\n")
+    _check_prediction_facts(tensors, len(df))
+
+
+def _check_prediction_facts(t: dict, n: int) -> None:
+    """Assert the facts README.md states about gReLU's augmentation order and averaging."""
+    raw = t["rc_shift1_model_outputs"].reshape(n, 6, 3, 32)  # aug: (rc, shift) rc-major
+    x = t["rc_shift1_inputs"].reshape(n, 6, 4, 64)
+    assert torch.equal(x[:, 3:], x[:, :3].flip(2).flip(3))  # rc of the same shifted windows
+    assert torch.equal(x[0, 0][:, 1:], x[0, 1][:, :-1])  # aug 0 = window moved 1 bp left
+    flipped = raw.clone()
+    flipped[:, 3:] = raw[:, 3:].flip(-1)  # rc outputs flipped back along length
+    assert torch.equal(t["rc_shift1_none"], flipped)
+    assert torch.allclose(t["rc_shift1_mean"], flipped.mean(1), rtol=0, atol=1e-6)
+    assert torch.equal(t["default"], raw[:, 1])
+    assert torch.allclose(t["rc_mean"], (raw[:, 1] + raw[:, 4].flip(-1)) / 2, rtol=0, atol=1e-6)
+    per_aug = raw.mean(-1, keepdim=True)  # length aggregation happens per augmentation
+    assert torch.allclose(t["length_mean"], per_aug[:, 1], rtol=0, atol=1e-6)
+    assert torch.allclose(t["rc_length_mean"], per_aug[:, [1, 4]].mean(1), rtol=0, atol=1e-6)
+    summed = raw.sum(-1, keepdim=True).mean(1)
+    assert torch.allclose(t["rc_shift1_length_sum"], summed, rtol=0, atol=1e-5)
+
+
 def main(argv: list[str]) -> None:
     torch.set_float32_matmul_precision("highest")
     what = argv[1] if len(argv) > 1 else "all"
@@ -955,6 +1301,10 @@ def main(argv: list[str]) -> None:
         make_pretrained_layout()
     if what in ("checkpoints", "all"):
         make_checkpoints()
+    if what in ("inputs", "all"):
+        make_inputs()
+    if what in ("predictions", "all"):
+        make_predictions()
 
 
 if __name__ == "__main__":
