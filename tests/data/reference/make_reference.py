@@ -5,7 +5,9 @@ Run ONLY in a scratch virtualenv that has gReLU installed; it is never a project
     python -m venv /tmp/ref-venv
     /tmp/ref-venv/bin/pip install torch==2.13.0 grelu==1.1.0 \
         --extra-index-url https://download.pytorch.org/whl/cpu
-    /tmp/ref-venv/bin/python tests/data/reference/make_reference.py [models|layout|all]
+    /tmp/ref-venv/bin/python tests/data/reference/make_reference.py [STEP]
+
+STEP: all (default) | models | layout | checkpoints | inputs | predictions.
 
 Everything is deterministic: weights come from `synth_tensor` (an integer hash of the state_dict
 key, no RNG), inputs from seeded torch generators. Re-running rewrites identical values (up to
