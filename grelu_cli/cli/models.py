@@ -137,7 +137,9 @@ def list_cmd(
 
 @app.command("download")
 def download_cmd(
-    name: str = typer.Argument(..., help="Zoo name (borzoi) or Hub repo (Org/repo[/file])."),
+    name: str = typer.Argument(
+        ..., help="Zoo name (borzoi), Hub repo (Org/repo) or Hub file (Org/repo/file.ckpt)."
+    ),
     replicate: int | None = typer.Option(None, "--replicate", help="Replicate (default 0)."),
     species: str | None = typer.Option(None, "--species", help="human or mouse."),
     all_files: bool = typer.Option(False, "--all", help="Every species and replicate."),

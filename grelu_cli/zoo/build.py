@@ -120,7 +120,10 @@ def build_checkpoint_file(
     if task_type not in TASK_TYPES:
         raise UsageError(f"--task-type '{task_type}'", fix=f"choose {', '.join(TASK_TYPES)}")
     train_params = {"task": task_type, "loss": (loss or DEFAULT_LOSS[task_type]).lower()}
-    activation_from_train_params(train_params, where="--loss")  # refuse combos gReLU refuses
+    try:  # refuse the task/loss pairs gReLU refuses
+        activation_from_train_params(train_params, where=f"--loss {train_params['loss']}")
+    except InputDataError as e:
+        raise UsageError(e.message, fix="use --loss mse or poisson for regression") from None
 
     torch.manual_seed(seed)
     model = build_model(cls.__name__, kwargs, where="--param", error=UsageError)

@@ -79,10 +79,16 @@ def resolve(
     record = find_record(spec)
     if record is not None:
         return _resolve_record(record, species, replicate, download, progress, settings)
-    hub_spec = split_hub_spec(spec)
+    hub_spec = None if spec.startswith(("/", ".", "~")) else split_hub_spec(spec)
     if hub_spec is not None and not Path(spec.split("/")[0]).exists():
         repo_id, filename = hub_spec
-        local = _fetch(repo_id, filename, None, spec, download, progress, settings)
+        try:
+            local = _fetch(repo_id, filename, None, spec, download, progress, settings)
+        except MissingResourceError as e:
+            if not path.suffix:
+                raise
+            # 'dir/file.ckpt' may be a mistyped local path as well as a Hub file: say both.
+            raise type(e)(f"no local file {spec}, and as a Hub file: {e.message}", e.fix) from None
         return ResolvedSource(path=local, name=spec, label=f"{repo_id}/{filename}")
     if path.suffix.lower() in WEIGHT_SUFFIXES or "/" in spec or path.exists():
         raise MissingResourceError(
