@@ -26,15 +26,26 @@ def relative_shift(x: Tensor) -> Tensor:
         x: (N, H, L, 2L - 1), the last axis over distances ``-(L-1) .. L-1``.
 
     Returns:
-        (N, H, L, L).
+        (N, H, L, L) with ``out[..., i, j] = x[..., i, j - i + L - 1]``: the same values as
+        enformer-pytorch's pad-and-reshape ``relative_shift``, taken as a strided view so that
+        no (N, H, L, 2L) copies are made (they dominate memory at Borzoi's 4096 positions).
     """
-    to_pad = torch.zeros_like(x[..., :1])
-    x = torch.cat((to_pad, x), dim=-1)
-    _, h, t1, t2 = x.shape
-    x = x.reshape(-1, h, t2, t1)
-    x = x[:, :, 1:, :]
-    x = x.reshape(-1, h, t1, t2 - 1)
-    return x[..., : (t2 + 1) // 2]
+    x = x.contiguous()
+    n, h, length, width = x.shape
+    if width != 2 * length - 1:
+        raise ValueError(f"relative logits need 2L - 1 = {2 * length - 1} columns, got {width}")
+    s_n, s_h, s_i, _ = x.stride()
+    return x.as_strided(
+        (n, h, length, length), (s_n, s_h, s_i - 1, 1), x.storage_offset() + length - 1
+    )
+
+
+def _at_least_fp32_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.promote_types(dtype, torch.float32)
+
+
+def _at_least_fp32(x: Tensor) -> Tensor:
+    return x.to(_at_least_fp32_dtype(x.dtype))
 
 
 def _split_heads(t: Tensor, n_heads: int) -> Tensor:
@@ -97,7 +108,9 @@ class Attention(nn.Module):
         q, k, v = (_split_heads(f(x), h) for f in (self.to_q, self.to_k, self.to_v))
         q = q / (self.key_len**0.5)
         content_logits = torch.matmul(q + self.rel_content_bias, k.transpose(-1, -2))
-        positions = self.pos_dropout(get_central_mask(x, out_channels=self.n_pos_features))
+        # Features in fp32 even for bf16 models: bf16 cannot count past 256 positions.
+        positions = get_central_mask(_at_least_fp32(x), out_channels=self.n_pos_features)
+        positions = self.pos_dropout(positions.to(x.dtype))
         pos_k = self.to_pos_k(positions)  # (2L-1, H*D)
         pos_k = pos_k.reshape(pos_k.shape[0], h, -1).transpose(0, 1)  # (H, 2L-1, D)
         pos_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, pos_k.transpose(-1, -2)))
@@ -155,10 +168,12 @@ class EnformerAttention(nn.Module):
         q, k, v = (_split_heads(f(x), h) for f in (self.to_q, self.to_k, self.to_v))
         q = q * self.scale
         content_logits = torch.matmul(q + self.rel_content_bias, k.transpose(-1, -2))
+        # Features in fp32 even for bf16 models: bf16 cannot count past 256 positions.
+        weight_dtype = self.to_rel_k.weight.dtype
         positions = get_positional_embed(
-            n, self.num_rel_pos_features, x.device, dtype=self.to_rel_k.weight.dtype
+            n, self.num_rel_pos_features, x.device, dtype=_at_least_fp32_dtype(weight_dtype)
         )
-        rel_k = self.to_rel_k(self.pos_dropout(positions))
+        rel_k = self.to_rel_k(self.pos_dropout(positions.to(weight_dtype)))
         rel_k = rel_k.reshape(rel_k.shape[0], h, -1).transpose(0, 1)  # (H, 2L-1, D)
         rel_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, rel_k.transpose(-1, -2)))
         attn = self.attn_dropout((content_logits + rel_logits).softmax(dim=-1))
