@@ -49,16 +49,28 @@ def one_hot(seq: str | bytes, dtype: np.dtype | type = np.float32) -> np.ndarray
     return np.ascontiguousarray(_EYE[channel_index(seq)].T, dtype=dtype)
 
 
-def one_hot_batch(seqs: list[bytes] | list[str], dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """Encode N sequences of equal length L -> (N, 4, L) array of ``dtype``."""
-    if not seqs:
-        return np.zeros((0, 4, 0), dtype=dtype)
+def one_hot_batch(
+    seqs: list[bytes] | list[str],
+    dtype: np.dtype | type = np.float32,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Encode N sequences of equal length L -> (N, 4, L) array of ``dtype``.
+
+    ``out``, when given, is a preallocated (N, 4, L) array (e.g. a view of shared memory)
+    that receives the encoding; its dtype wins over ``dtype``.
+    """
     lengths = {len(s) for s in seqs}
-    if len(lengths) != 1:
+    if len(lengths) > 1:
         raise ValueError(f"one_hot_batch needs equal lengths; got {sorted(lengths)}")
+    length = lengths.pop() if lengths else 0
+    if out is None:
+        out = np.empty((len(seqs), 4, length), dtype=dtype)
+    elif out.shape != (len(seqs), 4, length):
+        raise ValueError(f"out has shape {out.shape}; expected {(len(seqs), 4, length)}")
+    if not seqs:
+        return out
     buf = np.frombuffer(b"".join(_as_bytes(s) for s in seqs), dtype=np.uint8)
-    idx = _CHANNEL[buf].reshape(len(seqs), -1)
-    out = np.empty((len(seqs), 4, idx.shape[1]), dtype=dtype)
+    idx = _CHANNEL[buf].reshape(len(seqs), length)
     # One comparison per channel writes straight into the (N, 4, L) layout (no transpose copy).
     for c in range(4):
         np.equal(idx, c, out=out[:, c, :], casting="unsafe")

@@ -84,15 +84,15 @@ def fasta_window_start(length: np.ndarray | int, seq_len: int):
 
 def _edges(
     ws: np.ndarray, width: np.ndarray, size: np.ndarray, edge: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Left pad, right pad and "was shifted" for windows starting at ``ws`` (pad or shift)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Final start, left pad, right pad and "was shifted" for windows starting at ``ws``."""
     off = (ws < 0) | (ws + width > size)
     if edge == "shift":
         moved = off & (size >= width)
         ws = np.where(off, np.where(size < width, 0, np.clip(ws, 0, size - width)), ws)
     else:
         moved = np.zeros(len(ws), dtype=bool)
-    return np.maximum(0, -ws), np.maximum(0, ws + width - size), moved
+    return ws, np.maximum(0, -ws), np.maximum(0, ws + width - size), moved
 
 
 class WindowPlan:
@@ -196,7 +196,7 @@ class WindowPlan:
             else:
                 r, k = off, np.zeros(len(off), dtype=np.int64)
             ws = self.first[r] + k * self.step
-            pad_l, pad_r, moved = _edges(ws, self.width[r], self.size[r], self.edge)
+            _, pad_l, pad_r, moved = _edges(ws, self.width[r], self.size[r], self.edge)
             pads = pad_l + pad_r
             padded_windows = int((pads > 0).sum())
             padded_bases = int(pads.sum())
@@ -223,52 +223,48 @@ class WindowPlan:
 
     # -- lazy windows -------------------------------------------------------------------------
 
-    def _window(self, r: int, k: int, index: int) -> Window:
+    def window_list(self, lo: int, hi: int) -> list[Window]:
+        """Windows ``lo .. hi-1`` (run order) as a list, computed with numpy for the range."""
+        total = self.count()
+        if not 0 <= lo <= hi <= total:
+            raise ValueError(f"window range [{lo}, {hi}) outside [0, {total}]")
+        idx = np.arange(lo, hi, dtype=np.int64)
+        r = np.searchsorted(self.cum, idx, side="right")
+        k = self.k_lo[r] + idx - (self.cum[r] - self.n[r])
+        width, size = self.width[r], self.size[r]
+        ws, pad_l, pad_r, _ = _edges(self.first[r] + k * self.step, width, size, self.edge)
         t = self.table
-        s, e = int(t.start[r]), int(t.end[r])
-        size = int(self.size[r])
-        L = int(self.width[r])
-        ws = int(self.first[r]) + k * self.step
-        if self.edge == "shift" and (ws < 0 or ws + L > size):
-            ws = 0 if size < L else min(max(ws, 0), size - L)
-        we = ws + L
-        chrom = t.chrom_name(r)
-        strand = "-" if t.minus[r] else "+"
-        name = t.raw_name(r) or f"{chrom}:{s}-{e}({strand})"
-        return Window(
-            index=index,
-            region_index=r,
-            name=name,
-            chrom=chrom,
-            start=s,
-            end=e,
-            strand=strand,
-            window_start=ws,
-            window_end=we,
-            pad_left=max(0, -ws),
-            pad_right=max(0, we - size),
-        )
+        chroms = [t.chrom_names[c] if c >= 0 else None for c in t.chrom[r].tolist()]
+        strands = np.where(t.minus[r], "-", "+").tolist()
+        starts, ends = t.start[r].tolist(), t.end[r].tolist()
+        buf, off = t.name_buf, t.name_off
+        names = [buf[off[i] : off[i + 1]].decode("utf-8") for i in r.tolist()]
+        return [
+            Window(i, ri, nm or f"{c}:{s}-{e}({st})", c, s, e, st, a, a + w, pl, pr)
+            for i, ri, nm, c, s, e, st, a, w, pl, pr in zip(
+                idx.tolist(),
+                r.tolist(),
+                names,
+                chroms,
+                starts,
+                ends,
+                strands,
+                ws.tolist(),
+                width.tolist(),
+                pad_l.tolist(),
+                pad_r.tolist(),
+                strict=True,
+            )
+        ]
 
-    def windows(self, lo: int = 0, hi: int | None = None) -> Iterator[Window]:
-        """Yield windows ``lo .. hi-1`` (run order) without touching the others."""
+    def windows(self, lo: int = 0, hi: int | None = None, chunk: int = 4096) -> Iterator[Window]:
+        """Yield windows ``lo .. hi-1`` (run order), building ``chunk`` at a time."""
         total = self.count()
         hi = total if hi is None else min(hi, total)
         if lo < 0 or lo > hi:
             raise ValueError(f"window range [{lo}, {hi}) outside [0, {total}]")
-        if lo == hi:
-            return
-        r = int(np.searchsorted(self.cum, lo, side="right"))
-        before = int(self.cum[r - 1]) if r else 0
-        i = lo
-        rel = lo - before
-        while i < hi:
-            n_r = int(self.n[r])
-            while rel < n_r and i < hi:
-                yield self._window(r, int(self.k_lo[r]) + rel, i)
-                rel += 1
-                i += 1
-            r += 1
-            rel = 0
+        for a in range(lo, hi, chunk):
+            yield from self.window_list(a, min(a + chunk, hi))
 
     def batch_bounds(self, lo: int, hi: int, batch_size: int) -> np.ndarray:
         """Start indices of batches over ``[lo, hi)``, plus ``hi`` at the end: (n_batches + 1,).

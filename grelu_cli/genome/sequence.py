@@ -50,9 +50,15 @@ class WindowSequences:
             seq = self.genome.fetch(w.chrom, w.window_start, w.window_end)
         return reverse_complement(seq) if w.strand == "-" else seq
 
-    def encode(self, windows: list[Window], dtype: np.dtype | type = np.float32) -> np.ndarray:
-        """One-hot batch: N windows of equal length L -> (N, 4, L) array of ``dtype``."""
-        return one_hot_batch([self.read(w) for w in windows], dtype=dtype)
+    def encode(
+        self,
+        windows: list[Window],
+        dtype: np.dtype | type = np.float32,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One-hot batch: N windows of equal length L -> (N, 4, L) array of ``dtype``
+        (written into ``out`` when given)."""
+        return one_hot_batch([self.read(w) for w in windows], dtype=dtype, out=out)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -63,7 +63,7 @@ class WindowBatches:
 
     def windows(self, b: int) -> list[Window]:
         """The windows of batch ``b``."""
-        return list(self.plan.windows(int(self.bounds[b]), int(self.bounds[b + 1])))
+        return self.plan.window_list(int(self.bounds[b]), int(self.bounds[b + 1]))
 
     def __getitem__(self, b: int) -> tuple[torch.Tensor, list[Window]]:
         import torch
@@ -71,8 +71,22 @@ class WindowBatches:
         if not 0 <= b < len(self):
             raise IndexError(b)
         wins = self.windows(b)
-        x = self.sequences.encode(wins, dtype=_DTYPES[self.dtype])
-        return torch.from_numpy(x), wins
+        x = _new_batch(len(wins), wins[0].length, getattr(torch, self.dtype))
+        self.sequences.encode(wins, out=x.numpy())
+        return x, wins
+
+
+def _new_batch(n: int, length: int, dtype: torch.dtype) -> torch.Tensor:
+    """An empty (n, 4, length) tensor; in a worker, allocated straight in shared memory so
+    handing it to the main process copies nothing (torch's default_collate does the same,
+    with the same storage calls)."""
+    import torch
+    from torch.utils.data import get_worker_info
+
+    if get_worker_info() is None:
+        return torch.empty((n, 4, length), dtype=dtype)
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(n * 4 * length)
+    return torch.empty(0, dtype=dtype).new(storage).view(n, 4, length)
 
 
 def _identity(item: Any) -> Any:

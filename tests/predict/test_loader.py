@@ -145,18 +145,17 @@ MEMORY_SCRIPT = textwrap.dedent(
 
     genome, bed, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = np.random.default_rng(0)
-    with open(genome, "w") as fh:
-        fh.write(">chr1\\n")
-        seq = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), 2_000_000).tobytes()
-        for i in range(0, len(seq), 80):
-            fh.write(seq[i : i + 80].decode() + "\\n")
+    lines = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), (25_000, 80))
+    lines = np.hstack([lines, np.full((25_000, 1), ord("\\n"), dtype=np.uint8)])
+    with open(genome, "wb") as fh:
+        fh.write(b">chr1\\n" + lines.tobytes())
     starts = rng.integers(0, 2_000_000, n)
     with open(bed, "w") as fh:
         for i, s in enumerate(starts):
             fh.write(f"chr1\\t{s}\\t{s + 100}\\tpeak{i}\\t0\\t{'+-'[i % 2]}\\n")
     import torch  # noqa: F401  (imported before the baseline so it does not count)
     base = rss_mb()
-    inp = prepare_input(bed=bed, genome=genome, seq_len=1024)
+    inp = prepare_input(bed=bed, genome=genome, seq_len=256)
     after_table = rss_mb()
     windows = 0
     for x, wins in make_loader(inp.plan, inp.sequences, batch_size=512):
@@ -186,7 +185,7 @@ def test_memory_flat_in_regions(tmp_path: Path) -> None:
     )
     stats = json.loads(out.stdout)
     assert stats["windows"] == n and stats["counts"]["padded_windows"] >= 0
-    # Materialised one-hot windows would take n * 4 * 1024 * 4 bytes = 3.3 GB, and Window
-    # objects alone ~60 MB; the compact table is ~6 MB and streaming adds only a few batches.
+    # Materialised one-hot windows would take n * 4 * 256 * 4 bytes = 820 MB, and Window
+    # objects alone ~60 MB; the compact table is ~9 MB and streaming adds only a few batches.
     assert stats["table_bytes"] < 60 * n
     assert stats["stream"] < 150, stats
