@@ -61,6 +61,22 @@ class LoadedModel:
     replicate: int | None = None
     _tasks: Any = field(default=None, repr=False)
 
+    def provenance(self) -> dict[str, Any]:
+        """What to record in outputs: model name, origin, file, checksum, architecture."""
+        out: dict[str, Any] = {
+            "model": self.name,
+            "source": self.source,
+            "path": str(self.path),
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "model_type": self.model_type,
+            "activation": self.activation.name,
+        }
+        if self.record is not None:
+            out.update(species=self.species, replicate=self.replicate)
+            out["revision"] = self.record.revision
+        return out
+
     @property
     def n_tasks(self) -> int:
         return int(self.model_params.get("n_tasks") or len(self.task_names))
@@ -154,6 +170,7 @@ def load_model(
         else IDENTITY
     )
     geometry = model.geometry()
+    _warm_up(gr_activation)
     return LoadedModel(
         model=model,
         activation=IDENTITY if logits else gr_activation,
@@ -229,3 +246,16 @@ def _seq_len(data_params: dict[str, Any], src: ResolvedSource, geometry: Any) ->
     if src.record is not None and src.record.input_bp:
         return src.record.input_bp
     return getattr(geometry, "fixed_len", None) or getattr(geometry, "default_len", None)
+
+
+def _warm_up(activation: OutputActivation) -> None:
+    """Run the output activation once on a tiny tensor.
+
+    On torch 2.13 CPUs the first call of a transcendental op in a fresh process has been seen
+    to return slightly wrong values (CLI.md); the first real batch must not be that call.
+    """
+    import torch
+
+    x = torch.linspace(-2.0, 2.0, 12).reshape(1, 3, 4)
+    for _ in range(2):
+        activation(x)

@@ -246,3 +246,11 @@ def test_missing_file_and_architecture_names(tmp_path):
         load_model("ConvModel")
     with pytest.raises(UsageError, match="decima"):
         load_model("decima")
+
+
+def test_provenance_names_the_file_and_checksum(built):
+    lm = load_model(built)
+    prov = lm.provenance()
+    assert prov["model"] == built.name and prov["file"] == built.name
+    assert prov["sha256"] == lm.sha256 and prov["model_type"] == "ConvModel"
+    assert prov["activation"] == "exp"
