@@ -101,6 +101,9 @@ def list_cmd(
       grelu models list --kind architecture
     """
     _check_format(fmt)
+    kinds = (registry.PRETRAINED, registry.ARCHITECTURE, registry.EXTERNAL)
+    if kind is not None and kind not in kinds:
+        raise UsageError(f"--kind '{kind}'", fix=f"choose {', '.join(kinds)}")
     recs = registry.list_models(pattern, kind=kind)
     if not recs:
         raise UsageError(f"no model matches '{pattern}'", fix="run 'grelu models list'")

@@ -164,9 +164,13 @@ def load_model(
     model = build_model(model_type, kwargs, where=where)
     load_weights(model, weights, where=where)
     model.eval()
+    # gReLU checkpoints without train_params get gReLU's defaults (binary -> sigmoid), as in
+    # gReLU; bare weights (state dicts, safetensors) have no activation unless their metadata
+    # carries train_params.
+    grelu_ckpt = ck_model_params is not None and path.suffix.lower() != ".safetensors"
     gr_activation = (
         activation_from_train_params(train_params, where=where)
-        if train_params or ck_model_params is not None
+        if train_params or grelu_ckpt
         else IDENTITY
     )
     geometry = model.geometry()

@@ -73,6 +73,8 @@ def test_list_filters_and_rejects_bad_options():
     rows = json.loads(run("models", "list", "enf*", "--format", "json").stdout)
     assert [r["name"] for r in rows] == ["enformer", "EnformerModel", "EnformerPretrainedModel"]
     assert run("models", "list", "--kind", "pretrained", "--format", "json").exit_code == 0
+    bad_kind = run("models", "list", "--kind", "pretrain")
+    assert bad_kind.exit_code == 2 and "pretrained" in one_error_line(bad_kind)
     bad = run("models", "list", "--format", "yaml")
     assert bad.exit_code == 2 and "yaml" in one_error_line(bad)
     none = run("models", "list", "zzz-no-such")

@@ -254,3 +254,18 @@ def test_provenance_names_the_file_and_checksum(built):
     assert prov["model"] == built.name and prov["file"] == built.name
     assert prov["sha256"] == lm.sha256 and prov["model_type"] == "ConvModel"
     assert prov["activation"] == "exp"
+
+
+def test_safetensors_metadata_without_train_params_has_no_activation(tmp_path, built):
+    import json
+
+    from safetensors.torch import save_file
+
+    params = {"model_type": "ConvModel", "n_tasks": 2, "stem_channels": 8, "channel_init": 8}
+    path = tmp_path / "m.safetensors"
+    save_file(
+        load_model(built).model.state_dict(),
+        path,
+        metadata={"model_params": json.dumps({**params, "n_conv": 1})},
+    )
+    assert load_model(path).activation.name == "none"
