@@ -111,3 +111,17 @@ def test_state_dict_round_trip_is_strict() -> None:
     for name in NAMES:
         a, b = build(name), SMALL[name][0]()
         b.load_state_dict(a.state_dict(), strict=True)
+
+
+def test_select_tasks_slices_a_head_norm() -> None:
+    from grelu_cli.model.heads import ConvHead
+
+    torch.manual_seed(0)
+    head = ConvHead(4, 6, act_func="softplus", pool_func="max", norm=True).eval()
+    with torch.no_grad():
+        head.channel_transform.norm.layer.running_mean.normal_()
+        x = torch.randn(2, 6, 9)
+        full = head(x)
+        head.select_tasks([3, 1])
+        torch.testing.assert_close(head(x), full[:, [3, 1]])
+    assert head.channel_transform.norm.layer.running_mean.shape == (2,)
