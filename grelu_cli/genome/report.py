@@ -35,6 +35,10 @@ class ValidationReport:
         if len(self.errors) < MAX_MESSAGES:
             self.errors.append(message)
 
+    def more_errors(self, count: int) -> None:
+        """Count ``count`` further errors of a kind already shown (no message kept)."""
+        self.n_errors += count
+
     def warn(self, message: str) -> None:
         """Record one warning message."""
         self.n_warnings += 1

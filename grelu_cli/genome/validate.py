@@ -63,9 +63,7 @@ def check_extent(plan: WindowPlan, report: ValidationReport) -> None:
             f"{t.where(i)}: region {_fmt(t, i)} lies entirely past the end of "
             f"{t.chrom_name(i)} ({int(size[i])} bp) (is the input for another genome build?)"
         )
-    if len(outside) > 50:
-        for _ in range(len(outside) - 50):
-            report.error("region entirely off its chromosome")
+    report.more_errors(max(0, len(outside) - 50))
     partly = np.flatnonzero(known & (t.start < size) & (t.end > size))
     if len(partly):
         i = partly[0]
@@ -82,8 +80,7 @@ def check_extent(plan: WindowPlan, report: ValidationReport) -> None:
                 f"{t.chrom_name(i)} (0-{int(size[i])}) (use --edge pad to fill with N, shift "
                 "to move it inside, or drop to skip it)"
             )
-        for _ in range(max(0, len(off) - 50)):
-            report.error("a model window runs off its chromosome")
+        report.more_errors(max(0, len(off) - 50))
 
 
 def check_lengths(plan: WindowPlan, report: ValidationReport) -> None:
@@ -136,4 +133,28 @@ def validate(
         check_chromosomes(t, genome_name or "the genome", known, chrom_alias, report)
     check_extent(plan, report)
     check_lengths(plan, report)
+    if report.ok and len(t):
+        summarize_edges(plan, report)
     return report
+
+
+def summarize_edges(plan: WindowPlan, report: ValidationReport) -> None:
+    """Warn about what ``--edge`` will do (padding, dropping, shifting), with counts."""
+    c = plan.counts()
+    if c.padded_windows:
+        report.warn(
+            f"{c.padded_windows} of {c.windows} windows run off a sequence end and are "
+            f"N-padded ({c.padded_bases} bases in all; --edge drop or shift avoids this)"
+        )
+    if c.dropped_windows:
+        report.warn(
+            f"--edge drop skips {c.dropped_windows} window(s) that run off a chromosome "
+            f"({c.dropped_regions} region(s) get no prediction at all)"
+        )
+    if c.shifted_windows:
+        report.warn(f"--edge shift moves {c.shifted_windows} window(s) inside their chromosome")
+    if c.windows == 0:
+        report.error(
+            f"{plan.table.source}: no window is left to predict (every window runs off a "
+            "chromosome and --edge drop skips it; use --edge pad or shift)"
+        )

@@ -33,10 +33,17 @@ class BedRecord:
     strand: str
 
 
+#: Larger than any chromosome; keeps coordinates far inside int64.
+MAX_COORDINATE = 10**12
+
+
 def parse_coordinate(token: str, what: str) -> int | str:
     """Parse a BED coordinate; returns the int, or a message fragment saying what is wrong."""
     if token.isascii() and token.isdigit():
-        return int(token)
+        value = int(token)
+        if value > MAX_COORDINATE:
+            return f"{what} {token} is larger than any chromosome (is the column order right?)"
+        return value
     if token.startswith("-") and token[1:].isascii() and token[1:].isdigit():
         return f"{what} {token!r} is negative (BED coordinates are 0-based and >= 0)"
     return f"{what} {token!r} is not an integer (BED needs whole numbers, e.g. 1000 not 1e3)"
@@ -79,6 +86,10 @@ def parse_bed_line(fields: list[str], lineno: int, where: str) -> BedRecord | st
     return BedRecord(lineno, chrom, start, end, name, strand)
 
 
+def _is_int(tokens: list[str]) -> bool:
+    return bool(tokens) and tokens[0].lstrip("-").isdigit()
+
+
 def read_bed(path: str | Path, on_error: OnError | None = None) -> Iterator[BedRecord]:
     """Yield the regions of a BED file in file order.
 
@@ -92,12 +103,16 @@ def read_bed(path: str | Path, on_error: OnError | None = None) -> Iterator[BedR
         MissingResourceError: the file does not exist.
     """
     name = display_name(path)
+    first_data = True
     with open_binary(path) as stream:
         for lineno, text in iter_lines(stream, name):
             if not text.strip() or text.startswith(_HEADER_PREFIXES):
                 continue
             fields = text.split("\t") if "\t" in text else text.split()
             rec = parse_bed_line(fields, lineno, f"{name} line {lineno}")
+            if isinstance(rec, str) and first_data and not _is_int(fields[1:2]):
+                rec += "; a column header line? start it with '#' or remove it"
+            first_data = False
             if isinstance(rec, str):
                 if on_error is None:
                     raise InputDataError(rec)

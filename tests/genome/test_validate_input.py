@@ -123,3 +123,23 @@ def test_option_errors(kwargs: dict, error: type, match: str) -> None:
 def test_missing_bed(genome_path: Path, tmp_path: Path) -> None:
     with pytest.raises(MissingResourceError, match="does not exist"):
         prepare_input(bed=tmp_path / "none.bed", genome=genome_path, seq_len=10)
+
+
+def test_edge_summaries_and_nothing_left(genome_path: Path, tmp_path: Path) -> None:
+    bed = tmp_path / "m.bed"
+    bed.write_text("chrM\t0\t10\nchrM\t490\t500\n")
+    padded = prepare_input(bed=bed, genome=genome_path, seq_len=100)
+    assert padded.report.ok
+    assert padded.report.warnings == [
+        "2 of 2 windows run off a sequence end and are N-padded (90 bases in all; --edge drop "
+        "or shift avoids this)"
+    ]
+    shifted = prepare_input(bed=bed, genome=genome_path, seq_len=100, edge="shift")
+    assert shifted.report.warnings == ["--edge shift moves 2 window(s) inside their chromosome"]
+    assert [w.window_start for w in shifted.plan.windows()] == [0, 400]
+    dropped = prepare_input(bed=bed, genome=genome_path, seq_len=100, edge="drop")
+    assert "no window is left to predict" in dropped.report.errors[0]
+    # A window longer than the chromosome cannot be shifted inside it: it is padded instead.
+    long = prepare_input(bed=bed, genome=genome_path, seq_len=600, edge="shift")
+    w = next(long.plan.windows())
+    assert (w.window_start, w.pad_left, w.pad_right) == (0, 0, 100)

@@ -99,3 +99,12 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(b"chr1\t1\t2\n" * 1000)[:-20])
     with pytest.raises(InputDataError, match="truncated or corrupt"):
         list(read_bed(gz))
+
+
+def test_header_hint_and_huge_coordinates(tmp_path: Path) -> None:
+    bed = tmp_path / "h.bed"
+    bed.write_text("chrom\tstart\tend\nchr1\t1\t99999999999999\n")
+    messages: list[str] = []
+    assert list(read_bed(bed, on_error=messages.append)) == []
+    assert "start 'start' is not an integer" in messages[0] and "column header line?" in messages[0]
+    assert "larger than any chromosome" in messages[1] and "column header" not in messages[1]
