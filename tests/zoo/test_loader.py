@@ -269,3 +269,13 @@ def test_safetensors_metadata_without_train_params_has_no_activation(tmp_path, b
         metadata={"model_params": json.dumps({**params, "n_conv": 1})},
     )
     assert load_model(path).activation.name == "none"
+
+
+def test_trust_checkpoint_is_the_explicit_opt_out(tmp_path):
+    obj = safe_load(ZOO_DATA / "grelu_conv_poisson.ckpt")
+    obj["hyper_parameters"]["train_params"]["save_dir"] = Path("/runs/x")  # a non-weight object
+    path = tmp_path / "pathy.ckpt"
+    torch.save(obj, path)
+    with pytest.raises(UnsafeCheckpointError, match="PosixPath"):
+        load_model(path)
+    assert load_model(path, trust_checkpoint=True).activation.name == "exp"
