@@ -57,6 +57,35 @@ class PreparedInput:
         """Raise the first error as InputDataError (exit 3) when the report has any."""
         self.report.raise_if_errors()
 
+    def summary(self) -> str:
+        """One line for ``--dry-run`` and logs, e.g. ``1,000 regions from a.bed -> 1,000
+        windows of 2,048 bp (resize, --edge pad): 3 padded, 0 dropped``."""
+        p, c = self.plan, self.counts()
+        length = f"{p.seq_len:,} bp" if p.seq_len is not None else "their own length"
+        mode = "tile" if p.tile else ("resize" if p.seq_len is not None else "as is")
+        return (
+            f"{c.regions:,} regions from {self.table.source} -> {c.windows:,} windows of "
+            f"{length} ({mode}, --edge {p.edge}): {c.padded_windows:,} padded, "
+            f"{c.dropped_windows:,} dropped, {c.shifted_windows:,} shifted"
+        )
+
+    def provenance(self) -> dict[str, object]:
+        """Input facts for output metadata (JSON-ready)."""
+        p = self.plan
+        out: dict[str, object] = {
+            "input": self.table.source,
+            "input_kind": "fasta" if self.table.kind == "fasta" else "genome",
+            "seq_len": p.seq_len,
+            "tile": p.tile,
+            "edge": p.edge,
+            "counts": self.counts().as_dict(),
+        }
+        if self.genome is not None:
+            out["genome"] = self.genome.path
+            out["genome_fai_sha256"] = self.genome.index_sha256()
+            out["chrom_alias"] = self.genome.resolver.mode
+        return out
+
 
 def prepare_input(
     *,

@@ -143,3 +143,14 @@ def test_edge_summaries_and_nothing_left(genome_path: Path, tmp_path: Path) -> N
     long = prepare_input(bed=bed, genome=genome_path, seq_len=600, edge="shift")
     w = next(long.plan.windows())
     assert (w.window_start, w.pad_left, w.pad_right) == (0, 0, 100)
+
+
+def test_summary_and_provenance(genome_path: Path) -> None:
+    inp = prepare_input(regions=["chr1:1-10", "chr2:101-200:-"], genome=genome_path, seq_len=64)
+    assert inp.summary() == (
+        "2 regions from --region -> 2 windows of 64 bp (resize, --edge pad): 1 padded, "
+        "0 dropped, 0 shifted"
+    )
+    prov = inp.provenance()
+    assert prov["genome"] == str(genome_path) and len(prov["genome_fai_sha256"]) == 64
+    assert prov["counts"]["windows"] == 2 and prov["chrom_alias"] == "none"

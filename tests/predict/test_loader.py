@@ -189,3 +189,9 @@ def test_memory_flat_in_regions(tmp_path: Path) -> None:
     # objects alone ~60 MB; the compact table is ~9 MB and streaming adds only a few batches.
     assert stats["table_bytes"] < 60 * n
     assert stats["stream"] < 150, stats
+
+
+@pytest.mark.gpu
+def test_pin_memory_with_workers(tiled) -> None:
+    for x, _ in make_loader(tiled.plan, tiled.sequences, num_workers=2, pin_memory=True):
+        assert x.is_pinned()
