@@ -16,14 +16,21 @@ import typer
 from grelu_cli.errors import UsageError
 from grelu_cli.zoo import registry
 
+
+def _examples(*lines: str) -> str:
+    """Help epilog: shown after the options, so every command's help ends with examples."""
+    return "Examples:\n\n" + "".join(f"  {line}\n\n" for line in lines)
+
+
 app = typer.Typer(
     name="models",
-    help="List, inspect, build and download models.\n\n"
-    "Examples:\n\n"
-    "  grelu models list\n\n"
-    "  grelu models info borzoi --tasks\n\n"
-    "  grelu models download enformer --species mouse\n\n"
-    "  grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt",
+    help="List, inspect, build and download models.",
+    epilog=_examples(
+        "grelu models list",
+        "grelu models info borzoi --tasks",
+        "grelu models download enformer --species mouse",
+        "grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt",
+    ),
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -80,7 +87,14 @@ def _record_row(rec: registry.ModelRecord) -> dict[str, Any]:
     }
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=_examples(
+        "grelu models list",
+        "grelu models list 'borzoi*' --format json",
+        "grelu models list --kind architecture",
+    ),
+)
 def list_cmd(
     pattern: str | None = typer.Argument(
         None, help="Glob or substring of model names / repo ids (case-insensitive)."
@@ -90,16 +104,7 @@ def list_cmd(
         None, "--kind", help="Only 'pretrained', 'architecture' or 'external' entries."
     ),
 ) -> None:
-    """List zoo models and architectures, and whether their weights are cached.
-
-    Examples:
-
-      grelu models list
-
-      grelu models list 'borzoi*' --format json
-
-      grelu models list --kind architecture
-    """
+    """List zoo models and architectures, and whether their weights are cached."""
     _check_format(fmt)
     kinds = (registry.PRETRAINED, registry.ARCHITECTURE, registry.EXTERNAL)
     if kind is not None and kind not in kinds:
@@ -138,7 +143,15 @@ def list_cmd(
     _console().print(table)
 
 
-@app.command("download")
+@app.command(
+    "download",
+    epilog=_examples(
+        "grelu models download borzoi",
+        "grelu models download borzoi --species mouse --replicate 2",
+        "grelu models download enformer --all",
+        "HF_HOME=/shared/hf grelu models download Genentech/human-atac-catlas-model",
+    ),
+)
 def download_cmd(
     name: str = typer.Argument(
         ..., help="Zoo name (borzoi), Hub repo (Org/repo) or Hub file (Org/repo/file.ckpt)."
@@ -152,16 +165,6 @@ def download_cmd(
 
     Honours HF_HOME / HF_HUB_CACHE (cache location), HF_ENDPOINT (mirror) and
     HF_HUB_OFFLINE. Size and sha256 are checked against the Hub.
-
-    Examples:
-
-      grelu models download borzoi
-
-      grelu models download borzoi --species mouse --replicate 2
-
-      grelu models download enformer --all
-
-      HF_HOME=/shared/hf grelu models download Genentech/human-atac-catlas-model
     """
     from grelu_cli.zoo.source import resolve
 
@@ -176,7 +179,15 @@ def download_cmd(
         typer.echo(str(src.path))
 
 
-@app.command("info")
+@app.command(
+    "info",
+    epilog=_examples(
+        "grelu models info borzoi",
+        "grelu models info model.ckpt --tasks --format json",
+        "grelu models info weights.pt --arch ConvModel --param n_tasks=8",
+        "grelu models info ConvModel",
+    ),
+)
 def info_cmd(
     name: str = typer.Argument(..., help="Zoo name, Hub repo, architecture or checkpoint path."),
     tasks: bool = typer.Option(False, "--tasks", help="Also print the tasks table."),
@@ -192,14 +203,6 @@ def info_cmd(
     """Show what a model is: source, checksum, geometry, activation and tasks.
 
     Zoo models that are not cached are described from the registry (nothing is downloaded).
-
-    Examples:
-
-      grelu models info borzoi
-
-      grelu models info model.ckpt --tasks --format json
-
-      grelu models info ConvModel
     """
     from grelu_cli.zoo.describe import describe
 
@@ -235,7 +238,16 @@ def info_cmd(
         console.print(ttable)
 
 
-@app.command("build")
+@app.command(
+    "build",
+    epilog=_examples(
+        "grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt",
+        "grelu models build DilatedConvModel --tasks tasks.tsv --seq-len 2114 --loss poisson "
+        "-o dil.ckpt",
+        "grelu models build ConvTransformerModel --n-tasks 2 --param n_transformers=2 "
+        "--task-type binary --seq-len 500 -o tf.ckpt",
+    ),
+)
 def build_cmd(
     arch: str = typer.Argument(..., help="Architecture, e.g. ConvModel (see --kind architecture)."),
     output: Path = typer.Option(..., "-o", "--output", help="Checkpoint to write (.ckpt)."),
@@ -259,15 +271,6 @@ def build_cmd(
     """Build a randomly initialised model and save it as a gReLU checkpoint.
 
     The file loads in grelu-cli and in gReLU 1.1.0 (LightningModel.load_from_checkpoint).
-
-    Examples:
-
-      grelu models build ConvModel --n-tasks 8 --seq-len 1000 -o model.ckpt
-
-      grelu models build DilatedConvModel --tasks names.txt --param channels=32
-      --param n_conv=4 --seq-len 2114 --task-type regression --loss poisson -o dil.ckpt
-
-      grelu models build EnformerModel --n-tasks 2 --param n_transformers=1 -o enf.ckpt
     """
     from grelu_cli.zoo.build import build_checkpoint_file, parse_param, read_task_file
 
