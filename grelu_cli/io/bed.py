@@ -18,7 +18,7 @@ from grelu_cli.io.textfile import display_name, iter_lines, open_binary
 #: Receives one-line problem messages instead of raising (validation collects them).
 OnError = Callable[[str], None]
 
-_HEADER_PREFIXES = ("#", "track", "browser")
+_HEADER_WORDS = ("track", "browser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +106,11 @@ def read_bed(path: str | Path, on_error: OnError | None = None) -> Iterator[BedR
     first_data = True
     with open_binary(path) as stream:
         for lineno, text in iter_lines(stream, name):
-            if not text.strip() or text.startswith(_HEADER_PREFIXES):
+            if not text.strip() or text.startswith("#"):
                 continue
             fields = text.split("\t") if "\t" in text else text.split()
+            if fields[0] in _HEADER_WORDS or fields[0].startswith(("track ", "browser ")):
+                continue
             rec = parse_bed_line(fields, lineno, f"{name} line {lineno}")
             if isinstance(rec, str) and first_data and not _is_int(fields[1:2]):
                 rec += "; a column header line? start it with '#' or remove it"

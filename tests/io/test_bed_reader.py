@@ -108,3 +108,9 @@ def test_header_hint_and_huge_coordinates(tmp_path: Path) -> None:
     assert list(read_bed(bed, on_error=messages.append)) == []
     assert "start 'start' is not an integer" in messages[0] and "column header line?" in messages[0]
     assert "larger than any chromosome" in messages[1] and "column header" not in messages[1]
+
+
+def test_chromosome_named_like_a_header_word(tmp_path: Path) -> None:
+    bed = tmp_path / "t.bed"
+    bed.write_text("track\tname=x\ntrack1\t0\t10\n")
+    assert [r.chrom for r in read_bed(bed)] == ["track1"]
