@@ -160,6 +160,9 @@ def download_cmd(
     species: str | None = typer.Option(None, "--species", help="human or mouse."),
     all_files: bool = typer.Option(False, "--all", help="Every species and replicate."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    force: bool = typer.Option(
+        False, "--force", help="Download again even if cached (e.g. a newer unpinned revision)."
+    ),
 ) -> None:
     """Download weights into the Hugging Face cache and print where they are.
 
@@ -175,7 +178,9 @@ def download_cmd(
             raise UsageError(f"--all needs a zoo model with weights, not '{name}'")
         targets = [(f.species, f.replicate) for f in rec.files]
     for sp, rep in targets:
-        src = resolve(name, species=sp, replicate=rep, download=True, progress=not quiet)
+        src = resolve(
+            name, species=sp, replicate=rep, download=True, progress=not quiet, force=force
+        )
         typer.echo(str(src.path))
 
 

@@ -65,9 +65,15 @@ def resolve(
     replicate: int | None = None,
     download: bool = True,
     progress: bool = True,
+    force: bool = False,
     settings: hub.HubSettings | None = None,
 ) -> ResolvedSource:
-    """Find (and if needed download) the weights file ``spec`` names."""
+    """Find (and if needed download) the weights file ``spec`` names.
+
+    ``download=False`` only looks in the cache; ``force=True`` downloads again even when cached
+    (to pick up a new revision of an unpinned model, or repair a cache).
+    """
+    opts = _FetchOptions(download, progress, force, settings or hub.HubSettings.from_env())
     path = Path(spec).expanduser()
     if path.is_file():
         if species is not None or replicate is not None:
@@ -78,12 +84,12 @@ def resolve(
         return ResolvedSource(path=path, name=path.name, label=str(path))
     record = find_record(spec)
     if record is not None:
-        return _resolve_record(record, species, replicate, download, progress, settings)
+        return _resolve_record(record, species, replicate, opts)
     hub_spec = None if spec.startswith(("/", ".", "~")) else split_hub_spec(spec)
     if hub_spec is not None and not Path(spec.split("/")[0]).exists():
         repo_id, filename = hub_spec
         try:
-            local = _fetch(repo_id, filename, None, spec, download, progress, settings)
+            local = _fetch(repo_id, filename, None, spec, opts)
         except MissingResourceError as e:
             if not path.suffix:
                 raise
@@ -106,9 +112,7 @@ def _resolve_record(
     record: ModelRecord,
     species: str | None,
     replicate: int | None,
-    download: bool,
-    progress: bool,
-    settings: hub.HubSettings | None,
+    opts: _FetchOptions,
 ) -> ResolvedSource:
     if record.kind == ARCHITECTURE:
         raise UsageError(
@@ -123,9 +127,7 @@ def _resolve_record(
         )
     wf = record.weights_file(species, replicate)
     cmd = download_command(record, wf.species, wf.replicate)
-    local = _fetch(
-        record.repo_id, wf.filename, record.revision, record.name, download, progress, settings, cmd
-    )
+    local = _fetch(record.repo_id, wf.filename, record.revision, record.name, opts, cmd)
     rev = f"@{record.revision[:7]}" if record.revision else ""
     return ResolvedSource(
         path=local,
@@ -147,19 +149,25 @@ def download_command(record: ModelRecord, species: str, replicate: int) -> str:
     return cmd
 
 
+@dataclass(frozen=True)
+class _FetchOptions:
+    download: bool
+    progress: bool
+    force: bool
+    settings: hub.HubSettings
+
+
 def _fetch(
     repo_id: str,
     filename: str,
     revision: str | None,
     model: str,
-    download: bool,
-    progress: bool,
-    settings: hub.HubSettings | None,
+    opts: _FetchOptions,
     cmd: str | None = None,
 ) -> Path:
-    settings = settings or hub.HubSettings.from_env()
+    settings = opts.settings
     cmd = cmd or f"grelu models download {model}"
-    if not download:
+    if not opts.download:
         hit = hub.cached_file(repo_id, filename, revision, settings)
         if hit is None:
             raise hub.missing_error(
@@ -173,5 +181,6 @@ def _fetch(
         model=model,
         download_cmd=cmd,
         settings=settings,
-        progress=progress,
+        progress=opts.progress,
+        force=opts.force,
     )

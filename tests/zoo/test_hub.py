@@ -194,3 +194,23 @@ def test_any_hub_repo_small_file_without_lfs(hf_home, monkeypatch, ckpt_bytes):
         assert HubSettings.from_env().cache_dir == hf_home / "hub"
     finally:
         server.stop()
+
+
+def test_force_downloads_again(hub):
+    first = CliRunner().invoke(app, ["models", "download", "borzoi", "-q"])
+    assert first.exit_code == 0
+    hub.requests.clear()
+    again = CliRunner().invoke(app, ["models", "download", "borzoi", "-q", "--force"])
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    assert any(method == "GET" and path.startswith("/cdn/") for method, path in hub.requests)
+
+
+def test_download_all_fetches_every_species(hub, ckpt_bytes):
+    enformer = get_record("enformer")
+    for f in enformer.files:
+        hub.files[(enformer.repo_id, f.filename)] = ckpt_bytes + f.filename.encode()
+    result = CliRunner().invoke(app, ["models", "download", "enformer", "--all", "-q"])
+    assert result.exit_code == 0, result.output
+    paths = [Path(p) for p in result.stdout.split()]
+    assert [p.name for p in paths] == ["human.ckpt", "mouse.ckpt"]
+    assert all(p.is_file() for p in paths)
