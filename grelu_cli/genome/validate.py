@@ -141,7 +141,12 @@ def validate(
 def summarize_edges(plan: WindowPlan, report: ValidationReport) -> None:
     """Warn about what ``--edge`` will do (padding, dropping, shifting), with counts."""
     c = plan.counts()
-    if c.padded_windows:
+    if c.padded_windows and plan.table.kind == "fasta":
+        report.warn(
+            f"{c.padded_windows} of {c.windows} windows extend past their record and are "
+            f"N-padded ({c.padded_bases} bases in all), as gReLU pads short sequences"
+        )
+    elif c.padded_windows:
         report.warn(
             f"{c.padded_windows} of {c.windows} windows run off a sequence end and are "
             f"N-padded ({c.padded_bases} bases in all; --edge drop or shift avoids this)"

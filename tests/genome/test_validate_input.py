@@ -154,3 +154,13 @@ def test_summary_and_provenance(genome_path: Path) -> None:
     prov = inp.provenance()
     assert prov["genome"] == str(genome_path) and len(prov["genome_fai_sha256"]) == 64
     assert prov["counts"]["windows"] == 2 and prov["chrom_alias"] == "none"
+
+
+def test_fasta_padding_warning(tmp_path: Path) -> None:
+    fa = tmp_path / "q.fa"
+    fa.write_text(">a\nACGT\n>b\n" + "A" * 20 + "\n")
+    inp = prepare_input(fasta=fa, seq_len=10)
+    assert inp.report.warnings == [
+        "1 of 2 windows extend past their record and are N-padded (6 bases in all), as gReLU "
+        "pads short sequences"
+    ]
