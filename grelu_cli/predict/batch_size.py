@@ -1,0 +1,109 @@
+"""How many windows go through the model at once, and backing off on out-of-memory.
+
+``--batch-size N`` is the number of windows per forward call (each augmented copy is its own
+call of N windows). ``--batch-size auto`` starts large on CUDA and halves on
+``torch.OutOfMemoryError``, retrying the failed windows, until a size fits (it is kept for the
+rest of the run); at size 1 it gives up with :class:`grelu_cli.errors.OutOfMemoryError`. On the
+CPU ``auto`` is a fixed size that suits the caches (memory there is not the limit).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from grelu_cli.errors import OutOfMemoryError, UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+CUDA_AUTO_START = 1024
+CPU_AUTO = 64
+
+
+def parse_batch_size(value: int | str) -> int | None:
+    """``--batch-size``: a positive int, or None for ``auto``."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v == "auto":
+            return None
+        if not v.isdigit():
+            raise UsageError(
+                f"--batch-size {value!r} is not a positive integer or 'auto'",
+                fix="use e.g. --batch-size 64 or --batch-size auto",
+            )
+        value = int(v)
+    if int(value) < 1:
+        raise UsageError(
+            f"--batch-size {value} must be at least 1", fix="use --batch-size 1 or more"
+        )
+    return int(value)
+
+
+def _oom_types() -> tuple[type[BaseException], ...]:
+    import torch
+
+    types: list[type[BaseException]] = [torch.cuda.OutOfMemoryError]
+    if hasattr(torch, "OutOfMemoryError"):
+        types.append(torch.OutOfMemoryError)
+    return tuple(types)
+
+
+class BatchSizer:
+    """Runs work over ``n`` windows in chunks, halving the chunk on OOM when ``auto``.
+
+    Args:
+        batch_size: windows per chunk, or None for ``auto``.
+        device: where the model runs (sets ``auto``'s starting size).
+    """
+
+    def __init__(self, batch_size: int | None, device: torch.device) -> None:
+        self.auto = batch_size is None
+        self.device = device
+        if batch_size is None:
+            batch_size = CUDA_AUTO_START if device.type == "cuda" else CPU_AUTO
+        self.size = int(batch_size)
+        self.oom = _oom_types()
+
+    def run(self, n: int, work: Callable[[int, int], None]) -> None:
+        """Call ``work(i, j)`` for consecutive chunks ``[i, j)`` covering ``0..n``.
+
+        ``work`` must be safe to repeat for the same chunk (it is, when it writes results
+        into its own slots). Raises :class:`OutOfMemoryError` (exit 5) when a chunk does not
+        fit and the size cannot shrink (a fixed ``--batch-size``, or ``auto`` at 1).
+        """
+        i = 0
+        while i < n:
+            j = min(n, i + self.size)
+            failed: str | None = None
+            try:
+                work(i, j)
+            except self.oom as e:
+                failed = (str(e).splitlines() or ["out of memory"])[0]
+            if failed is None:
+                i = j
+                continue
+            # Outside the except block the exception (and the failed chunk's activations its
+            # traceback holds) is gone, so the memory can really be released.
+            self._free()
+            if not self.auto:
+                raise OutOfMemoryError(
+                    f"{self.device} ran out of memory at --batch-size {j - i}: {failed}",
+                    fix="use a smaller --batch-size, or --batch-size auto",
+                )
+            if j - i <= 1:
+                raise OutOfMemoryError(
+                    f"{self.device} ran out of memory with one window per batch: {failed}",
+                    fix="use a shorter --seq-len, fewer tasks (--tasks), --precision bf16, "
+                    "or a device with more memory",
+                )
+            self.size = max(1, (j - i) // 2)
+
+    def _free(self) -> None:
+        # The exception's traceback holds the failed chunk's activations; drop them first.
+        gc.collect()
+        if self.device.type == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()

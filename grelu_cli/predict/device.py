@@ -1,0 +1,89 @@
+"""Where and how precisely the model runs: ``--device``, ``--precision``, ``--threads``.
+
+``auto`` means the first CUDA device when torch sees one, else the CPU (tangermeme's
+``device=None``). Precision ``fp32`` runs the model as stored. ``bf16``/``fp16`` run the trunk
+under ``torch.autocast`` (CUDA, or CPU for bf16 where the CPU supports it); the predictor keeps
+the head and everything after it in fp32.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from grelu_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def resolve_device(spec: str | None = "auto") -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a torch device that exists here."""
+    import torch
+
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    m = re.fullmatch(r"cuda(?::(\d+))?", spec)
+    if m is None:
+        raise UsageError(
+            f"--device {spec!r} is not auto, cpu, cuda or cuda:N",
+            fix="use --device auto, cpu, cuda or cuda:0",
+        )
+    if not torch.cuda.is_available():
+        raise UsageError(
+            f"--device {spec}: torch sees no CUDA device on this machine",
+            fix="use --device cpu (or auto)",
+        )
+    index = int(m.group(1) or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise UsageError(
+            f"--device {spec}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})",
+            fix=f"use --device cuda:0 .. cuda:{count - 1}",
+        )
+    return torch.device("cuda", index)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None for fp32."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise UsageError(
+            f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}",
+            fix="use --precision fp32, bf16 or fp16",
+        )
+    if precision == "fp32":
+        return None
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    if device.type == "cuda":
+        if dtype is torch.bfloat16 and not torch.cuda.is_bf16_supported():
+            raise UsageError(
+                f"--precision bf16: {torch.cuda.get_device_name(device)} does not support bf16",
+                fix="use --precision fp16 or fp32",
+            )
+        return dtype
+    if device.type == "cpu":
+        if dtype is torch.float16:
+            raise UsageError(
+                "--precision fp16 is for CUDA devices; on CPU it is slow or unsupported",
+                fix="use --precision bf16 (or fp32) on CPU",
+            )
+        return dtype
+    raise UsageError(f"--precision {precision} is not supported on {device}", fix="use fp32")
+
+
+def set_threads(threads: int | None) -> None:
+    """``--threads N``: torch's intra-op CPU threads (None leaves torch's default)."""
+    import torch
+
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"--threads {threads} must be at least 1", fix="use --threads 1 or more")
+    torch.set_num_threads(int(threads))

@@ -1,0 +1,318 @@
+"""The batch prediction loop: ``(x, windows)`` batches in, CPU float32 arrays out, as produced.
+
+:class:`Predictor` owns a model for one run. Built once (device, precision, task selection,
+warm-up), its :meth:`Predictor.predict` takes any iterable of ``(x, windows)`` (``x``: (N, 4,
+L + 2 * shifts) uint8 or float32 one-hot, '-' windows already reverse-complemented) and yields
+``(values, windows)`` per input batch, ``values`` (N, T, B) float32 numpy in genome orientation.
+Nothing accumulates beyond one batch in flight.
+
+Per window, the values are those of gReLU 1.1.0's ``predict_on_dataset(augment_aggfunc="mean")``
+with the same augmentation and ``Aggregate`` transform; for every augmented copy, in order:
+
+    model -> activation (unless --logits) -> --untransform -> rc copies: flip bins back and
+    swap strand pairs -> drop partner-only tracks -> --bins / --aggregate over bins
+    -> mean over copies (gReLU's order of the sum) -> '-' windows flipped to genome order
+
+Each window's result depends only on its own input: batch size never changes values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from grelu_cli.errors import InputDataError, UsageError
+from grelu_cli.genome.bins import BinLayout, bin_layout
+from grelu_cli.genome.window import Window
+from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
+from grelu_cli.predict.batch_size import BatchSizer, parse_batch_size
+from grelu_cli.predict.device import autocast_dtype, resolve_device, set_threads
+from grelu_cli.predict.tasks import TaskPlan, plan_tasks, strand_pairs
+from grelu_cli.predict.transform import activate, activation_name, reduce_bins, untransform_for
+from grelu_cli.predict.warmup import warm_up
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    from grelu_cli.io.block import Block
+    from grelu_cli.model.geometry import Geometry
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """The run's prediction options (CLI flags of the same names)."""
+
+    device: str = "auto"
+    precision: str = "fp32"
+    batch_size: int | str = "auto"
+    threads: int | None = None
+    rc: bool = False
+    shifts: int = 0
+    logits: bool = False
+    untransform: bool = False
+    aggregate: str | None = None
+    center_bins: int | None = None
+
+
+class Predictor:
+    """Runs one model over batches of windows. Takes ownership of ``model`` (moves it to the
+    device, sets eval mode, may restrict its head to the selected tasks).
+
+    Args:
+        model: (N, 4, L) -> (N, T, L_out) module; ``geometry()`` and ``select_tasks()`` are
+            used when present.
+        seq_len: model input length L (windows' length; inputs carry ``shifts`` extra bases
+            on each side).
+        options: device, precision, batch size, augmentation and output options.
+        activation: the output activation, "exp" | "sigmoid" | "softmax" | "none", or the
+            zoo's ``OutputActivation``.
+        tasks: the model's tasks table (``name`` column; ``strand_pair``; Borzoi's ``scale``,
+            ``clip_soft``, ``sum_stat``), or None.
+        selected: table rows to output, in order (see :func:`~grelu_cli.predict.tasks.
+            resolve_tasks`); None = all tasks.
+        geometry: overrides ``model.geometry()``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        seq_len: int,
+        options: PredictOptions | None = None,
+        activation: Any = "none",
+        tasks: pd.DataFrame | None = None,
+        selected: Sequence[int] | None = None,
+        geometry: Geometry | None = None,
+    ) -> None:
+        import torch
+
+        opts = options or PredictOptions()
+        self.options = opts
+        set_threads(opts.threads)
+        self.device = resolve_device(opts.device)
+        self.autocast = autocast_dtype(opts.precision, self.device)
+        self.sizer = BatchSizer(parse_batch_size(opts.batch_size), self.device)
+        if opts.shifts < 0:
+            raise UsageError(f"--shifts {opts.shifts} must be 0 or more", fix="use --shifts 0..N")
+        self.seq_len = int(seq_len)
+        self.flank = int(opts.shifts)
+        self.augs: list[Augmentation] = augmentations(opts.rc, opts.shifts)
+
+        geometry = geometry or model.geometry()  # type: ignore[operator]
+        check = getattr(geometry, "check_len", None)
+        if check is not None:
+            try:
+                check(self.seq_len)
+            except ValueError as e:
+                raise UsageError(str(e), fix="choose a --seq-len the model accepts") from None
+        self.geometry = geometry
+        self.layout: BinLayout = bin_layout(
+            geometry, self.seq_len, center_bins=opts.center_bins, aggregate=opts.aggregate
+        )
+
+        self.activation = "none" if opts.logits else activation_name(activation)
+        if opts.untransform and opts.logits:
+            raise UsageError(
+                "--untransform and --logits were both given",
+                fix="--untransform works on activated predictions; drop --logits",
+            )
+
+        n_tasks = _n_tasks(model, tasks)
+        self.tasks = tasks
+        self.plan: TaskPlan | None = None
+        if n_tasks is not None:
+            self.plan = plan_tasks(
+                n_tasks,
+                selected,
+                pairs=strand_pairs(tasks, n_tasks),
+                rc=opts.rc,
+                elementwise=self.activation != "softmax",
+                can_select=callable(getattr(model, "select_tasks", None)),
+            )
+        elif selected is not None:
+            raise UsageError(
+                "tasks were selected but the model has no tasks table and no n_tasks",
+                fix="drop --tasks/--tasks-file/--tasks-query for this model",
+            )
+        self.untransform = None
+        if opts.untransform:
+            computed = self.plan.computed if self.plan else range(len(tasks or []))
+            self.untransform = untransform_for(tasks, computed)
+
+        model.eval()
+        if self.plan is not None and self.plan.use_select_tasks:
+            model.select_tasks(list(self.plan.computed))  # type: ignore[operator]
+        self.model = model.to(self.device)
+        # Run the trunk under autocast and the head in fp32 when the model is the usual
+        # ``head(embedding(x))`` (gReLU's BaseModel); otherwise autocast all, outputs in fp32.
+        self._split = isinstance(getattr(model, "embedding", None), torch.nn.Module) and (
+            isinstance(getattr(model, "head", None), torch.nn.Module)
+        )
+        warm_up(self.device, (self.autocast,) if self.autocast is not None else ())
+        self._slice = None
+        if self.plan is not None and self.plan.slice_model_output is not None:
+            self._slice = torch.tensor(self.plan.slice_model_output, device=self.device)
+
+    # ----------------------------------------------------------------------------------
+    @property
+    def task_names(self) -> list[str]:
+        """Names of the output tracks, in output order (indices when there is no table)."""
+        if self.plan is None:
+            return []
+        if self.tasks is None or "name" not in self.tasks.columns:
+            return [str(i) for i in self.plan.selected]
+        names = self.tasks["name"].tolist()
+        return [str(names[i]) for i in self.plan.selected]
+
+    def predict(
+        self, batches: Iterable[tuple[torch.Tensor, list[Window]]]
+    ) -> Iterator[tuple[np.ndarray, list[Window]]]:
+        """Yield ``(values (N, T, B) float32, windows)`` for each input batch, in order.
+
+        On CUDA the next batch is queued before the previous one is handed out, so the
+        device keeps working while the caller writes.
+        """
+        pending: tuple[Any, ...] | None = None
+        for x, windows in batches:
+            current = self._launch(x, windows)
+            if pending is not None:
+                yield self._finish(pending)
+            pending = current
+        if pending is not None:
+            yield self._finish(pending)
+
+    def blocks(self, batches: Iterable[tuple[torch.Tensor, list[Window]]]) -> Iterator[Block]:
+        """:meth:`predict`, each result placed on the genome as a writer ``Block``."""
+        for values, windows in self.predict(batches):
+            yield self.layout.block(values, windows)
+
+    # ----------------------------------------------------------------------------------
+    def _launch(self, x: torch.Tensor, windows: list[Window]) -> tuple[Any, ...]:
+        import torch
+
+        n = x.shape[0]
+        if n != len(windows):
+            raise ValueError(f"batch has {n} inputs but {len(windows)} windows")
+        expect = self.seq_len + 2 * self.flank
+        if x.ndim != 3 or x.shape[1] != 4 or x.shape[2] != expect:
+            raise InputDataError(
+                f"input batch of shape {tuple(x.shape)}: the model needs (N, 4, {expect}) "
+                f"({self.seq_len} bp windows + {self.flank} flanking bases on each side for "
+                "--shifts)",
+                fix="build batches with the predictor's seq_len and flank",
+            )
+        cuda = self.device.type == "cuda"
+        if cuda and not x.is_pinned():
+            x = x.pin_memory()
+        minus = torch.tensor([w.strand == "-" for w in windows], dtype=torch.bool)
+        n_tasks_out = len(self.plan.selected) if self.plan is not None else None
+        out: torch.Tensor | None = None
+
+        def work(i: int, j: int) -> None:
+            nonlocal out
+            y = self._chunk(x[i:j], minus[i:j])
+            if out is None:
+                shape = (n, n_tasks_out or y.shape[1], y.shape[2])
+                out = torch.empty(shape, dtype=torch.float32, pin_memory=cuda)
+            out[i:j].copy_(y, non_blocking=cuda)
+
+        with torch.inference_mode():
+            self.sizer.run(n, work)
+        done = None
+        if cuda:
+            done = torch.cuda.Event()
+            done.record()
+        return out, windows, done, x
+
+    @staticmethod
+    def _finish(pending: tuple[Any, ...]) -> tuple[np.ndarray, list[Window]]:
+        out, windows, done, _x = pending
+        if done is not None:
+            done.synchronize()
+        return out.numpy(), windows
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, 4, L) float input -> (n, Tc, L_out) float32 raw outputs of the computed tasks."""
+        import torch
+
+        if self.autocast is None:
+            y = self.model(x)
+        elif self._split:
+            with torch.autocast(self.device.type, dtype=self.autocast):
+                h = self.model.embedding(x)
+            y = self.model.head(h.float())
+        else:
+            with torch.autocast(self.device.type, dtype=self.autocast):
+                y = self.model(x)
+        y = y.float()
+        if self._slice is not None and self.activation != "softmax":
+            y = y.index_select(1, self._slice)
+        return y
+
+    def _chunk(self, x: torch.Tensor, minus: torch.Tensor) -> torch.Tensor:
+        """One chunk of windows, all augmented copies: (n, 4, L + 2 flank) -> (n, T, B)."""
+        import torch
+
+        x = x.to(self.device, non_blocking=True)
+        if x.dtype != torch.float32:
+            x = x.float()  # uint8 one-hot converts on the device
+        # Flip decisions are made from the CPU copy (no device sync); the device copy selects.
+        minus_dev = minus.to(self.device, non_blocking=True)
+        plan = self.plan
+        acc: torch.Tensor | None = None
+        for aug in self.augs:
+            y = self._forward(augment(x, aug, self.seq_len))
+            y = activate(y, self.activation)
+            if self._slice is not None and self.activation == "softmax":
+                y = y.index_select(1, self._slice)  # softmax needed every task first
+            if self.untransform is not None:
+                y = self.untransform(y)
+            y = swap_strands(y, aug, plan.rc_swap if plan else None)
+            if plan is not None and plan.drops:
+                y = y[:, list(plan.keep)]
+            # An rc copy of a '+' window, or a plain copy of a '-' window, reads the genome
+            # right to left; an rc copy of a '-' window reads it left to right again.
+            y = self._to_genome_bins(y, minus ^ aug.rc, minus_dev ^ aug.rc)
+            acc = y if acc is None else acc + y
+        assert acc is not None
+        if len(self.augs) > 1:
+            acc = acc / len(self.augs)
+        return acc
+
+    def _to_genome_bins(
+        self, y: torch.Tensor, flip: torch.Tensor, flip_dev: torch.Tensor
+    ) -> torch.Tensor:
+        """(n, T, L_out) in model orientation -> (n, T, B) kept bins in genome orientation.
+
+        flip, flip_dev: (n,) bool on the CPU / on y's device, windows whose output runs right
+        to left on the genome.
+        """
+        import torch
+
+        layout = self.layout
+        if layout.n_out == 1 or (layout.aggregate and not layout.selects):
+            # Orientation does not matter: aggregate as the model emitted it (gReLU's order).
+            return reduce_bins(y, layout)
+        if not bool(flip.any()):
+            return reduce_bins(y, layout)
+        flipped = reduce_bins(y.flip(-1), layout)
+        if bool(flip.all()):
+            return flipped
+        return torch.where(flip_dev[:, None, None], flipped, reduce_bins(y, layout))
+
+
+def _n_tasks(model: Any, tasks: pd.DataFrame | None) -> int | None:
+    n_model = getattr(model, "n_tasks", None)
+    n_model = int(n_model) if isinstance(n_model, int) else None
+    if tasks is not None:
+        if n_model is not None and n_model != len(tasks):
+            raise InputDataError(
+                f"the model outputs {n_model} tasks but its tasks table has {len(tasks)} rows",
+                fix="check that the tasks table belongs to this checkpoint",
+            )
+        return len(tasks)
+    return n_model
