@@ -74,12 +74,22 @@ def repo_folder(settings: HubSettings, repo_id: str) -> Path:
 
 
 def cached_file(
-    repo_id: str, filename: str, revision: str | None = None, settings: HubSettings | None = None
+    repo_id: str,
+    filename: str,
+    revision: str | None = None,
+    settings: HubSettings | None = None,
+    *,
+    fallback: bool = True,
 ) -> Path | None:
     """Path of ``filename`` in the local cache, or None. No network, no huggingface_hub import.
 
     Follows the cache layout of ``huggingface_hub``: a commit revision is looked up directly
     under ``snapshots/``; a branch name (default ``main``) through ``refs/{branch}``.
+
+    With ``fallback`` (default), a pinned commit that is not cached falls back to the copy the
+    cache holds for ``main``: someone who fetched the model with plain ``hf_hub_download`` (as
+    gReLU does) is not sent to download it again, or refused offline. ``snapshot_commit`` tells
+    which commit was found; provenance records that one.
     """
     settings = settings or HubSettings.from_env()
     folder = repo_folder(settings, repo_id)
@@ -92,7 +102,20 @@ def cached_file(
             return None
         commit = ref.read_text().strip()
     path = folder / "snapshots" / commit / filename
-    return path if path.exists() else None
+    if path.exists():
+        return path
+    if fallback and _COMMIT.match(revision):
+        return cached_file(repo_id, filename, "main", settings, fallback=False)
+    return None
+
+
+def snapshot_commit(path: Path) -> str | None:
+    """The commit of a cached file (``.../snapshots/<commit>/<filename>``), else None."""
+    parts = Path(path).parts
+    for i, part in enumerate(parts[:-1]):
+        if part == "snapshots" and i + 1 < len(parts) and _COMMIT.match(parts[i + 1]):
+            return parts[i + 1]
+    return None
 
 
 def blob_sha256(path: Path) -> str | None:

@@ -74,7 +74,7 @@ class LoadedModel:
         }
         if self.record is not None:
             out.update(species=self.species, replicate=self.replicate)
-            out["revision"] = self.record.revision
+            out["revision"] = hub.snapshot_commit(self.path) or self.record.revision
         return out
 
     @property

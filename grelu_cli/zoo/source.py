@@ -128,7 +128,8 @@ def _resolve_record(
     wf = record.weights_file(species, replicate)
     cmd = download_command(record, wf.species, wf.replicate)
     local = _fetch(record.repo_id, wf.filename, record.revision, record.name, opts, cmd)
-    rev = f"@{record.revision[:7]}" if record.revision else ""
+    commit = hub.snapshot_commit(local) or record.revision
+    rev = f"@{commit[:7]}" if commit else ""
     return ResolvedSource(
         path=local,
         name=record.name,

@@ -214,3 +214,17 @@ def test_download_all_fetches_every_species(hub, ckpt_bytes):
     paths = [Path(p) for p in result.stdout.split()]
     assert [p.name for p in paths] == ["human.ckpt", "mouse.ckpt"]
     assert all(p.is_file() for p in paths)
+
+
+def test_unpinned_copy_in_the_cache_is_used_when_the_pinned_one_is_missing(hub, monkeypatch):
+    """Weights fetched earlier without a revision (as gReLU does: refs/main) are found offline,
+    and provenance records the commit actually used."""
+    from huggingface_hub import hf_hub_download
+
+    hf_hub_download(REPO, FILE, endpoint=hub.endpoint, cache_dir=HubSettings.from_env().cache_dir)
+    assert cached_file(REPO, FILE, REV, fallback=False) is None
+    hub.stop()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    lm = load_model("borzoi")
+    assert lm.source == f"{REPO}@{DEFAULT_COMMIT[:7]}/{FILE}"
+    assert lm.provenance()["revision"] == DEFAULT_COMMIT
