@@ -75,16 +75,16 @@ def resolve(
     """
     opts = _FetchOptions(download, progress, force, settings or hub.HubSettings.from_env())
     path = Path(spec).expanduser()
-    if path.is_file():
-        if species is not None or replicate is not None:
-            raise UsageError(
-                f"--species/--replicate choose among zoo weights, but '{spec}' is a local file",
-                fix="drop --species/--replicate, or name a zoo model",
-            )
-        return ResolvedSource(path=path, name=path.name, label=str(path))
-    record = find_record(spec)
+    record = None if path.is_file() else find_record(spec)
     if record is not None:
         return _resolve_record(record, species, replicate, opts)
+    if species is not None or replicate is not None:
+        raise UsageError(
+            f"--species/--replicate choose among zoo weights, but '{spec}' is not a zoo model",
+            fix="drop --species/--replicate, or name a zoo model ('grelu models list')",
+        )
+    if path.is_file():
+        return ResolvedSource(path=path, name=path.name, label=str(path))
     hub_spec = None if spec.startswith(("/", ".", "~")) else split_hub_spec(spec)
     if hub_spec is not None and not Path(spec.split("/")[0]).exists():
         repo_id, filename = hub_spec

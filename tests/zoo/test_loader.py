@@ -279,3 +279,10 @@ def test_trust_checkpoint_is_the_explicit_opt_out(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match="PosixPath"):
         load_model(path)
     assert load_model(path, trust_checkpoint=True).activation.name == "exp"
+
+
+def test_species_and_replicate_only_for_zoo_models(built):
+    with pytest.raises(UsageError, match="--species"):
+        load_model(built, species="mouse")
+    with pytest.raises(UsageError, match="--species/--replicate"):
+        load_model("someone/some-model", replicate=1)
