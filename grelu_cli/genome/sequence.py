@@ -39,15 +39,22 @@ class WindowSequences:
             self._cached = (r, self._records.read(int(t.offset[r]), int(t.nbytes[r])))
         return self._cached[1]
 
-    def read(self, w: Window) -> bytes:
-        """The window's bases in model orientation."""
+    def read(self, w: Window, flank: int = 0) -> bytes:
+        """The window's bases in model orientation, ``window.length + 2 * flank`` long.
+
+        ``flank`` adds context on both sides for shift augmentation (``--shifts``), as gReLU's
+        ``max_seq_shift`` does: genome bases (N off the chromosome) for genome input, and N
+        for FASTA records (gReLU pads the resized string with N).
+        """
         if self._records is not None:
             rec = self._record(w.region_index)
             lo, hi = max(w.window_start, 0), min(w.window_end, len(rec))
+            pad = b"N" * flank
             seq = b"N" * (lo - w.window_start) + rec[lo:hi] + b"N" * (w.window_end - hi)
+            seq = pad + seq + pad if flank else seq
         else:
             assert self.genome is not None and w.chrom is not None
-            seq = self.genome.fetch(w.chrom, w.window_start, w.window_end)
+            seq = self.genome.fetch(w.chrom, w.window_start - flank, w.window_end + flank)
         return reverse_complement(seq) if w.strand == "-" else seq
 
     def encode(
@@ -55,10 +62,11 @@ class WindowSequences:
         windows: list[Window],
         dtype: np.dtype | type = np.float32,
         out: np.ndarray | None = None,
+        flank: int = 0,
     ) -> np.ndarray:
-        """One-hot batch: N windows of equal length L -> (N, 4, L) array of ``dtype``
-        (written into ``out`` when given)."""
-        return one_hot_batch([self.read(w) for w in windows], dtype=dtype, out=out)
+        """One-hot batch: N windows of equal length L -> (N, 4, L + 2 * flank) array of
+        ``dtype`` (written into ``out`` when given)."""
+        return one_hot_batch([self.read(w, flank) for w in windows], dtype=dtype, out=out)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -35,9 +35,10 @@ class WindowBatches:
     A plain class (DataLoader needs only ``__len__``/``__getitem__``), so importing this
     module does not import torch.
 
-    Returns ``(x, windows)``: ``x`` is a ``(N, 4, L)`` tensor (A, C, G, T channels, '-'
-    strand windows already reverse-complemented) and ``windows`` the N :class:`Window`s in
-    input order.
+    Returns ``(x, windows)``: ``x`` is a ``(N, 4, L + 2 * flank)`` tensor (A, C, G, T
+    channels, '-' strand windows already reverse-complemented, ``flank`` extra context bases
+    on each side for shift augmentation) and ``windows`` the N :class:`Window`s in input
+    order.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class WindowBatches:
         hi: int | None = None,
         batch_size: int = 32,
         dtype: str = "float32",
+        flank: int = 0,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype {dtype!r}; expected one of {sorted(_DTYPES)}")
@@ -56,6 +58,7 @@ class WindowBatches:
         self.sequences = sequences
         self.lo, self.hi = lo, hi
         self.dtype = dtype
+        self.flank = flank
         self.bounds = plan.batch_bounds(lo, hi, batch_size)
 
     def __len__(self) -> int:
@@ -71,8 +74,9 @@ class WindowBatches:
         if not 0 <= b < len(self):
             raise IndexError(b)
         wins = self.windows(b)
-        x = _new_batch(len(wins), wins[0].length, getattr(torch, self.dtype))
-        self.sequences.encode(wins, out=x.numpy())
+        length = wins[0].length + 2 * self.flank
+        x = _new_batch(len(wins), length, getattr(torch, self.dtype))
+        self.sequences.encode(wins, out=x.numpy(), flank=self.flank)
         return x, wins
 
 
@@ -104,6 +108,7 @@ def make_loader(
     pin_memory: bool = False,
     dtype: str = "float32",
     prefetch_factor: int | None = None,
+    flank: int = 0,
 ) -> torch.utils.data.DataLoader:
     """DataLoader yielding ``(x: (N, 4, L) tensor, windows: list[Window])`` in input order.
 
@@ -115,10 +120,13 @@ def make_loader(
         pin_memory: page-locked batches for faster, asynchronous copies to a GPU.
         dtype: "float32" or "uint8" (see the module docstring).
         prefetch_factor: batches each worker keeps ready (torch's default when None).
+        flank: context bases added on each side, in model orientation, for ``--shifts``:
+            the shift-``d`` view of row i is ``x[i, :, flank + d : flank + d + L]``, as in
+            gReLU's ``max_seq_shift`` (genome bases; N for FASTA records).
     """
     from torch.utils.data import DataLoader
 
-    ds = WindowBatches(plan, sequences, lo, hi, batch_size, dtype)
+    ds = WindowBatches(plan, sequences, lo, hi, batch_size, dtype, flank)
     kwargs: dict[str, Any] = {}
     if num_workers > 0:
         kwargs["persistent_workers"] = False

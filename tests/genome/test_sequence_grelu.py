@@ -43,3 +43,25 @@ def test_one_hot_matches_grelu_dataset(tmp_path: Path, genome_path: Path, grelu_
         x = inp.sequences.encode([w])[0]
         idx = np.where(x.max(0) > 0, x.argmax(0), 4)
         assert idx.tolist() == ref["argmax"]
+
+
+def test_flank_matches_grelu_max_seq_shift(tmp_path: Path, genome_path: Path, grelu_reference):
+    """read(w, flank=S) equals the padded sequence gReLU's SeqDataset(max_seq_shift=S) keeps."""
+    cases = grelu_reference["flank"]
+    assert {c["strand"] for c in cases} == {"+", "-"}
+    for ref in cases:
+        bed = write_bed(tmp_path / "f.bed", [ref])
+        inp = prepare_input(bed=bed, genome=genome_path, seq_len=ref["seq_len"])
+        (w,) = inp.plan.windows()
+        assert inp.sequences.read(w, flank=ref["flank"]).decode().upper() == ref["seq"]
+        x = inp.sequences.encode([w], flank=ref["flank"])
+        assert x.shape == (1, 4, ref["seq_len"] + 2 * ref["flank"])
+
+
+def test_fasta_flank_is_n(tmp_path: Path) -> None:
+    fa = tmp_path / "q.fa"
+    fa.write_text(">long\nAACCGGTTA\n")
+    inp = prepare_input(fasta=fa, seq_len=6)
+    (w,) = inp.plan.windows()
+    # gReLU pads the resized string with N rather than using the record's own bases.
+    assert inp.sequences.read(w, flank=2) == b"NNACCGGTNN"

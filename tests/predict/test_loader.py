@@ -195,3 +195,11 @@ def test_memory_flat_in_regions(tmp_path: Path) -> None:
 def test_pin_memory_with_workers(tiled) -> None:
     for x, _ in make_loader(tiled.plan, tiled.sequences, num_workers=2, pin_memory=True):
         assert x.is_pinned()
+
+
+def test_flank_centre_equals_window(tiled) -> None:
+    plain = list(make_loader(tiled.plan, tiled.sequences, batch_size=4))
+    flanked = list(make_loader(tiled.plan, tiled.sequences, batch_size=4, flank=3, num_workers=2))
+    for (x, w), (xf, wf) in zip(plain, flanked, strict=True):
+        assert w == wf and xf.shape[-1] == x.shape[-1] + 6
+        assert torch.equal(xf[..., 3:-3], x)

@@ -8,7 +8,8 @@ Usage, from a scratch directory holding a copy of tiny.fa::
     python make_grelu_reference.py  # writes grelu_reference.json
 
 Records gReLU's interval resize and sequences (both strands), its string resize, its
-``strings_to_one_hot`` and its ``SeqDataset`` one-hot for a few regions.
+``strings_to_one_hot``, its ``SeqDataset`` one-hot for a few regions, and the padded sequences
+``SeqDataset(max_seq_shift=3)`` keeps for shift augmentation.
 """
 
 from __future__ import annotations
@@ -70,6 +71,22 @@ def dataset_cases(cases: list[dict]) -> list[dict]:
     return out
 
 
+def flank_cases(cases: list[dict], shift: int = 3) -> list[dict]:
+    """The padded sequence SeqDataset keeps for max_seq_shift (shifts crop it)."""
+    from grelu.sequence.format import indices_to_strings
+
+    out = []
+    for r in cases:
+        if set(r["seq"]) <= set("ACGTN") and len(out) < 8:
+            df = pd.DataFrame([r])[["chrom", "start", "end", "strand"]]
+            ds = SeqDataset(df, seq_len=r["seq_len"], genome="tiny.fa", max_seq_shift=shift)
+            keys = ("chrom", "start", "end", "strand", "seq_len")
+            out.append(
+                {k: r[k] for k in keys} | {"flank": shift, "seq": indices_to_strings(ds.seqs[0])}
+            )
+    return out
+
+
 def main() -> None:
     cases = interval_cases()
     strings = ["ACGTN", "NNNN", "A", "TTGACCANNA", "GATTACA"]
@@ -81,6 +98,7 @@ def main() -> None:
         how=HOW,
         intervals=cases,
         onehot_dataset=dataset_cases(cases),
+        flank=flank_cases(cases),
         one_hot={s: strings_to_one_hot(s).to(torch.int64).tolist() for s in strings},
         one_hot_dtype=str(strings_to_one_hot("ACGT").dtype),
         fasta_resize=fasta,
