@@ -109,6 +109,7 @@ def make_loader(
     dtype: str = "float32",
     prefetch_factor: int | None = None,
     flank: int = 0,
+    multiprocessing_context: str | None = None,
 ) -> torch.utils.data.DataLoader:
     """DataLoader yielding ``(x: (N, 4, L) tensor, windows: list[Window])`` in input order.
 
@@ -123,6 +124,8 @@ def make_loader(
         flank: context bases added on each side, in model orientation, for ``--shifts``:
             the shift-``d`` view of row i is ``x[i, :, flank + d : flank + d + L]``, as in
             gReLU's ``max_seq_shift`` (genome bases; N for FASTA records).
+        multiprocessing_context: "fork", "spawn" or "forkserver" for the workers (Python's
+            default when None); everything the workers need pickles.
     """
     from torch.utils.data import DataLoader
 
@@ -132,6 +135,8 @@ def make_loader(
         kwargs["persistent_workers"] = False
         if prefetch_factor is not None:
             kwargs["prefetch_factor"] = prefetch_factor
+        if multiprocessing_context is not None:
+            kwargs["multiprocessing_context"] = multiprocessing_context
     return DataLoader(
         ds,
         batch_size=None,

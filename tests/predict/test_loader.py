@@ -84,9 +84,13 @@ def test_bases_exact_and_ordered(tiled, genome_path: Path) -> None:
             np.testing.assert_array_equal(row.numpy(), expected_x(w, seqs))
 
 
-def test_workers_give_identical_batches(tiled) -> None:
+@pytest.mark.parametrize("context", [None, "spawn"])
+def test_workers_give_identical_batches(tiled, context) -> None:
     xs0, ws0 = collect(make_loader(tiled.plan, tiled.sequences, batch_size=2))
-    xs2, ws2 = collect(make_loader(tiled.plan, tiled.sequences, batch_size=2, num_workers=2))
+    loader = make_loader(
+        tiled.plan, tiled.sequences, batch_size=2, num_workers=2, multiprocessing_context=context
+    )
+    xs2, ws2 = collect(loader)
     assert ws0 == ws2
     assert all(torch.equal(a, b) for a, b in zip(xs0, xs2, strict=True))
 
