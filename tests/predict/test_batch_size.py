@@ -1,0 +1,85 @@
+"""--batch-size: fixed sizes, auto halving on out-of-memory (with a fake OOM on the CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from predict_testkit import BinConv, make_windows, random_genome
+
+from grelu_cli.errors import OutOfMemoryError, UsageError
+from grelu_cli.predict.batch_size import CPU_AUTO, BatchSizer, parse_batch_size
+from grelu_cli.predict.loop import PredictOptions, Predictor
+
+GENOME = random_genome(3000, seed=2)
+
+
+class OomAbove(BinConv):
+    """Raises torch's OutOfMemoryError for batches larger than ``limit``; records sizes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(n_tasks=2)
+        self.limit = limit
+        self.sizes: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.sizes.append(x.shape[0])
+        if x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {x.shape[0]} GiB")
+        return super().forward(x)
+
+
+def test_parse() -> None:
+    assert parse_batch_size("auto") is None
+    assert parse_batch_size(" 32 ") == 32 and parse_batch_size(8) == 8
+    for bad in ("0", "-1", "x", 0):
+        with pytest.raises(UsageError):
+            parse_batch_size(bad)
+
+
+def test_auto_halves_and_retries_the_failed_batch() -> None:
+    starts = list(range(0, 2900, 29))[:100]
+    x, wins = make_windows(GENOME, starts, 64, ["+", "-"] * 50)
+    model = OomAbove(limit=10)
+    p = Predictor(
+        model,
+        seq_len=64,
+        activation="exp",
+        options=PredictOptions(device="cpu", batch_size="auto", rc=True),
+    )
+    got = np.concatenate([v for v, _ in p.predict([(x, wins)])])
+    assert model.sizes[0] == CPU_AUTO  # started at the CPU auto size
+    assert p.sizer.size == 8  # 64 -> 32 -> 16 -> 8, then kept
+    assert max(s for s in model.sizes if s <= model.limit) == 8
+    ref_model = BinConv(n_tasks=2)
+    ref = Predictor(
+        ref_model,
+        seq_len=64,
+        activation="exp",
+        options=PredictOptions(device="cpu", batch_size=100, rc=True),
+    )
+    np.testing.assert_allclose(got, next(ref.predict([(x, wins)]))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_auto_gives_up_at_one_window() -> None:
+    x, wins = make_windows(GENOME, [0, 100], 64, ["+", "+"])
+    p = Predictor(
+        OomAbove(limit=0), seq_len=64, options=PredictOptions(device="cpu", batch_size="auto")
+    )
+    with pytest.raises(OutOfMemoryError, match="one window per batch") as e:
+        list(p.predict([(x, wins)]))
+    assert e.value.exit_code == 5
+
+
+def test_fixed_size_reports_oom_with_a_hint() -> None:
+    x, wins = make_windows(GENOME, [0, 100, 200], 64, ["+"] * 3)
+    p = Predictor(OomAbove(limit=2), seq_len=64, options=PredictOptions(device="cpu", batch_size=3))
+    with pytest.raises(OutOfMemoryError, match=r"--batch-size 3.*smaller --batch-size"):
+        list(p.predict([(x, wins)]))
+
+
+def test_sizer_covers_every_window_once() -> None:
+    sizer = BatchSizer(7, torch.device("cpu"))
+    seen: list[tuple[int, int]] = []
+    sizer.run(20, lambda i, j: seen.append((i, j)))
+    assert seen == [(0, 7), (7, 14), (14, 20)]
