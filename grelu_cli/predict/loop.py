@@ -140,8 +140,7 @@ class Predictor:
             )
         self.untransform = None
         if opts.untransform:
-            computed = self.plan.computed if self.plan else range(len(tasks or []))
-            self.untransform = untransform_for(tasks, computed)
+            self.untransform = untransform_for(tasks, self.plan.computed if self.plan else ())
 
         model.eval()
         if self.plan is not None and self.plan.use_select_tasks:
@@ -174,14 +173,20 @@ class Predictor:
         """Yield ``(values (N, T, B) float32, windows)`` for each input batch, in order.
 
         On CUDA the next batch is queued before the previous one is handed out, so the
-        device keeps working while the caller writes.
+        device keeps working while the caller writes; on the CPU each batch is handed out as
+        soon as it is done.
         """
+        lag = self.device.type == "cuda"  # on the CPU the work is synchronous anyway
         pending: tuple[Any, ...] | None = None
         for x, windows in batches:
             current = self._launch(x, windows)
             if pending is not None:
                 yield self._finish(pending)
-            pending = current
+                pending = None
+            if lag:
+                pending = current
+            else:
+                yield self._finish(current)
         if pending is not None:
             yield self._finish(pending)
 
@@ -222,6 +227,9 @@ class Predictor:
 
         with torch.inference_mode():
             self.sizer.run(n, work)
+        if out is None:  # an empty batch
+            t = len(self.plan.selected) if self.plan is not None else 0
+            out = torch.empty((0, t, self.layout.n_bins), dtype=torch.float32)
         done = None
         if cuda:
             done = torch.cuda.Event()

@@ -242,9 +242,15 @@ def test_outputs_stream_one_result_per_batch_in_order() -> None:
     it = p.predict(batches())
     first_values, first_windows = next(it)
     assert [w.index for w in first_windows] == [0, 1, 2] and first_values.shape[0] == 3
-    assert seen == [0, 3]  # at most one batch in flight ahead of the consumer
+    assert seen == [0]  # on the CPU each batch is handed out as soon as it is done
     rest = [w.index for _, ws in it for w in ws]
     assert rest == list(range(3, 10))
+
+
+def test_empty_batch() -> None:
+    p = Predictor(BinConv(n_tasks=3), seq_len=L, options=PredictOptions(device="cpu"))
+    values, windows = next(p.predict([(torch.zeros(0, 4, L), [])]))
+    assert values.shape == (0, 3, 16) and windows == []
 
 
 def test_tasks_table_must_match_the_model() -> None:

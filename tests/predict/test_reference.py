@@ -90,3 +90,34 @@ def test_inputs_match_grelu_augmented_inputs(expected) -> None:
     copies = augmentations(rc=True, shifts=1)
     ours = torch.stack([augment(x, a, 64) for a in copies], dim=1).reshape(-1, 4, 64)
     torch.testing.assert_close(ours, expected["rc_shift1_inputs"], rtol=0, atol=0)
+
+
+def test_stranded_grelu_checkpoint_with_rc_and_a_selection() -> None:
+    """A gReLU-written Borzoi checkpoint with strand pairs: each rc copy swaps the CAGE
+    pair (gReLU 1.1.0 does not); selecting only the minus track still computes its partner."""
+    ck = REF / "checkpoints" / "borzoi_poisson_multinomial_stranded.ckpt"
+    ref = torch.load(ck.with_suffix(".pt"), weights_only=True)
+    x = ref["input"]  # (2, 4, 128): gReLU's own inputs, treated as '+' windows
+    wins = [Window(i, i, f"r{i}", "chr1", 0, 128, "+", 1000 * i, 1000 * i + 128) for i in (0, 1)]
+    loaded = load_model(ck)
+    names = loaded.task_names
+    pair = loaded.tasks["strand_pair"].tolist()
+    assert pair == [0, 2, 1, 3]
+    sel = [names.index("cage_hepg2_minus"), names.index("dnase_k562")]
+    p = Predictor(
+        loaded.model,
+        seq_len=128,
+        activation=loaded.activation,
+        tasks=loaded.tasks,
+        selected=sel,
+        options=PredictOptions(device="cpu", rc=True),
+    )
+    assert p.plan is not None and p.plan.computed == (2, 0, 1)
+    got = next(p.predict([(x, wins)]))[0]
+    full = load_model(ck).model
+    with torch.no_grad():
+        fwd = torch.exp(full(x))
+        torch.testing.assert_close(fwd, ref["output"], rtol=1e-5, atol=1e-6)
+        rev = torch.exp(full(x.flip((1, 2)))).flip(-1)[:, pair]
+    expect = ((fwd + rev) / 2)[:, sel]
+    torch.testing.assert_close(torch.from_numpy(got), expect, rtol=1e-5, atol=1e-6)
