@@ -271,3 +271,33 @@ def test_model_is_left_in_eval_mode_and_inference_mode_does_not_leak() -> None:
     assert not p.model.training
     for _ in p.predict([(x, wins)]):
         assert not torch.is_inference_mode_enabled()
+
+
+def test_untransform_per_copy_with_each_channels_own_parameters() -> None:
+    """Order: activation -> untransform (channel k with track k's scale) -> rc swap -> mean."""
+    tasks = stranded_tasks().assign(
+        scale=[0.3, 0.5, 1.0, 0.01, 0.02],
+        clip_soft=[1.0, 1.2, 384.0, 0.9, 1.1],
+        sum_stat=["sum_sqrt", "sum", "sum", "sum_sqrt", "sum_sqrt"],
+    )
+    model = BinConv(n_tasks=5)
+    x, wins = make_windows(GENOME, [77, 1800], L, ["+", "-"])
+    _, values, _ = run(model, x, wins, rc=True, tasks=tasks, untransform=True, selected=[1, 3])
+    model = BinConv(n_tasks=5)  # the predictor restricted the first one's head
+    scale = torch.tensor(tasks["scale"].tolist())[:, None]
+    cs = torch.tensor(tasks["clip_soft"].tolist())[:, None]
+    power = torch.tensor(["sqrt" in s for s in tasks["sum_stat"]])[:, None]
+
+    def untransform(y: torch.Tensor) -> torch.Tensor:
+        y = y / scale
+        y = torch.where(y > cs, cs + (y - cs) ** 2, y)
+        return torch.where(power, y ** (4 / 3), y)
+
+    pair = tasks["strand_pair"].tolist()
+    with torch.no_grad():
+        for i, w in enumerate(wins):
+            fwd = untransform(torch.exp(model(x[i : i + 1]))[0])
+            rev = untransform(torch.exp(model(x[i : i + 1].flip((1, 2))))[0]).flip(-1)[pair]
+            ref = ((fwd + rev) / 2)[[1, 3]]
+            ref = ref.flip(-1) if w.strand == "-" else ref
+            torch.testing.assert_close(torch.from_numpy(values[i]), ref, rtol=1e-5, atol=1e-6)
