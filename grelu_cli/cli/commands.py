@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from grelu_cli.cli import models
+from grelu_cli.cli import models, predict
 from grelu_cli.cli.app import app
 
 app.add_typer(models.app, name="models")
+app.command("predict", epilog=predict.EPILOG)(predict.predict)

@@ -13,14 +13,9 @@ from typing import Any
 
 import typer
 
+from grelu_cli.cli.options import examples as _examples
 from grelu_cli.errors import UsageError
 from grelu_cli.zoo import registry
-
-
-def _examples(*lines: str) -> str:
-    """Help epilog: shown after the options, so every command's help ends with examples."""
-    return "Examples:\n\n" + "".join(f"  {line}\n\n" for line in lines)
-
 
 app = typer.Typer(
     name="models",

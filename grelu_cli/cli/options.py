@@ -1,0 +1,15 @@
+"""Small helpers shared by command modules: help epilogs and option parsing."""
+
+from __future__ import annotations
+
+
+def examples(*lines: str) -> str:
+    """Help epilog shown after the options, so every command's help ends with examples."""
+    return "Examples:\n\n" + "".join(f"  {line}\n\n" for line in lines)
+
+
+def split_csv(value: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; None stays None."""
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
