@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh machine and run the main job on the shipped example data:
+# predict bigWig and parquet tracks with the demo model and draw a plot (see examples/demo/).
+# Usage: bash scripts/demo.sh [OUTDIR]      (default out/demo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+venv="${GRELU_VENV:-.venv}"
+PATH="$PWD/$venv/bin:$PATH" bash examples/demo/run.sh "${1:-out/demo}"
