@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from grelu_cli.cli import models, predict
+from grelu_cli.cli import merge, models, predict
 from grelu_cli.cli.app import app
 
 app.add_typer(models.app, name="models")
 app.command("predict", epilog=predict.EPILOG)(predict.predict)
+app.command("merge", epilog=merge.EPILOG)(merge.merge)

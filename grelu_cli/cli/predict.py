@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from grelu_cli.cli.options import examples, split_csv
-from grelu_cli.errors import UsageError
+from grelu_cli.errors import GreluCliError, UsageError
 
 FORMATS = ("parquet", "bigwig")
 LAYOUTS = ("long", "wide")
@@ -27,6 +27,7 @@ _MODEL = "Model"
 _OUT = "Output"
 _PRED = "Prediction"
 _RUN = "Run"
+_FLOW = "Workflows"
 
 EPILOG = examples(
     "grelu predict --model borzoi --bed regions.bed --genome hg38.fa -o preds.parquet",
@@ -35,6 +36,8 @@ EPILOG = examples(
     "--tasks-query \"assay == 'CAGE'\" -o 'out/{task}.bw'",
     "grelu predict -m model.ckpt --fasta seqs.fa --layout wide -o preds.parquet",
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --dry-run",
+    "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --shard 0/8 --resume "
+    "-o shard-0.parquet --log-format json",
 )
 
 
@@ -247,7 +250,37 @@ def predict(
         "text",
         "--log-format",
         rich_help_panel=_RUN,
-        help="text, or json: one JSON object per line on stderr.",
+        help="text, or json: one JSON object per line on stderr (start, progress, warning, "
+        "summary, error).",
+    ),
+    # Workflows
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        rich_help_panel=_FLOW,
+        help="i/N: predict only the i-th (0-based) of N contiguous, balanced parts of the "
+        "windows; join the N outputs with grelu merge. bigWig shards write a per-window "
+        ".parquet (-o shard-i.parquet).",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        rich_help_panel=_FLOW,
+        help="Commit the run chunk by chunk and continue an interrupted run from its last "
+        "committed chunk; a finished output is left as it is (exit 0).",
+    ),
+    chunk_windows: int = typer.Option(
+        512,
+        "--chunk-windows",
+        rich_help_panel=_FLOW,
+        help="Windows per committed chunk (--resume) or per work item (--devices).",
+    ),
+    devices: str | None = typer.Option(
+        None,
+        "--devices",
+        rich_help_panel=_FLOW,
+        help="cuda:0,cuda:1,... or all: one worker process per device over interleaved "
+        "chunks, one output in input order.",
     ),
 ) -> None:
     """Predict tracks for regions (BED, --region, --chrom) or sequences (FASTA).
@@ -258,56 +291,67 @@ def predict(
     options = {k: v for k, v in locals().items()}
     from grelu_cli.cli.predict_run import PredictRequest, run_predict
 
-    for value, allowed, name in (
-        (chrom_alias, ("none", "auto"), "--chrom-alias"),
-        (edge, ("pad", "shift", "drop", "error"), "--edge"),
-        (layout, LAYOUTS, "--layout"),
-        (overlap, OVERLAPS, "--overlap"),
-        (aggregate, AGGREGATES, "--aggregate"),
-        (precision, PRECISIONS, "--precision"),
-        (log_format, LOG_FORMATS, "--log-format"),
-    ):
-        _choice(value, allowed, name)
-    request = PredictRequest(
-        model=model,
-        replicate=replicate,
-        species=species,
-        arch=arch,
-        params=list(param or []),
-        trust_checkpoint=trust_checkpoint,
-        bed=bed,
-        fasta=fasta,
-        regions=list(region or []),
-        chroms=list(chrom or []),
-        genome=genome,
-        chrom_alias=chrom_alias,
-        seq_len=seq_len,
-        tile=tile,
-        edge=edge,
-        output=output,
-        fmt=output_format(output, fmt),
-        layout=layout,
-        overlap=overlap,
-        overwrite=overwrite,
-        task_names=split_csv(tasks),
-        tasks_file=tasks_file,
-        tasks_query=tasks_query,
-        aggregate=aggregate,
-        bins=bins,
-        rc=rc,
-        shifts=shifts,
-        untransform=untransform,
-        logits=logits,
-        device=device,
-        precision=precision,
-        batch_size=batch_size,
-        threads=threads,
-        num_workers=num_workers,
-        dry_run=dry_run,
-        quiet=quiet,
-        log_format=log_format,
-        options=_jsonable_options(options),
-    )
+    try:
+        for value, allowed, name in (
+            (chrom_alias, ("none", "auto"), "--chrom-alias"),
+            (edge, ("pad", "shift", "drop", "error"), "--edge"),
+            (layout, LAYOUTS, "--layout"),
+            (overlap, OVERLAPS, "--overlap"),
+            (aggregate, AGGREGATES, "--aggregate"),
+            (precision, PRECISIONS, "--precision"),
+            (log_format, LOG_FORMATS, "--log-format"),
+        ):
+            _choice(value, allowed, name)
+        request = PredictRequest(
+            model=model,
+            replicate=replicate,
+            species=species,
+            arch=arch,
+            params=list(param or []),
+            trust_checkpoint=trust_checkpoint,
+            bed=bed,
+            fasta=fasta,
+            regions=list(region or []),
+            chroms=list(chrom or []),
+            genome=genome,
+            chrom_alias=chrom_alias,
+            seq_len=seq_len,
+            tile=tile,
+            edge=edge,
+            output=output,
+            fmt=output_format(output, fmt),
+            layout=layout,
+            overlap=overlap,
+            overwrite=overwrite,
+            task_names=split_csv(tasks),
+            tasks_file=tasks_file,
+            tasks_query=tasks_query,
+            aggregate=aggregate,
+            bins=bins,
+            rc=rc,
+            shifts=shifts,
+            untransform=untransform,
+            logits=logits,
+            device=device,
+            precision=precision,
+            batch_size=batch_size,
+            threads=threads,
+            num_workers=num_workers,
+            dry_run=dry_run,
+            quiet=quiet,
+            log_format=log_format,
+            shard=shard,
+            resume=resume,
+            chunk_windows=chunk_windows,
+            devices=devices,
+            options=_jsonable_options(options),
+        )
+    except GreluCliError as err:  # run_predict reports its own errors
+        if log_format == "json":
+            from grelu_cli.cli.runlog import RunLog
+
+            RunLog("json").error_from(err)
+        raise
     raise typer.Exit(run_predict(request))
 
 

@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +60,49 @@ class PredictRequest:
     dry_run: bool = False
     quiet: bool = False
     log_format: str = "text"
+    shard: str | None = None
+    resume: bool = False
+    chunk_windows: int = 512
+    devices: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
 
 def run_predict(req: PredictRequest) -> int:
-    """Execute ``req``; returns the exit code (errors are raised as GreluCliError)."""
+    """Execute ``req``; returns the exit code (errors are raised as GreluCliError).
+
+    In ``--log-format json`` an error is also reported as a JSON ``error`` event before it
+    propagates to the plain ``error:`` line.
+    """
     log = RunLog(req.log_format, quiet=req.quiet)  # type: ignore[arg-type]
-    _check_request(req)
-    if req.fmt == "parquet" and not req.dry_run:
-        from grelu_cli.io.atomic import check_output
+    try:
+        return _run(req, log)
+    except BaseException as err:
+        log.error_from(err)
+        raise
 
-        check_output(req.output, overwrite=req.overwrite)  # fail before any slow work
-    log.start("predict", model=req.model, output=req.output, format=req.fmt)
 
+@dataclass
+class BuiltRun:
+    """A request set up for predicting: model, validated input and predictor."""
+
+    req: PredictRequest
+    loaded: Any
+    seq_len: int
+    inp: Any
+    predictor: Any
+
+    def blocks(self, lo: int, hi: int) -> Iterator[Any]:
+        """Writer blocks of windows ``[lo, hi)``, in input order."""
+        return self.predictor.blocks(_loader(self.req, self.inp, self.predictor, lo, hi))
+
+
+def build_run(req: PredictRequest, log: RunLog | None) -> BuiltRun:
+    """Load the model, prepare and check the input, resolve tasks and build the predictor."""
+    loaded, seq_len, inp = _load_and_prepare(req)
+    return _finish_build(req, loaded, seq_len, inp, log)
+
+
+def _load_and_prepare(req: PredictRequest) -> tuple[Any, int, Any]:
     loaded = _load(req)
     seq_len = req.seq_len if req.seq_len is not None else loaded.seq_len
     if seq_len is None:
@@ -80,45 +110,217 @@ def run_predict(req: PredictRequest) -> int:
             f"model {loaded.name} does not record its input length",
             fix="pass --seq-len N",
         )
-    inp = _prepare(req, seq_len, loaded.geometry)
-    if req.dry_run:
-        return _dry_run(inp, loaded, seq_len)
+    return loaded, seq_len, _prepare(req, seq_len, loaded.geometry)
+
+
+def _finish_build(
+    req: PredictRequest, loaded: Any, seq_len: int, inp: Any, log: RunLog | None
+) -> BuiltRun:
     inp.check()
-    for message in inp.report.warnings:  # errors were raised above
-        log.warn(message)
-    if inp.report.n_warnings > len(inp.report.warnings):
-        log.warn(f"... and {inp.report.n_warnings - len(inp.report.warnings)} more warnings")
+    if log is not None:
+        for message in inp.report.warnings:  # errors were raised above
+            log.warn(message)
+        if inp.report.n_warnings > len(inp.report.warnings):
+            more = inp.report.n_warnings - len(inp.report.warnings)
+            log.warn(f"... and {more} more warnings", count=more)
 
     from grelu_cli.predict.tasks import resolve_tasks
 
     selected = resolve_tasks(
         loaded.tasks, names=req.task_names, file=req.tasks_file, query=req.tasks_query
     )
-    predictor = _predictor(req, loaded, seq_len, selected)
-    writer = _writer(req, inp, predictor.task_names, _provenance(req, loaded, inp, predictor))
-    counts = inp.counts()
+    return BuiltRun(req, loaded, seq_len, inp, _predictor(req, loaded, seq_len, selected))
+
+
+def _run(req: PredictRequest, log: RunLog) -> int:
+    from grelu_cli.io.shards import parse_shard, shard_range
+
+    _check_request(req)
+    shard = parse_shard(req.shard) if req.shard is not None else None
+    shard_file = req.fmt == "bigwig" and shard is not None  # per-window parquet for merge
+    if shard_file and not req.output.lower().endswith((".parquet", ".pq")):
+        raise UsageError(
+            f"a bigWig shard (--format bigwig --shard) writes one per-window parquet file that "
+            f"grelu merge turns into bigWigs, but -o {req.output} is not a .parquet path",
+            fix="pass e.g. -o shard-0.parquet, then grelu merge shard-*.parquet -o tracks/",
+        )
+    devices = _devices(req)
+    parquet_file = req.fmt == "parquet" or shard_file
+    if parquet_file and not req.dry_run:
+        if req.resume and Path(req.output).is_file():
+            return _already_done(log, [req.output])
+        from grelu_cli.io.atomic import check_output
+
+        check_output(req.output, overwrite=req.overwrite)  # fail before any slow work
+    log.start("predict", model=req.model, output=req.output, format=req.fmt, shard=req.shard)
+
+    loaded, seq_len, inp = _load_and_prepare(req)
+    if req.dry_run:
+        return _dry_run(inp, loaded, seq_len)
+    multi = devices is not None and len(devices) > 1
+    # With several devices this process only plans and stitches: its predictor stays on
+    # the CPU (for task names and metadata); the workers build their own.
+    device = req.device if devices is None else ("cpu" if multi else devices[0])
+    run = _finish_build(replace(req, device=device), loaded, seq_len, inp, log)
+    tasks = run.predictor.task_names
+    finals = [Path(req.output)] if parquet_file else _bigwig_paths(req.output, tasks)
+    if req.resume and all(p.is_file() for p in finals):
+        return _already_done(log, [str(p) for p in finals])
+
     total = inp.plan.count()
-    loader = _loader(req, inp, predictor, total)
-    with _sigterm_as_interrupt(), writer, log.progress(total) as progress:
-        for block in predictor.blocks(loader):
-            writer.write(block)
-            progress.advance(len(block.windows), bp=len(block.windows) * seq_len)
-        if hasattr(writer, "metadata"):
-            writer.metadata["counts"] = counts.as_dict()
+    lo, hi = shard_range(total, shard)
+    target = {
+        "format": req.fmt,
+        "layout": req.layout if req.fmt == "parquet" else "long",
+        "overlap": req.overlap if req.fmt == "bigwig" else None,
+    }
+    fp = _fingerprint(req, loaded, inp, tasks, target)
+    record = _provenance(req, loaded, inp, run.predictor)
+    record["fingerprint"] = fp
+    record["window_range"] = [lo, hi]
+    record["shard"] = None
+    if shard is not None:
+        record["shard"] = {
+            "index": shard.index,
+            "count": shard.count,
+            "windows": hi - lo,
+            "total_windows": total,
+        }
+    if shard_file:
+        record["bigwig"] = {
+            "overlap": req.overlap,
+            "chrom_sizes": [[c, inp.genome.sizes[c]] for c in inp.genome.chroms],
+        }
+    writer = _writer(req, inp, tasks, record, shard_file)
+    counts = inp.counts()
+    with _sigterm_as_interrupt():
+        if req.resume or multi:
+            identity = {
+                "fingerprint": fp,
+                "shard": str(shard) if shard is not None else None,
+                "window_range": [lo, hi],
+                "chunk_windows": req.chunk_windows,
+                "target": target,
+                "tasks": tasks,
+            }
+            _run_chunked(run, devices if multi else None, writer, finals[0], identity, log)
+        else:
+            with writer, log.progress(hi - lo) as progress:
+                for block in run.blocks(lo, hi):
+                    writer.write(block)
+                    progress.advance(len(block.windows), bp=len(block.windows) * seq_len)
+                if hasattr(writer, "metadata"):
+                    writer.metadata["counts"] = counts.as_dict()
     nonfinite = sum(getattr(writer, "nonfinite", []) or [0])
     if nonfinite:
-        log.warn(
-            f"{nonfinite:,} NaN/inf predictions were not written to bigWig", nonfinite=nonfinite
-        )
+        log.warn(f"{nonfinite:,} NaN/inf predictions were not written to bigWig", count=nonfinite)
     where = ", ".join(str(p) for p in getattr(writer, "paths", [req.output]))
+    part = f" (shard {shard}: windows {lo:,}-{hi:,})" if shard is not None else ""
     log.summary(
         f"predicted {counts.regions:,} regions ({total:,} windows, {counts.padded_windows:,} "
-        f"padded, {counts.dropped_windows:,} dropped) in {log.elapsed:.1f} s -> {where}",
+        f"padded, {counts.dropped_windows:,} dropped){part} in {log.elapsed:.1f} s -> {where}",
         output=req.output,
         files=[str(p) for p in getattr(writer, "paths", [req.output])],
+        shard=str(shard) if shard is not None else None,
+        shard_windows=hi - lo,
         **counts.as_dict(),
     )
     return 0
+
+
+def _devices(req: PredictRequest) -> list[str] | None:
+    if req.devices is None:
+        return None
+    from grelu_cli.predict.multigpu import parse_devices
+
+    if req.device != "auto":
+        raise UsageError(
+            f"--device {req.device} and --devices {req.devices} were both given",
+            fix="use --devices for several devices, --device for one",
+        )
+    return parse_devices(req.devices)
+
+
+def _already_done(log: RunLog, outputs: list[str]) -> int:
+    log.summary(
+        f"{', '.join(outputs)}: already complete (--resume); nothing to do",
+        output=outputs[0],
+        files=outputs,
+        already_complete=True,
+    )
+    return 0
+
+
+def _run_chunked(
+    run: BuiltRun,
+    devices: list[str] | None,
+    writer: Any,
+    first_final: Path,
+    identity: dict[str, Any],
+    log: RunLog,
+) -> None:
+    """Predict chunk by chunk into part files (resumable), then stitch them into ``writer``."""
+    from grelu_cli.cli.predict_chunked import (
+        device_worker,
+        part_writer,
+        predict_chunks,
+        stitch,
+        worker_jobs,
+    )
+    from grelu_cli.io.resume import PartStore
+    from grelu_cli.io.shards import chunk_ranges
+    from grelu_cli.predict.multigpu import run_workers
+
+    req = run.req
+    lo, hi = identity["window_range"]
+    chunks = [(k, a, b) for k, (a, b) in enumerate(chunk_ranges(lo, hi, req.chunk_windows))]
+    store = PartStore(first_final, identity, len(chunks), resume=req.resume)
+    done = store.open()
+    if done:
+        log.info(f"resuming {first_final}: {done} of {len(chunks)} chunks already done")
+    todo = [chunks[k] for k in store.todo()]
+    layout = identity["target"]["layout"]
+    with log.progress(hi - lo) as progress:
+
+        def on_done(k: int, rows: int, n: int) -> None:
+            store.commit(k, rows)
+            progress.advance(n, bp=n * run.seq_len)
+
+        if devices is None:
+            parts = {k: str(store.part(k)) for k, _, _ in todo}
+            write = part_writer(parts, run.predictor.task_names, layout, identity["fingerprint"])
+            predict_chunks(todo, run.blocks, write, on_done)
+        elif todo:
+            jobs = worker_jobs(req, devices, todo, store, layout, identity["fingerprint"])
+            run_workers(device_worker, jobs, lambda msg: on_done(*msg[1:]))
+    with writer:
+        stitch(store, writer)
+    store.discard()
+
+
+def _bigwig_paths(output: str, tasks: list[str]) -> list[Path]:
+    from grelu_cli.io.bigwig import bigwig_paths
+
+    return bigwig_paths(output, tasks)
+
+
+def _fingerprint(
+    req: PredictRequest, loaded: Any, inp: Any, tasks: list[str], target: dict[str, Any]
+) -> str:
+    from grelu_cli.io.provenance import sha256_file
+    from grelu_cli.io.shards import fingerprint, table_digest
+
+    digest = table_digest(inp.table)
+    if inp.table.fasta_path is not None:  # record names and lengths are not the sequences
+        digest += ":" + sha256_file(inp.table.fasta_path)
+    return fingerprint(
+        weights_sha256=loaded.sha256,
+        input_digest=digest,
+        genome_index_sha256=inp.genome.index_sha256() if inp.genome is not None else None,
+        tasks=tasks,
+        options=req.options,
+        target=target,
+    )
 
 
 def _check_request(req: PredictRequest) -> None:
@@ -135,6 +337,13 @@ def _check_request(req: PredictRequest) -> None:
         raise UsageError(f"--seq-len {req.seq_len} must be positive", fix="pass --seq-len N")
     if req.num_workers is not None and req.num_workers < 0:
         raise UsageError(f"--num-workers {req.num_workers} must be 0 or more", fix="use 0..N")
+    if req.resume and req.overwrite:
+        raise UsageError(
+            "--resume and --overwrite were both given",
+            fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
+        )
+    if req.chunk_windows < 1:
+        raise UsageError(f"--chunk-windows {req.chunk_windows} must be at least 1", fix="e.g. 512")
     if req.arch is None and req.params:
         raise UsageError("--param needs --arch", fix="pass --arch NAME or drop --param")
 
@@ -220,7 +429,7 @@ def _default_workers(device_type: str) -> int:
     return 0 if cores <= 2 else min(2, cores // 4)
 
 
-def _loader(req: PredictRequest, inp: Any, predictor: Any, total: int) -> Any:
+def _loader(req: PredictRequest, inp: Any, predictor: Any, lo: int, hi: int) -> Any:
     from grelu_cli.predict.loader import make_loader
 
     cuda = predictor.device.type == "cuda"
@@ -230,8 +439,8 @@ def _loader(req: PredictRequest, inp: Any, predictor: Any, total: int) -> Any:
     return make_loader(
         inp.plan,
         inp.sequences,
-        lo=0,
-        hi=total,
+        lo=lo,
+        hi=hi,
         batch_size=predictor.sizer.size,
         num_workers=workers,
         pin_memory=cuda,
@@ -273,12 +482,15 @@ def _torch_version() -> str:
     return str(torch.__version__)
 
 
-def _writer(req: PredictRequest, inp: Any, task_names: list[str], metadata: dict) -> Any:
-    if req.fmt == "parquet":
+def _writer(
+    req: PredictRequest, inp: Any, task_names: list[str], metadata: dict, shard_file: bool
+) -> Any:
+    if req.fmt == "parquet" or shard_file:
         from grelu_cli.io.parquet import ParquetWriter
 
+        layout = req.layout if req.fmt == "parquet" else "long"
         return ParquetWriter(
-            req.output, task_names, layout=req.layout, metadata=metadata, overwrite=req.overwrite
+            req.output, task_names, layout=layout, metadata=metadata, overwrite=req.overwrite
         )
     from grelu_cli.io.bigwig import BigWigWriter
 

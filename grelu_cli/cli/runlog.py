@@ -70,6 +70,13 @@ class RunLog:
         if self.fmt == "json":
             self._emit("error", message=message, exit_code=exit_code)
 
+    def error_from(self, err: BaseException) -> None:
+        """json only: ``err`` as an ``error`` event with the line and exit code the CLI will
+        print and return (the plain ``error:`` line still follows on stderr)."""
+        if self.fmt == "json":
+            line, code = describe_error(err)
+            self.error(line, code)
+
     def summary(self, line: str, **fields: Any) -> None:
         """The closing line: counts, seconds, output path."""
         if self.fmt == "json":
@@ -91,6 +98,24 @@ class RunLog:
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
+
+
+def describe_error(err: BaseException) -> tuple[str, int]:
+    """The ``error:`` line (without the prefix) and exit code the CLI reports for ``err``.
+
+    Uses :func:`grelu_cli.cli.errors.report` itself (its stderr captured) so the JSON event,
+    worker processes and the plain line can never disagree.
+    """
+    import contextlib
+    import io
+
+    from grelu_cli.cli.errors import report
+
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        code = report(err, debug=False)
+    line = buf.getvalue().strip().splitlines()[-1] if buf.getvalue().strip() else repr(err)
+    return line.removeprefix("error: "), code
 
 
 class Progress:

@@ -13,7 +13,9 @@ Naming scheme (stable; a future ``--resume`` finds a partial run by these names)
     DIR/.NAME.partial                     temporary file being written (hidden, same directory)
     DIR/.NAME.partial.d/                  writer scratch space (bigWig spill files); always
                                           deleted on commit and on abort
-    DIR/.NAME.partial.manifest.json       reserved for resume manifests (not written here)
+    DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.io.resume`)
+    DIR/.NAME.partial.parts/              committed chunks of a resumable run (resume.py);
+                                          kept until the output is complete
 
 For a group of outputs (one bigWig per task) the scratch directory and manifest belong to the
 first output of the group. A temporary name never ends in the final extension, so nothing that
@@ -51,9 +53,15 @@ def scratch_path(final: str | Path) -> Path:
 
 
 def manifest_path(final: str | Path) -> Path:
-    """Reserved resume-manifest path of ``final``: ``DIR/.NAME.partial.manifest.json``."""
+    """Resume-manifest path of ``final``: ``DIR/.NAME.partial.manifest.json``."""
     final = Path(final)
     return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.manifest.json")
+
+
+def parts_path(final: str | Path) -> Path:
+    """Directory of a resumable run's committed chunks: ``DIR/.NAME.partial.parts``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.parts")
 
 
 def check_output(final: str | Path, overwrite: bool = False) -> None:

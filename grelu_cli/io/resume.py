@@ -1,0 +1,134 @@
+"""Committed chunks and the manifest of a resumable run (``--resume``, ``--devices``).
+
+A resumable run cuts its windows into chunks. Each finished chunk is written as its own
+small parquet file (``part-000007.parquet``, per-window rows, atomically renamed into place)
+in ``DIR/.NAME.partial.parts/``; then the manifest ``DIR/.NAME.partial.manifest.json`` is
+rewritten atomically (temporary file, fsync, ``os.replace``) to list it. Only chunks the
+manifest lists count: a part file written just before a kill, but not yet listed, is
+predicted again. When every chunk is done the parts are stitched, in order, into the final
+output (see :mod:`grelu_cli.io.merge`), which is renamed into place; then the parts and
+manifest are deleted. Nothing here ever has a final output's name, so a partial run is
+never mistaken for a finished one.
+
+The manifest also records what the run is (fingerprint, shard, window range, chunk size,
+output target): resuming with a different model, input or options is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from grelu_cli.errors import UsageError
+from grelu_cli.io.atomic import fsync_dir, fsync_file, manifest_path, parts_path
+
+MANIFEST_VERSION = 1
+# What must match for a partial run to be continued (manifest key -> how messages name it).
+IDENTITY = {
+    "fingerprint": "model, input or prediction options",
+    "shard": "--shard",
+    "window_range": "window range",
+    "chunk_windows": "--chunk-windows",
+    "target": "output format or layout",
+    "tasks": "tasks",
+}
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+    fsync_file(tmp)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class PartStore:
+    """The parts directory and manifest of one output (named after its first final path).
+
+    Args:
+        final: the output path (the first one, for a group of bigWig files).
+        identity: the run's identity (keys of :data:`IDENTITY`), checked on resume.
+        n_chunks: number of chunks in the run.
+        resume: continue a matching partial run; otherwise any partial run is discarded.
+    """
+
+    def __init__(
+        self, final: str | Path, identity: dict[str, Any], n_chunks: int, resume: bool
+    ) -> None:
+        self.final = Path(final)
+        self.dir = parts_path(self.final)
+        self.manifest = manifest_path(self.final)
+        self.identity = identity
+        self.n_chunks = n_chunks
+        self.resume = resume
+        self.done: dict[int, int] = {}  # chunk -> rows
+
+    def open(self) -> int:
+        """Load a matching manifest (resume) or start fresh; returns chunks already done."""
+        existing = self._load()
+        if existing is not None and self.resume:
+            self._check(existing)
+            listed = {int(k): int(v) for k, v in existing.get("done", {}).items()}
+            self.done = {k: v for k, v in listed.items() if self.part(k).is_file()}
+        else:
+            self.discard()
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._write()
+        return len(self.done)
+
+    def todo(self) -> list[int]:
+        """Chunks still to predict, in order."""
+        return [k for k in range(self.n_chunks) if k not in self.done]
+
+    def part(self, k: int) -> Path:
+        """The part file of chunk ``k``."""
+        return self.dir / f"part-{k:06d}.parquet"
+
+    def commit(self, k: int, rows: int) -> None:
+        """Record chunk ``k`` (its part file already in place) in the manifest."""
+        self.done[k] = rows
+        self._write()
+
+    def discard(self) -> None:
+        """Delete the parts and the manifest."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for path in (self.manifest, self.manifest.with_name(self.manifest.name + ".tmp")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _load(self) -> dict[str, Any] | None:
+        if not self.manifest.is_file():
+            return None
+        try:
+            data = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # unreadable: cannot be trusted, start again
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return None
+        return data
+
+    def _check(self, manifest: dict[str, Any]) -> None:
+        for key, what in IDENTITY.items():
+            if manifest.get(key) != self.identity.get(key):
+                raise UsageError(
+                    f"the interrupted run of {self.final} ({self.manifest.name}) used a "
+                    f"different {what}: {manifest.get(key)!r} vs now {self.identity.get(key)!r}",
+                    fix="rerun with the original model, input and options, or run without "
+                    "--resume to start again",
+                )
+
+    def _write(self) -> None:
+        data = {
+            "version": MANIFEST_VERSION,
+            **self.identity,
+            "chunks": self.n_chunks,
+            "done": {str(k): v for k, v in sorted(self.done.items())},
+        }
+        write_json_atomic(self.manifest, data)

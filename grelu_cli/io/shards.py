@@ -1,0 +1,150 @@
+"""Shards and chunks of a run's windows, and the fingerprint that ties them to one run.
+
+A run predicts windows ``0 .. W-1`` in input order. ``--shard i/N`` takes the ``i``-th of ``N``
+contiguous, balanced ranges (sizes differ by at most one window; the first ``W mod N`` shards
+get the extra window). Inside a shard, resumable and multi-device runs cut the range into
+fixed-size chunks (the unit that is committed to disk, resumed, or handed to a device).
+
+The *fingerprint* is a sha256 over everything that decides the predicted values and their
+layout: the model weights, the region table's contents (not its path), the genome index, the
+selected tasks and every option except those that only say where or how fast to run
+(:data:`RUN_ONLY_OPTIONS`). Shards of one run share it; ``grelu merge`` and ``--resume``
+refuse inputs whose fingerprints differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from grelu_cli.errors import UsageError
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+# Options that never change a value or a row: where the output goes, how the run is spread
+# over processes and devices, how it reports. Paths of inputs are replaced by content hashes.
+RUN_ONLY_OPTIONS = frozenset(
+    {
+        "output",
+        "overwrite",
+        "resume",
+        "shard",
+        "devices",
+        "device",
+        "batch_size",
+        "threads",
+        "num_workers",
+        "quiet",
+        "log_format",
+        "dry_run",
+        "chunk_windows",
+        "model",
+        "genome",
+        "bed",
+        "fasta",
+        "tasks_file",
+        "fmt",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (0-based), as given by ``--shard index/count``."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str) -> Shard:
+    """``"2/8"`` -> ``Shard(2, 8)``; UsageError (exit 2) for anything else."""
+    m = _SHARD.match(text)
+    if m is None:
+        raise UsageError(
+            f"--shard {text!r} is not of the form i/N",
+            fix="pass --shard i/N with 0 <= i < N, e.g. --shard 0/4",
+        )
+    index, count = int(m.group(1)), int(m.group(2))
+    if count < 1:
+        raise UsageError(f"--shard {text!r}: N must be at least 1", fix="e.g. --shard 0/4")
+    if index >= count:
+        raise UsageError(
+            f"--shard {text!r}: shard index {index} is not below N={count} (indices are 0-based)",
+            fix=f"use --shard 0/{count} .. --shard {count - 1}/{count}",
+        )
+    return Shard(index, count)
+
+
+def shard_range(total: int, shard: Shard | None) -> tuple[int, int]:
+    """Window range ``[lo, hi)`` of ``shard`` over ``total`` windows (all of them for None)."""
+    if shard is None:
+        return 0, total
+    q, r = divmod(total, shard.count)
+    lo = shard.index * q + min(shard.index, r)
+    return lo, lo + q + (1 if shard.index < r else 0)
+
+
+def chunk_ranges(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` cut into consecutive ranges of ``size`` windows (the last may be shorter)."""
+    if size < 1:
+        raise ValueError(f"chunk size {size}; must be >= 1")
+    return [(a, min(a + size, hi)) for a in range(lo, hi, size)]
+
+
+def interleave(n_items: int, n_workers: int) -> list[list[int]]:
+    """Item ``k`` goes to worker ``k % n_workers``: balanced work, each worker's items in order."""
+    return [list(range(w, n_items, n_workers)) for w in range(n_workers)]
+
+
+def table_digest(table: Any) -> str:
+    """sha256 of a :class:`~grelu_cli.genome.table.RegionTable`'s contents (not its path)."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    digest.update(table.kind.encode())
+    digest.update(json.dumps(list(table.chrom_names)).encode())
+    for column in (table.chrom_sizes, table.chrom, table.start, table.end, table.minus):
+        digest.update(np.ascontiguousarray(column).tobytes())
+    digest.update(np.ascontiguousarray(table.name_off).tobytes())
+    digest.update(bytes(table.name_buf))
+    return digest.hexdigest()
+
+
+def fingerprint(
+    *,
+    weights_sha256: str | None,
+    input_digest: str,
+    genome_index_sha256: str | None,
+    tasks: Sequence[str],
+    options: Mapping[str, Any],
+    target: Mapping[str, Any],
+) -> str:
+    """The run fingerprint (hex sha256); see the module docstring for what it covers.
+
+    Args:
+        weights_sha256: checksum of the model weights.
+        input_digest: :func:`table_digest` of the regions.
+        genome_index_sha256: checksum of the genome's ``.fai`` (None for FASTA input).
+        tasks: output task names, in order.
+        options: every CLI option; :data:`RUN_ONLY_OPTIONS` are left out.
+        target: what the output is (format, layout, overlap mode).
+    """
+    from grelu_cli.io.provenance import jsonable
+
+    record = {
+        "weights_sha256": weights_sha256,
+        "input": input_digest,
+        "genome_index_sha256": genome_index_sha256,
+        "tasks": list(tasks),
+        "options": {k: v for k, v in sorted(options.items()) if k not in RUN_ONLY_OPTIONS},
+        "target": dict(target),
+    }
+    text = json.dumps(jsonable(record), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
