@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The grelu-cli demo on shipped data (a few seconds on a laptop CPU):
+# predict bigWig and parquet tracks with a tiny motif model, tile a whole chromosome, plot.
+#
+#   bash examples/demo/run.sh [OUT_DIR]      # default out/demo; needs `grelu` on PATH
+#
+# Plots need matplotlib: pip install 'grelu-cli[plot]'.
+set -euo pipefail
+
+DEMO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="${1:-out/demo}"
+mkdir -p "$OUT"
+
+# 1. One model window (1,024 bp, centred) per BED region -> one bigWig per task.
+grelu predict --model "$DEMO/model.ckpt" --bed "$DEMO/regions.bed" --genome "$DEMO/genome.fa" \
+  --format bigwig -o "$OUT/regions/" --overwrite
+
+# 2. The same regions as a parquet table (one row per region x task x bp, with coordinates).
+grelu predict --model "$DEMO/model.ckpt" --bed "$DEMO/regions.bed" --genome "$DEMO/genome.fa" \
+  -o "$OUT/regions.parquet" --overwrite
+
+# 3. A contiguous track over all of chr3 (held out from training): windows whose outputs abut.
+grelu predict --model "$DEMO/model.ckpt" --chrom chr3 --tile --genome "$DEMO/genome.fa" \
+  --format bigwig -o "$OUT/chr3/" --overwrite
+
+# 4. Pictures: predicted peaks on chr3 with the planted motifs underneath, and one BED region
+#    read back from the parquet file.
+grelu plot --region chr3:8,001-14,000 "$OUT/chr3/" --bed "$DEMO/motifs.bed" --shared-y \
+  -o "$OUT/chr3.png" --overwrite
+grelu plot --region chr1:12,544-13,143 "$OUT/regions.parquet" --bed "$DEMO/motifs.bed" \
+  -o "$OUT/region.png" --overwrite
+
+echo "demo outputs in $OUT: regions/*.bw, regions.parquet, chr3/*.bw, chr3.png, region.png" >&2

@@ -1,0 +1,95 @@
+"""``grelu plot``: draw predicted tracks of one region to PNG/PDF/SVG.
+
+A thin command over :mod:`grelu_cli.viz` (reading tracks, drawing them); matplotlib and
+pyBigWig are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from grelu_cli.cli.options import examples, split_csv
+from grelu_cli.errors import UsageError
+
+EPILOG = examples(
+    "grelu plot --region chr1:10,001-12,000 out/ -o plot.png",
+    "grelu plot --region chr1:10,001-12,000 preds.parquet --tasks motif_a -o plot.png",
+    "grelu plot --region chr3:9,001-14,000 out/motif_a.bw out/motif_b.bw --bed motifs.bed "
+    "-o plot.pdf",
+)
+
+
+def plot(
+    inputs: list[Path] = typer.Argument(
+        ...,
+        metavar="INPUT",
+        help="bigWig files, folders of bigWig files (grelu predict --format bigwig), or "
+        "parquet files from grelu predict (long or wide layout).",
+        show_default=False,
+    ),
+    region: str = typer.Option(
+        ...,
+        "--region",
+        "-r",
+        help="Region to draw, 1-based inclusive like samtools/IGV: chr1:10,001-12,000.",
+        show_default=False,
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Image file (.png, .pdf or .svg).", show_default=False
+    ),
+    tasks: str | None = typer.Option(
+        None,
+        "--tasks",
+        "-t",
+        help="Comma-separated track names to draw, in this order (default: all). bigWig "
+        "tracks are named by file name without .bw.",
+    ),
+    bed: Path | None = typer.Option(
+        None, "--bed", help="BED file of features to mark (e.g. motifs, peaks, genes)."
+    ),
+    title: str | None = typer.Option(None, "--title", help="Figure title (default: the region)."),
+    width: float = typer.Option(10.0, "--width", help="Figure width in inches."),
+    track_height: float = typer.Option(1.3, "--track-height", help="Inches per track panel."),
+    dpi: int = typer.Option(150, "--dpi", help="Resolution of PNG output."),
+    shared_y: bool = typer.Option(
+        False, "--shared-y", help="One y range for every track (default: each its own)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+) -> None:
+    """Draw predicted tracks for one region: one panel per track on a genomic x axis.
+
+    Needs matplotlib: pip install 'grelu-cli\\[plot]'.
+    Wide regions show each pixel column's maximum, so narrow peaks stay visible.
+    """
+    from grelu_cli.io.regions import parse_region
+    from grelu_cli.viz.draw import output_format, plot_region, require_matplotlib
+    from grelu_cli.viz.tracks import read_features, read_tracks
+
+    require_matplotlib()  # fail fast (exit 4) before reading anything
+    output_format(output)
+    if width <= 0 or track_height <= 0 or dpi <= 0:
+        raise UsageError(
+            "--width, --track-height and --dpi must be positive", fix="give positive numbers"
+        )
+    spec = parse_region(region)
+    names = split_csv(tasks)
+    if tasks is not None and not names:
+        raise UsageError(f"--tasks {tasks!r} names no track", fix="e.g. --tasks motif_a,motif_b")
+    tracks = read_tracks(inputs, spec, names)
+    features = read_features(bed, spec) if bed is not None else None
+    out = plot_region(
+        tracks,
+        spec,
+        output,
+        features=features,
+        feature_label=bed.name if bed is not None else "BED",
+        title=title,
+        width=width,
+        track_height=track_height,
+        dpi=dpi,
+        shared_y=shared_y,
+        overwrite=overwrite,
+    )
+    typer.echo(f"wrote {out} ({len(tracks)} track(s), {spec.end - spec.start:,} bp)", err=True)

@@ -1,0 +1,159 @@
+"""Draw tracks of one region to an image file: one panel per track, genomic x axis, BED features.
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global backend switch), so it
+runs headless and leaves a host program's matplotlib state alone. matplotlib is an optional
+extra: without it :func:`plot_region` raises MissingResourceError (exit 4) naming the install
+command. Regions wider than ``max_points`` bases are drawn at ``max_points`` columns, each
+showing the *maximum* of its bases, so narrow peaks stay visible; the title says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grelu_cli.errors import MissingResourceError, UsageError
+from grelu_cli.io.atomic import atomic_path
+from grelu_cli.io.regions import RegionSpec
+from grelu_cli.viz.tracks import Feature, Track
+
+INSTALL_HINT = "pip install 'grelu-cli[plot]'"
+FORMATS = ("png", "pdf", "svg")
+# Colour-blind-safe palette (Okabe-Ito), cycled over tracks.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_MAX_SHADED = 200  # features shaded across the track panels
+_MAX_LABELS = 40  # features labelled by name
+
+
+def require_matplotlib() -> tuple[Any, Any, Any]:
+    """(Figure, FigureCanvasAgg, ticker), or MissingResourceError when not installed."""
+    try:
+        from matplotlib import ticker
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingResourceError(
+            "grelu plot needs matplotlib, which is not installed", fix=INSTALL_HINT
+        ) from None
+    return Figure, FigureCanvasAgg, ticker
+
+
+def output_format(out: str | Path) -> str:
+    """The image format named by ``out``'s suffix (png, pdf or svg)."""
+    fmt = Path(out).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"-o {out}: cannot tell the image format from the suffix '{Path(out).suffix}'",
+            fix="end the name in .png, .pdf or .svg",
+        )
+    return fmt
+
+
+def downsample(values: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
+    """(K,) column maxima of ``values: (L,)`` with ``K <= max_points``, and bases per column.
+
+    NaN bases are ignored; a column of only NaN stays NaN (a gap in the plot).
+    """
+    step = max(1, -(-len(values) // max_points))
+    if step == 1:
+        return values, 1
+    pad = (-len(values)) % step
+    padded = np.concatenate([values, np.full(pad, np.nan)]).reshape(-1, step)
+    return np.fmax.reduce(padded, axis=1), step
+
+
+def _coord(x: float, _pos: Any = None) -> str:
+    return f"{round(x):,}"
+
+
+def plot_region(
+    tracks: Sequence[Track],
+    region: RegionSpec,
+    out: str | Path,
+    *,
+    features: Sequence[Feature] | None = None,
+    feature_label: str = "BED",
+    title: str | None = None,
+    width: float = 10.0,
+    track_height: float = 1.3,
+    dpi: int = 150,
+    max_points: int = 2000,
+    shared_y: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Draw ``tracks`` (each ``values: (L,)`` over ``region``) and ``features`` to ``out``.
+
+    Each panel is scaled to its own track unless ``shared_y`` (one y range for all, so
+    heights compare across tracks). The file appears only when complete (temporary name +
+    rename). Returns ``out``.
+    """
+    Figure, FigureCanvasAgg, ticker = require_matplotlib()
+    fmt = output_format(out)
+    if not tracks:
+        raise ValueError("plot_region needs at least one track")
+    n_bp = region.end - region.start
+    has_features = features is not None
+    ratios = [1.0] * len(tracks) + ([0.45] if has_features else [])
+    fig = Figure(figsize=(width, 0.9 + track_height * sum(ratios)), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
+    columns = [downsample(t.values, max_points) for t in tracks]
+    step = columns[0][1]
+    shared = _y_range(np.concatenate([v for v, _ in columns])) if shared_y else None
+    for i, (ax, track, (values, _)) in enumerate(zip(axes, tracks, columns, strict=False)):
+        edges = region.start + np.arange(len(values) + 1) * step
+        edges[-1] = min(edges[-1], region.end)
+        color = PALETTE[i % len(PALETTE)]
+        ax.stairs(np.nan_to_num(values, nan=0.0), edges, fill=True, color=color, alpha=0.35)
+        ax.stairs(values, edges, color=color, linewidth=0.9)
+        ax.set_ylim(*(shared or _y_range(values)))
+        ax.set_ylabel(track.name, rotation=0, ha="right", va="center", fontsize=9, labelpad=10)
+        ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(3))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if features and len(features) <= _MAX_SHADED:
+            for f in features:
+                ax.axvspan(f.start, f.end, color="0.5", alpha=0.18, linewidth=0)
+    if has_features:
+        _draw_features(axes[-1], features or [], region, feature_label)
+    last = axes[-1]
+    last.set_xlim(region.start, region.end)
+    last.xaxis.set_major_formatter(ticker.FuncFormatter(_coord))
+    last.xaxis.set_major_locator(ticker.MaxNLocator(8))
+    last.set_xlabel(f"{region.chrom} (bp, 0-based)", fontsize=9)
+    heading = title or f"{region.chrom}:{region.start + 1:,}-{region.end:,} ({n_bp:,} bp)"
+    if step > 1:
+        heading += f"  -  maximum per {step:,} bp"
+    fig.suptitle(heading, fontsize=11)
+    out = Path(out)
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
+    return out
+
+
+def _y_range(values: np.ndarray) -> tuple[float, float]:
+    """(bottom, top): from min(0, lowest) to 8% above the highest finite value."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 1.0
+    top, bottom = float(finite.max()), min(0.0, float(finite.min()))
+    return bottom, top * 1.08 if top > 0 else 1.0
+
+
+def _draw_features(ax: Any, features: Sequence[Feature], region: RegionSpec, label: str) -> None:
+    """BED intervals as boxes (at least a hairline wide), names above when few."""
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, labelpad=10)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    for f in features:
+        s, e = max(f.start, region.start), min(f.end, region.end)
+        ax.broken_barh([(s, e - s)], (0.15, 0.4), facecolors="0.25", edgecolors="0.25", lw=0.8)
+        if len(features) <= _MAX_LABELS and f.name:
+            text = f"\u2190 {f.name}" if f.strand == "-" else f"{f.name} \u2192"
+            ax.text((s + e) / 2, 0.62, text, ha="center", va="bottom", fontsize=7, clip_on=True)
