@@ -35,6 +35,7 @@ class RunLog:
         self.quiet = quiet
         self.stream = stream if stream is not None else sys.stderr
         self._t0 = time.perf_counter()
+        self.n_warnings = 0
 
     @property
     def elapsed(self) -> float:
@@ -59,7 +60,8 @@ class RunLog:
             self.stream.write(f"{message}\n")
 
     def warn(self, message: str, **counts: Any) -> None:
-        """A warning; always shown, also with --quiet."""
+        """A warning; always shown, also with --quiet. ``counts`` (json) say how many."""
+        self.n_warnings += 1
         if self.fmt == "json":
             self._emit("warning", message=message, **counts)
         else:
@@ -80,6 +82,7 @@ class RunLog:
     def summary(self, line: str, **fields: Any) -> None:
         """The closing line: counts, seconds, output path."""
         if self.fmt == "json":
+            fields.setdefault("warnings", self.n_warnings)
             self._emit("summary", seconds=round(self.elapsed, 3), **fields)
         elif not self.quiet:
             self.stream.write(f"{line}\n")
