@@ -28,6 +28,6 @@ grelu predict --model "$DEMO/model.ckpt" --chrom chr3 --tile --genome "$DEMO/gen
 grelu plot --region chr3:8,001-14,000 "$OUT/chr3/" --bed "$DEMO/motifs.bed" --shared-y \
   -o "$OUT/chr3.png" --overwrite
 grelu plot --region chr1:12,544-13,143 "$OUT/regions.parquet" --bed "$DEMO/motifs.bed" \
-  -o "$OUT/region.png" --overwrite
+  --shared-y -o "$OUT/region.png" --overwrite
 
 echo "demo outputs in $OUT: regions/*.bw, regions.parquet, chr3/*.bw, chr3.png, region.png" >&2

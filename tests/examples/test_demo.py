@@ -114,7 +114,9 @@ def test_model_peaks_sit_on_planted_motifs(loaded, demo):
                 held_out.append(off_by[-1])
     off_by = np.array(off_by)
     assert len(off_by) > 200
-    assert (off_by <= MAX_BP_OFF).mean() >= 0.97, np.sort(off_by)[-10:]
+    # Shipped model: all 248 inside the motif, median 0.5 bp off; margin for other platforms.
+    assert (off_by <= MAX_BP_OFF).mean() >= 0.98, np.sort(off_by)[-10:]
+    assert np.median(off_by) <= 1.5
     assert len(held_out) > 30 and (np.array(held_out) <= MAX_BP_OFF).mean() >= 0.95
     # Background: windows with no motif within 200 bp of them.
     starts_bg = {}
@@ -136,6 +138,7 @@ def test_model_peaks_sit_on_planted_motifs(loaded, demo):
 @pytest.mark.slow
 def test_run_sh_end_to_end(tmp_path, sites):
     """run.sh with the installed `grelu`: bigWig peaks on the planted motifs, plots written."""
+    import pandas as pd
     import pyBigWig
 
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -150,6 +153,7 @@ def test_run_sh_end_to_end(tmp_path, sites):
     assert not list(out.rglob(".*partial*"))
 
     # Regions around motifs: each task's peak over the region is on its motif.
+    table = pd.read_parquet(out / "regions.parquet")
     by_name = {f"{s.name}_{s.chrom}_{s.start}": s for s in sites}
     regions = read_bed6(DEMO / "regions.bed")
     checked = 0
@@ -161,6 +165,11 @@ def test_run_sh_end_to_end(tmp_path, sites):
             v = np.nan_to_num(np.array(bw.values(chrom, start, end)), nan=0.0)
         assert abs(start + np.argmax(v) + 0.5 - site.center) <= MAX_BP_OFF, name
         assert v.max() > 5, name
+        # The parquet rows of this region hold the same values at the same coordinates.
+        rows = table[(table["name"] == name) & (table["task"] == site.name)]
+        rows = rows[(rows["bin_start"] >= start) & (rows["bin_end"] <= end)]
+        assert len(rows) == end - start
+        np.testing.assert_allclose(rows["value"].to_numpy(), v, rtol=1e-6)
         checked += 1
     assert checked >= 15
 
