@@ -1,0 +1,96 @@
+"""The floor: our predictor alone in a tight loop on pre-encoded batches (no reading, encoding
+or writing). Run by ``bench_predict.py`` in its own process; prints one JSON line.
+
+The model, options and batch size are exactly those ``grelu predict`` uses for the same flags,
+so ``end-to-end / forward-only`` is the share of the forward pass that the pipeline keeps.
+
+    python forward_only.py --ckpt model.ckpt --bed regions.bed --genome genome.fa \
+        --regions 2000 [--precision bf16] [--batch-size 64] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import sys
+import time
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--bed", required=True)
+    ap.add_argument("--genome", required=True)
+    ap.add_argument("--regions", type=int, required=True, help="regions to run (cycled)")
+    ap.add_argument("--precision", default="fp32")
+    ap.add_argument("--batch-size", default="auto")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--compile", action="store_true")
+    args = ap.parse_args()
+
+    from grelu_cli.genome.inputs import prepare_input
+    from grelu_cli.predict.loader import make_loader
+    from grelu_cli.predict.loop import PredictOptions, Predictor
+    from grelu_cli.zoo import load_model
+
+    loaded = load_model(args.ckpt, progress=False)
+    opts = PredictOptions(
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        **({"compile": True} if args.compile else {}),
+    )
+    pred = Predictor(
+        loaded.model,
+        seq_len=loaded.seq_len,
+        options=opts,
+        activation=loaded.activation,
+        tasks=loaded.tasks,
+        geometry=loaded.geometry,
+    )
+    inp = prepare_input(
+        bed=args.bed, genome=args.genome, seq_len=loaded.seq_len, geometry=loaded.geometry
+    )
+    cuda = pred.device.type == "cuda"
+    loader = make_loader(
+        inp.plan,
+        inp.sequences,
+        batch_size=pred.sizer.size,
+        dtype="uint8" if cuda else "float32",
+        pin_memory=cuda,
+    )
+    # A few distinct batches, cycled: inputs are ready in memory before timing starts.
+    batches = list(itertools.islice(iter(loader), 4))
+    n_batches = max(1, -(-args.regions // pred.sizer.size))
+    for _ in pred.predict(batches[:1]):  # warm-up (kernel selection, allocator)
+        pass
+    t0 = time.perf_counter()
+    n = 0
+    for _values, windows in pred.predict(itertools.islice(itertools.cycle(batches), n_batches)):
+        n += len(windows)
+    if cuda:
+        import torch
+
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - t0
+    out = {
+        "regions": n,
+        "seconds": dt,
+        "regions_per_s": n / dt,
+        "batch_size": pred.sizer.size,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if cuda:
+        import torch
+
+        out["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
