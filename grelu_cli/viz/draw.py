@@ -4,7 +4,9 @@ Uses matplotlib's object API with the Agg canvas (no pyplot, no global backend s
 runs headless and leaves a host program's matplotlib state alone. matplotlib is an optional
 extra: without it :func:`plot_region` raises MissingResourceError (exit 4) naming the install
 command. Regions wider than ``max_points`` bases are drawn at ``max_points`` columns, each
-showing the *maximum* of its bases, so narrow peaks stay visible; the title says so.
+showing the *maximum* of its bases, so narrow peaks stay visible; the title says so. BED
+features are drawn below the tracks and shaded across them; a feature named like a track
+(a motif and the task that reads it) takes that track's colour.
 """
 
 from __future__ import annotations
@@ -103,10 +105,11 @@ def plot_region(
     columns = [downsample(t.values, max_points) for t in tracks]
     step = columns[0][1]
     shared = _y_range(np.concatenate([v for v, _ in columns])) if shared_y else None
-    for i, (ax, track, (values, _)) in enumerate(zip(axes, tracks, columns, strict=False)):
+    colors = {t.name: PALETTE[i % len(PALETTE)] for i, t in enumerate(tracks)}
+    for ax, track, (values, _) in zip(axes, tracks, columns, strict=False):
         edges = region.start + np.arange(len(values) + 1) * step
         edges[-1] = min(edges[-1], region.end)
-        color = PALETTE[i % len(PALETTE)]
+        color = colors[track.name]
         ax.stairs(np.nan_to_num(values, nan=0.0), edges, fill=True, color=color, alpha=0.35)
         ax.stairs(values, edges, color=color, linewidth=0.9)
         ax.set_ylim(*(shared or _y_range(values)))
@@ -117,9 +120,9 @@ def plot_region(
             ax.spines[side].set_visible(False)
         if features and len(features) <= _MAX_SHADED:
             for f in features:
-                ax.axvspan(f.start, f.end, color="0.5", alpha=0.18, linewidth=0)
+                ax.axvspan(f.start, f.end, color=_feature_color(f, colors), alpha=0.18, lw=0)
     if has_features:
-        _draw_features(axes[-1], features or [], region, feature_label)
+        _draw_features(axes[-1], features or [], region, feature_label, colors)
     last = axes[-1]
     last.set_xlim(region.start, region.end)
     last.xaxis.set_major_formatter(ticker.FuncFormatter(_coord))
@@ -144,7 +147,14 @@ def _y_range(values: np.ndarray) -> tuple[float, float]:
     return bottom, top * 1.08 if top > 0 else 1.0
 
 
-def _draw_features(ax: Any, features: Sequence[Feature], region: RegionSpec, label: str) -> None:
+def _feature_color(feature: Feature, colors: dict[str, str]) -> str:
+    """A feature named like a track (a motif and its task) takes the track's colour."""
+    return colors.get(feature.name or "", "0.3")
+
+
+def _draw_features(
+    ax: Any, features: Sequence[Feature], region: RegionSpec, label: str, colors: dict[str, str]
+) -> None:
     """BED intervals as boxes (at least a hairline wide), names above when few."""
     ax.set_ylim(0, 1)
     ax.set_yticks([])
@@ -153,7 +163,8 @@ def _draw_features(ax: Any, features: Sequence[Feature], region: RegionSpec, lab
         ax.spines[side].set_visible(False)
     for f in features:
         s, e = max(f.start, region.start), min(f.end, region.end)
-        ax.broken_barh([(s, e - s)], (0.15, 0.4), facecolors="0.25", edgecolors="0.25", lw=0.8)
+        color = _feature_color(f, colors)
+        ax.broken_barh([(s, e - s)], (0.15, 0.4), facecolors=color, edgecolors=color, lw=0.8)
         if len(features) <= _MAX_LABELS and f.name:
             text = f"\u2190 {f.name}" if f.strand == "-" else f"{f.name} \u2192"
             ax.text((s + e) / 2, 0.62, text, ha="center", va="bottom", fontsize=7, clip_on=True)

@@ -276,8 +276,15 @@ def _unique_tasks(path: Path) -> list[str]:
 
 
 def _has_chrom(path: Path, chrom: str) -> bool:
+    """Whether any row is on ``chrom``; raises for FASTA-input files (no chromosomes at all)."""
     import pyarrow.parquet as pq
 
+    col = pq.read_table(path, columns=["chrom"])["chrom"]
+    if len(col) and col.null_count == len(col):
+        raise InputDataError(
+            f"{path} holds predictions for FASTA records, which have no genomic coordinates",
+            fix="plot predictions made with --bed/--region/--chrom and --genome",
+        )
     return pq.read_table(path, columns=["chrom"], filters=[("chrom", "=", chrom)]).num_rows > 0
 
 

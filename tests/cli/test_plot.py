@@ -197,3 +197,23 @@ def test_help_ends_with_examples():
     assert result.exit_code == 0
     tail = result.output.rstrip().splitlines()[-1]
     assert "grelu plot" in tail or "motifs.bed" in tail
+
+
+def test_parquet_without_coordinates_exit_3(tmp_path):
+    """Predictions for FASTA records (null chrom) cannot be placed on a genomic axis."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "fasta.parquet"
+    table = pa.table(
+        {
+            "chrom": pa.array([None, None], pa.string()),
+            "bin_start": [0, 1],
+            "bin_end": [1, 2],
+            "task": ["alpha", "alpha"],
+            "value": [1.0, 2.0],
+        }
+    )
+    pq.write_table(table, path)
+    result = run(["-r", "chr1:1-10", str(path), "-o", str(tmp_path / "x.png")])
+    one_line_error(result, 3, "FASTA records")
