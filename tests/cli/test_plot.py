@@ -217,3 +217,18 @@ def test_parquet_without_coordinates_exit_3(tmp_path):
     pq.write_table(table, path)
     result = run(["-r", "chr1:1-10", str(path), "-o", str(tmp_path / "x.png")])
     one_line_error(result, 3, "FASTA records")
+
+
+def test_plot_help_imports_no_heavy_modules():
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from grelu_cli.cli import main\n"
+        "sys.argv = ['grelu', 'plot', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'matplotlib', 'pyBigWig', 'pyarrow') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
