@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from grelu_cli.cli import merge, models, predict
+from grelu_cli.cli import merge, models, plot, predict
 from grelu_cli.cli.app import app
 
 app.add_typer(models.app, name="models")
 app.command("predict", epilog=predict.EPILOG)(predict.predict)
 app.command("merge", epilog=merge.EPILOG)(merge.merge)
+app.command("plot", epilog=plot.EPILOG)(plot.plot)
