@@ -304,7 +304,10 @@ class ParquetWriter:
             null = codes < 0
             present = np.bincount(codes[~null], minlength=len(names)) > 0
             remap = (np.cumsum(present) - 1).astype(np.int32)
-            indices = np.where(null, 0, remap[np.maximum(codes, 0)])
+            # Index only the non-null rows: with FASTA input every chrom is null and the
+            # dictionary is empty, so there is nothing to look up.
+            indices = np.zeros(len(codes), dtype=np.int32)
+            indices[~null] = remap[codes[~null]]
             return pa.DictionaryArray.from_arrays(
                 pa.array(indices, type=pa.int32(), mask=null),
                 pa.array([names[u] for u in np.flatnonzero(present)], pa.string()),
