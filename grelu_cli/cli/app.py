@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -11,11 +12,18 @@ import typer
 from typer.core import TyperGroup
 
 from grelu_cli import __version__
-from grelu_cli.cli.errors import report
+from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
     return "--debug" in args or os.environ.get("GRELU_DEBUG", "") not in ("", "0")
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    args = list(args)
+    if "--log-format=json" in args:
+        return True
+    return any(a == "--log-format" and b == "json" for a, b in itertools.pairwise(args))
 
 
 class GreluGroup(TyperGroup):
@@ -30,14 +38,18 @@ class GreluGroup(TyperGroup):
         kw["standalone_mode"] = False
         try:
             rv = super().main(argv, *a, **kw)
-        except typer.Exit as e:  # raised by --help/--version in non-standalone mode
+        except typer.Exit as e:  # --help/--version, and typer's own Ctrl-C handling
             sys.exit(e.exit_code)
         except typer.Abort:
-            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv)))
+            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
         except BaseException as e:  # the one place that turns errors into exit codes
             if isinstance(e, SystemExit):
                 raise
-            sys.exit(report(e, _debug_requested(argv)))
+            sys.exit(report(e, _debug_requested(argv), _json_requested(argv)))
+        if rv == EXIT_INTERRUPTED:
+            # typer turns Ctrl-C (and our SIGTERM handler's KeyboardInterrupt) into a returned
+            # 130 in non-standalone mode; no command returns 130 itself.
+            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

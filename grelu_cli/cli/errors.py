@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 import traceback
 
 from grelu_cli.errors import GreluCliError
@@ -34,8 +36,12 @@ def _command_path(ctx: object | None) -> str:
     return getattr(ctx, "command_path", None) or "grelu"
 
 
-def report(err: BaseException, debug: bool) -> int:
-    """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code."""
+def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
+    """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code.
+
+    With ``json_mode`` (``--log-format json``) the line is a JSON ``error`` event, so every
+    stderr line of a run parses as JSON for workflow logs.
+    """
     if type(err).__name__ == "NoArgsIsHelpError":  # help was already shown
         return EXIT_USAGE
     if isinstance(err, GreluCliError):
@@ -60,5 +66,9 @@ def report(err: BaseException, debug: bool) -> int:
         code = EXIT_INTERNAL
     if debug:
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
-    print(f"error: {line}", file=sys.stderr)
+    if json_mode:
+        event = {"event": "error", "time": round(time.time(), 3), "message": f"error: {line}"}
+        print(json.dumps({**event, "exit_code": code}), file=sys.stderr)
+    else:
+        print(f"error: {line}", file=sys.stderr)
     return code
