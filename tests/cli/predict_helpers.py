@@ -124,11 +124,13 @@ def make_genome(directory: Path, seed: int = 0) -> Path:
     return write_genome(directory / "genome.fa", seqs)
 
 
-def build_model(directory: Path, extra: Sequence[str] = (), name: str = "m.ckpt") -> Path:
+def build_model(
+    directory: Path, extra: Sequence[str] = (), name: str = "m.ckpt", tasks_tsv: str = TASKS_TSV
+) -> Path:
     """A tiny ConvModel checkpoint (exp activation, tasks table with assay/sample columns)."""
     directory.mkdir(parents=True, exist_ok=True)
-    tasks = directory / "tasks.tsv"
-    tasks.write_text(TASKS_TSV)
+    tasks = directory / f"{name}.tasks.tsv"
+    tasks.write_text(tasks_tsv)
     out = directory / name
     args = ["models", "build", "ConvModel", "--tasks", tasks, "--seq-len", str(SEQ_LEN)]
     args += ["--loss", "poisson", "-o", out]
