@@ -150,12 +150,6 @@ def test_interrupt_in_loop_cleans_up_and_exits_130(env, tmp_path, monkeypatch, f
     assert listing(tmp_path) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Ctrl-C/SIGTERM exit 130 silently: typer 0.29's _main turns KeyboardInterrupt into "
-    "Exit(130) and GreluGroup.main re-exits with it, so report()'s 'error: interrupted' line "
-    "is never printed",
-)
 def test_interrupt_prints_one_error_line(env, tmp_path, monkeypatch):
     from grelu_cli.io.parquet import ParquetWriter
 

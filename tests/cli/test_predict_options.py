@@ -206,11 +206,6 @@ def records(env):
     return path, recs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FASTA input to parquet crashes: ParquetWriter._flush dictionary() indexes an empty "
-    "remap when every chrom is null (IndexError, exit 1)",
-)
 def test_fasta_input(env, records):
     path, recs = records
     out = env.out("fasta") / "f.parquet"
@@ -231,10 +226,6 @@ def test_fasta_input(env, records):
         np.testing.assert_allclose(long_to_array(rows, TASKS), want, rtol=RTOL, err_msg=name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FASTA input to parquet crashes in ParquetWriter._flush (see test_fasta_input)",
-)
 def test_fasta_input_wide_with_bins(env, records):
     path, recs = records
     out = env.out("fasta_wide") / "f.parquet"

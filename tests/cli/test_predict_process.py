@@ -87,11 +87,6 @@ def test_json_log_lines_and_summary_counts(env, tmp_path):
     assert sorted(summary["files"]) == sorted(str(d / f"{t}.bw") for t in TASKS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--log-format json: a failed run prints the JSON error event AND the plain "
-    "'error: ...' line (GreluGroup.main -> report), so not every stderr line is JSON",
-)
 def test_json_log_error_is_json_too(env, tmp_path):
     r = grelu("predict", "-m", env.model, "--bed", env.small, "-g", env.genome,
               "-o", tmp_path / "p.parquet", "--tasks", "nope", "--log-format", "json")  # fmt: skip
@@ -155,5 +150,6 @@ def test_interrupt_leaves_nothing(env, tmp_path, sig, fmt):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted (no output was written)", err
     assert "Traceback" not in err
     assert listing(d) == {"other.txt": 4}  # no final file, no .partial, no tracks/ directory
