@@ -19,6 +19,7 @@ from predict_helpers import (
     bin_bounds,
     build_model,
     centered,
+    invoke,
     long_to_array,
     ok,
     read_parquet,
@@ -138,6 +139,26 @@ def test_tile_bed_regions_both_strands(env, tmp_path):
             )
             want = env.oracle.predict("chrA", ws, ws + SEQ_LEN, strand)
             np.testing.assert_allclose(long_to_array(w, TASKS), want, rtol=RTOL, err_msg=name)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="--tile with --bins K tiles by the full output (step N_BINS * bin) and then keeps "
+    "K central bins of each window, so the 'contiguous track' has gaps; expected tiles whose "
+    "kept bins abut (step K * bin) or a usage error refusing the combination",
+)
+def test_tile_with_center_bins_is_contiguous_or_refused(env, tmp_path):
+    out = tmp_path / "tb.parquet"
+    r = invoke("predict", "-m", env.model, "--region", "chrA:301-800", "-g", env.genome,
+               "--tile", "--bins", "10", "-o", out, "-q")  # fmt: skip
+    if r.exit_code == 2:  # refusing the combination is fine too
+        assert r.stderr.startswith("error: ") and "--bins" in r.stderr
+        return
+    assert r.exit_code == 0, r.output
+    df, _ = read_parquet(out)
+    t0 = df[df["task"] == TASKS[0]].sort_values("bin_start")
+    assert t0["bin_start"].iloc[0] <= 300 and t0["bin_end"].iloc[-1] >= 800
+    np.testing.assert_array_equal(t0["bin_start"].to_numpy()[1:], t0["bin_end"].to_numpy()[:-1])
 
 
 def per_base_mean(df, task) -> dict[str, np.ndarray]:
