@@ -197,3 +197,33 @@ def test_tile_whole_chromosome(env):
     want = expected_tracks(env, [("chrC", s, "+") for s in starts])
     assert not np.isnan(want[TASKS[0]]["chrC"]).any()  # every base of chrC predicted
     check_files({t: d / f"{t}.bw" for t in TASKS}, want)
+
+
+def test_overlap_first_follows_input_order_not_position(env):
+    rows = REGIONS[::-1]  # a2 (201-400) now comes before a1 (100-300)
+    bed = env.bed("reversed.bed", rows)
+    d = env.out("first_reversed")
+    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", f"{d}/",
+       "--overlap", "first", "-q")  # fmt: skip
+    want = expected_tracks(env, bed_windows(rows), overlap="first")
+    check_files({t: d / f"{t}.bw" for t in TASKS}, want)
+    forward = expected_tracks(env, bed_windows(REGIONS), overlap="first")
+    assert not np.allclose(want[TASKS[0]]["chrA"][201:300], forward[TASKS[0]]["chrA"][201:300])
+
+
+def test_overlap_error_on_sorted_input_fails_early(env):
+    rows = [("chrA", 100, 300, "x1", 0, "+"), ("chrA", 250, 450, "x2", 0, "+")]
+    d = env.out("overlap_error_sorted")
+    r = invoke("predict", "-m", env.model, "--bed", env.bed("sorted.bed", rows), "-g", env.genome,
+               "-o", f"{d}/", "--overlap", "error")  # fmt: skip
+    assert r.exit_code == 3 and "x1" in r.stderr and "x2" in r.stderr
+    assert listing(d) == {}
+
+
+def test_abutting_regions_are_not_overlaps(env):
+    # outputs [106, 294) and [294, 482): touching, not overlapping
+    rows = [("chrA", 100, 300, "y1", 0, "+"), ("chrA", 288, 488, "y2", 0, "+")]
+    d = env.out("abut")
+    ok("predict", "-m", env.model, "--bed", env.bed("abut.bed", rows), "-g", env.genome,
+       "-o", f"{d}/", "--overlap", "error", "-q")  # fmt: skip
+    check_files({t: d / f"{t}.bw" for t in TASKS}, expected_tracks(env, bed_windows(rows)))
