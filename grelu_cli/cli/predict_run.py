@@ -92,8 +92,38 @@ class BuiltRun:
     predictor: Any
 
     def blocks(self, lo: int, hi: int) -> Iterator[Any]:
-        """Writer blocks of windows ``[lo, hi)``, in input order."""
-        return self.predictor.blocks(_loader(self.req, self.inp, self.predictor, lo, hi))
+        """Writer blocks of windows ``[lo, hi)``, in input order.
+
+        Batches smaller than :data:`MIN_BATCH` are padded with copies of their first window
+        (the copies' outputs are dropped): on the CPU, torch's convolutions take another code
+        path for batches of 1-2 windows whose results differ in the last bit, and a shard,
+        chunk or input tail must give the same values as the same windows inside a full
+        batch, so that sharded + merged and resumed outputs equal one plain run exactly.
+        """
+        from collections import deque
+
+        loader = _loader(self.req, self.inp, self.predictor, lo, hi)
+        sizes: deque[int] = deque()
+        layout = self.predictor.layout
+        for values, windows in self.predictor.predict(_pad_small(loader, sizes)):
+            n = sizes.popleft()
+            yield layout.block(values[:n], windows[:n])
+
+
+MIN_BATCH = 8
+
+
+def _pad_small(batches: Any, sizes: Any) -> Iterator[tuple[Any, list[Any]]]:
+    import torch
+
+    for x, windows in batches:
+        n = len(windows)
+        sizes.append(n)
+        if 0 < n < MIN_BATCH:
+            extra = MIN_BATCH - n
+            x = torch.cat([x, x[:1].expand(extra, *x.shape[1:])])
+            windows = list(windows) + [windows[0]] * extra
+        yield x, windows
 
 
 def build_run(req: PredictRequest, log: RunLog | None) -> BuiltRun:
@@ -205,6 +235,7 @@ def _run(req: PredictRequest, log: RunLog) -> int:
             }
             _run_chunked(run, devices if multi else None, writer, finals[0], identity, log)
         else:
+            _discard_partial_run(finals[0])
             with writer, log.progress(hi - lo) as progress:
                 for block in run.blocks(lo, hi):
                     writer.write(block)
@@ -296,6 +327,13 @@ def _run_chunked(
     with writer:
         stitch(store, writer)
     store.discard()
+
+
+def _discard_partial_run(first_final: Path) -> None:
+    """A run without --resume starts again: remove what an interrupted resumable run left."""
+    from grelu_cli.io.resume import PartStore
+
+    PartStore(first_final, {}, 0, resume=False).discard()
 
 
 def _bigwig_paths(output: str, tasks: list[str]) -> list[Path]:
