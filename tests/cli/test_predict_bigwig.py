@@ -17,6 +17,7 @@ from predict_helpers import (
     centered,
     invoke,
     listing,
+    metadata,
     ok,
     one_error_line,
     read_parquet,
@@ -177,6 +178,8 @@ def test_tile_region_gives_contiguous_track(env):
     starts = sorted(df["window_start"].unique())
     n = -(-500 // STEP)
     assert starts == [1000 - CROP * BIN + k * STEP for k in range(n)]
+    counts = metadata(d / "tile.parquet")["counts"]
+    assert (counts["regions"], counts["windows"], counts["padded_windows"]) == (1, n, 0)
     assert set(df["window_end"] - df["window_start"]) == {SEQ_LEN}
     t0 = df[df["task"] == TASKS[0]].sort_values("bin_start")
     assert t0["bin_start"].iloc[0] == 1000
