@@ -47,18 +47,14 @@ def merge(
     if log_format not in ("text", "json"):
         raise UsageError(f"--log-format {log_format!r} is not allowed", fix="use text or json")
     log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
-    try:
-        log.start("merge", inputs=len(inputs), output=output)
-        files = _merge(inputs, output, overwrite)
-        log.summary(
-            f"merged {len(inputs)} shards -> {', '.join(files)}",
-            output=output,
-            files=files,
-            shards=len(inputs),
-        )
-    except BaseException as err:
-        log.error_from(err)
-        raise
+    log.start("merge", inputs=len(inputs), output=output)
+    files = _merge(inputs, output, overwrite)
+    log.summary(
+        f"merged {len(inputs)} shards -> {', '.join(files)}",
+        output=output,
+        files=files,
+        shards=len(inputs),
+    )
 
 
 def _merge(inputs: list[str], output: str, overwrite: bool) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from grelu_cli.cli.options import examples, split_csv
-from grelu_cli.errors import GreluCliError, UsageError
+from grelu_cli.errors import UsageError
 
 FORMATS = ("parquet", "bigwig")
 LAYOUTS = ("long", "wide")
@@ -291,67 +291,60 @@ def predict(
     options = {k: v for k, v in locals().items()}
     from grelu_cli.cli.predict_run import PredictRequest, run_predict
 
-    try:
-        for value, allowed, name in (
-            (chrom_alias, ("none", "auto"), "--chrom-alias"),
-            (edge, ("pad", "shift", "drop", "error"), "--edge"),
-            (layout, LAYOUTS, "--layout"),
-            (overlap, OVERLAPS, "--overlap"),
-            (aggregate, AGGREGATES, "--aggregate"),
-            (precision, PRECISIONS, "--precision"),
-            (log_format, LOG_FORMATS, "--log-format"),
-        ):
-            _choice(value, allowed, name)
-        request = PredictRequest(
-            model=model,
-            replicate=replicate,
-            species=species,
-            arch=arch,
-            params=list(param or []),
-            trust_checkpoint=trust_checkpoint,
-            bed=bed,
-            fasta=fasta,
-            regions=list(region or []),
-            chroms=list(chrom or []),
-            genome=genome,
-            chrom_alias=chrom_alias,
-            seq_len=seq_len,
-            tile=tile,
-            edge=edge,
-            output=output,
-            fmt=output_format(output, fmt),
-            layout=layout,
-            overlap=overlap,
-            overwrite=overwrite,
-            task_names=split_csv(tasks),
-            tasks_file=tasks_file,
-            tasks_query=tasks_query,
-            aggregate=aggregate,
-            bins=bins,
-            rc=rc,
-            shifts=shifts,
-            untransform=untransform,
-            logits=logits,
-            device=device,
-            precision=precision,
-            batch_size=batch_size,
-            threads=threads,
-            num_workers=num_workers,
-            dry_run=dry_run,
-            quiet=quiet,
-            log_format=log_format,
-            shard=shard,
-            resume=resume,
-            chunk_windows=chunk_windows,
-            devices=devices,
-            options=_jsonable_options(options),
-        )
-    except GreluCliError as err:  # run_predict reports its own errors
-        if log_format == "json":
-            from grelu_cli.cli.runlog import RunLog
-
-            RunLog("json").error_from(err)
-        raise
+    for value, allowed, name in (
+        (chrom_alias, ("none", "auto"), "--chrom-alias"),
+        (edge, ("pad", "shift", "drop", "error"), "--edge"),
+        (layout, LAYOUTS, "--layout"),
+        (overlap, OVERLAPS, "--overlap"),
+        (aggregate, AGGREGATES, "--aggregate"),
+        (precision, PRECISIONS, "--precision"),
+        (log_format, LOG_FORMATS, "--log-format"),
+    ):
+        _choice(value, allowed, name)
+    request = PredictRequest(
+        model=model,
+        replicate=replicate,
+        species=species,
+        arch=arch,
+        params=list(param or []),
+        trust_checkpoint=trust_checkpoint,
+        bed=bed,
+        fasta=fasta,
+        regions=list(region or []),
+        chroms=list(chrom or []),
+        genome=genome,
+        chrom_alias=chrom_alias,
+        seq_len=seq_len,
+        tile=tile,
+        edge=edge,
+        output=output,
+        fmt=output_format(output, fmt),
+        layout=layout,
+        overlap=overlap,
+        overwrite=overwrite,
+        task_names=split_csv(tasks),
+        tasks_file=tasks_file,
+        tasks_query=tasks_query,
+        aggregate=aggregate,
+        bins=bins,
+        rc=rc,
+        shifts=shifts,
+        untransform=untransform,
+        logits=logits,
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        threads=threads,
+        num_workers=num_workers,
+        dry_run=dry_run,
+        quiet=quiet,
+        log_format=log_format,
+        shard=shard,
+        resume=resume,
+        chunk_windows=chunk_windows,
+        devices=devices,
+        options=_jsonable_options(options),
+    )
     raise typer.Exit(run_predict(request))
 
 

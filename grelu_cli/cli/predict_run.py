@@ -70,15 +70,11 @@ class PredictRequest:
 def run_predict(req: PredictRequest) -> int:
     """Execute ``req``; returns the exit code (errors are raised as GreluCliError).
 
-    In ``--log-format json`` an error is also reported as a JSON ``error`` event before it
-    propagates to the plain ``error:`` line.
+    (The root app reports errors: one ``error:`` line, or one JSON ``error`` event with
+    ``--log-format json``.)
     """
     log = RunLog(req.log_format, quiet=req.quiet)  # type: ignore[arg-type]
-    try:
-        return _run(req, log)
-    except BaseException as err:
-        log.error_from(err)
-        raise
+    return _run(req, log)
 
 
 @dataclass

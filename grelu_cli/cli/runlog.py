@@ -72,13 +72,6 @@ class RunLog:
         if self.fmt == "json":
             self._emit("error", message=message, exit_code=exit_code)
 
-    def error_from(self, err: BaseException) -> None:
-        """json only: ``err`` as an ``error`` event with the line and exit code the CLI will
-        print and return (the plain ``error:`` line still follows on stderr)."""
-        if self.fmt == "json":
-            line, code = describe_error(err)
-            self.error(line, code)
-
     def summary(self, line: str, **fields: Any) -> None:
         """The closing line: counts, seconds, output path."""
         if self.fmt == "json":
@@ -106,8 +99,8 @@ class RunLog:
 def describe_error(err: BaseException) -> tuple[str, int]:
     """The ``error:`` line (without the prefix) and exit code the CLI reports for ``err``.
 
-    Uses :func:`grelu_cli.cli.errors.report` itself (its stderr captured) so the JSON event,
-    worker processes and the plain line can never disagree.
+    Uses :func:`grelu_cli.cli.errors.report` itself (its stderr captured), so what a device
+    worker process sends back is exactly what the CLI would have printed.
     """
     import contextlib
     import io

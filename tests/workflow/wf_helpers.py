@@ -87,9 +87,9 @@ class Workspace:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def base(self) -> list[str]:
-        return ["-m", str(self.model), "--bed", str(self.bed), "-g", str(self.genome),
-                "--device", "cpu", "-q"]  # fmt: skip
+    def base(self, device: bool = True) -> list[str]:
+        args = ["-m", str(self.model), "--bed", str(self.bed), "-g", str(self.genome), "-q"]
+        return [*args, "--device", "cpu"] if device else args
 
 
 def write_genome(path: Path, sizes: dict[str, int], seed: int = 7) -> None:

@@ -1,0 +1,76 @@
+"""``--devices``: one worker process per device over interleaved chunks, one ordered output.
+
+No GPU here: ``--devices cpu,cpu`` runs the same process and ordering logic with two CPU
+worker processes. GPU-only checks are marked ``gpu``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from wf_helpers import bigwig_values, invoke, metadata, ok, read_table
+
+from grelu_cli.predict.multigpu import WorkerError, parse_devices, run_workers
+
+
+def test_parse_devices():
+    assert parse_devices("cuda:0,cuda:1") == ["cuda:0", "cuda:1"]
+    assert parse_devices("cpu, cpu") == ["cpu", "cpu"]
+    assert parse_devices("cuda") == ["cuda:0"]
+    for bad in ("gpu0", "cuda:0,cuda:0", ",", "cuda:x"):
+        with pytest.raises(ValueError):
+            parse_devices(bad)
+
+
+def test_two_cpu_workers_equal_one_run(ws, unsharded, tmp_path):
+    """Parquet (interleaved chunks of 5 windows over 2 processes) and bigWig, in one go."""
+    out = tmp_path / "p.parquet"
+    ok("predict", *ws.base(device=False), "--devices", "cpu,cpu", "--chunk-windows", "5", "-o", out)
+    assert read_table(out).equals(read_table(unsharded["long"]))
+    assert metadata(out)["counts"] == metadata(unsharded["long"])["counts"]
+    # a shard of a multi-device run, written as a bigWig shard, merged with a plain shard
+    s0, s1 = tmp_path / "s0.parquet", tmp_path / "s1.parquet"
+    ok("predict", *ws.base(), "-f", "bigwig", "--shard", "0/2", "-o", s0)
+    ok("predict", *ws.base(device=False), "-f", "bigwig", "--shard", "1/2", "-o", s1,
+       "--devices", "cpu,cpu", "--chunk-windows", "3")  # fmt: skip
+    ok("merge", s0, s1, "-o", f"{tmp_path}/bw/")
+    for task in ("t_a", "t_b", "t_c"):
+        want = bigwig_values(unsharded["bigwig"] / f"{task}.bw")
+        got = bigwig_values(tmp_path / "bw" / f"{task}.bw")
+        for chrom in want:
+            np.testing.assert_array_equal(got[chrom], want[chrom])
+
+
+def test_device_and_devices_conflict(ws, tmp_path):
+    result = invoke("predict", *ws.base(), "--devices", "cpu,cpu", "-o", tmp_path / "x.parquet")
+    assert result.exit_code == 2 and "--devices" in result.stderr  # ws.base() has --device cpu
+
+
+def _fail(job, queue):
+    if job == 1:
+        queue.put(("error", 3, "bad input in worker 1"))
+    else:
+        queue.put(("done", job))
+
+
+def _messages(job, queue):
+    for k in range(3):
+        queue.put(("done", job, k))
+
+
+def test_run_workers_relays_messages_and_errors():
+    got = []
+    run_workers(_messages, [0, 1], got.append)
+    assert sorted(got) == [("done", j, k) for j in (0, 1) for k in range(3)]
+    with pytest.raises(WorkerError) as err:
+        run_workers(_fail, [0, 1], lambda msg: None)
+    assert err.value.exit_code == 3 and "worker 1" in str(err.value)
+
+
+@pytest.mark.gpu
+def test_all_gpus_equal_one_gpu(ws, tmp_path):
+    one, many = tmp_path / "one.parquet", tmp_path / "many.parquet"
+    base = ws.base(device=False)
+    ok("predict", *base, "--device", "cuda:0", "-o", one)
+    ok("predict", *base, "--devices", "all", "--chunk-windows", "7", "-o", many)
+    assert read_table(many).equals(read_table(one))
