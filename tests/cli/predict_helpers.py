@@ -146,8 +146,8 @@ def write_bed(path: Path, rows: Sequence[tuple]) -> Path:
 
 
 class Env:
-    """A working directory with a genome (``gdir``) and a model (``mdir``), kept apart from the
-    output directories the tests inspect."""
+    """A working directory: ``genome/genome.fa``, ``model/m.ckpt`` and ``out/<name>/`` output
+    directories kept apart from them, so a test can compare an output directory's listing."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
