@@ -413,6 +413,7 @@ def _prepare(req: PredictRequest, seq_len: int, geometry: Any) -> Any:
         geometry=geometry,
         tile=req.tile,
         edge=req.edge,
+        center_bins=req.bins,
     )
 
 

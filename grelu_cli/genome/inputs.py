@@ -100,6 +100,7 @@ def prepare_input(
     tile: bool = False,
     edge: str = "pad",
     spool_dir: str | Path | None = None,
+    center_bins: int | None = None,
 ) -> PreparedInput:
     """Read and validate the input; bad data ends up in ``.report`` (bad options raise).
 
@@ -115,6 +116,7 @@ def prepare_input(
         tile: tile each region with abutting output windows.
         edge: "pad", "error", "drop" or "shift".
         spool_dir: where gzip/stdin FASTA input is decompressed for random access.
+        center_bins: ``--bins K``: with ``tile``, step tiles by the K kept central bins.
 
     Raises:
         UsageError: no input, several inputs, a genome missing, bad option values.
@@ -149,7 +151,9 @@ def prepare_input(
             table = table_from_regions([parse_region(r) for r in regions], gen)
         else:
             table = table_from_chroms(chroms, gen)
-    plan = WindowPlan(table, seq_len, tile=tile, geometry=geometry, edge=edge)
+    plan = WindowPlan(
+        table, seq_len, tile=tile, geometry=geometry, edge=edge, center_bins=center_bins
+    )
     validate(
         plan,
         report,

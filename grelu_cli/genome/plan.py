@@ -104,6 +104,8 @@ class WindowPlan:
         tile: cover each region with windows whose output bins abut (needs ``geometry``).
         geometry: the model's geometry (for tiling and length checks).
         edge: one of :data:`EDGE_MODES` for genome windows off a chromosome end.
+        center_bins: with ``tile``, only the central K output bins of each window are kept
+            (``--bins K``), so tiles step by K bins and the kept bins abut.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class WindowPlan:
         tile: bool = False,
         geometry: Geometry | None = None,
         edge: str = "pad",
+        center_bins: int | None = None,
     ) -> None:
         if edge not in EDGE_MODES:
             raise ValueError(f"edge mode {edge!r}; expected one of {EDGE_MODES}")
@@ -128,8 +131,11 @@ class WindowPlan:
         self.offset = 0
         if tile:
             assert geometry is not None and seq_len is not None  # checked above
-            self.step = geometry.out_len(seq_len) * geometry.bin_span(seq_len)
-            self.offset = geometry.output_offset()
+            n_bins, span = geometry.out_len(seq_len), geometry.bin_span(seq_len)
+            kept = n_bins if center_bins is None else min(center_bins, n_bins)
+            # The kept bins start at bin (B - K) // 2, as in grelu_cli.genome.bins.
+            self.step = kept * span
+            self.offset = geometry.output_offset() + (n_bins - kept) // 2 * span
         self._compute()
 
     # -- whole-table arithmetic ------------------------------------------------------------

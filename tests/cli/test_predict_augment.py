@@ -141,12 +141,6 @@ def test_tile_bed_regions_both_strands(env, tmp_path):
             np.testing.assert_allclose(long_to_array(w, TASKS), want, rtol=RTOL, err_msg=name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--tile with --bins K tiles by the full output (step N_BINS * bin) and then keeps "
-    "K central bins of each window, so the 'contiguous track' has gaps; expected tiles whose "
-    "kept bins abut (step K * bin) or a usage error refusing the combination",
-)
 def test_tile_with_center_bins_is_contiguous_or_refused(env, tmp_path):
     out = tmp_path / "tb.parquet"
     r = invoke("predict", "-m", env.model, "--region", "chrA:301-800", "-g", env.genome,

@@ -86,6 +86,26 @@ def test_tiles_abut_and_cover(geo, s: int, n: int) -> None:
     assert [w.index for w in wins] == list(range(len(wins)))
 
 
+@given(geometries(), st.integers(1, 12), st.integers(0, 5000), st.integers(1, 3000))
+def test_tiles_with_center_bins_abut_and_cover(geo, k: int, s: int, n: int) -> None:
+    """--tile --bins K: the K central bins of consecutive windows abut and cover the region."""
+    g, L = geo
+    if g.pooled:
+        return
+    e = s + n
+    table = dict(chrom_sizes={"c": 10**7}, chrom=["c"], start=[s], end=[e])
+    plan = WindowPlan(table_from_arrays(**table), L, tile=True, geometry=g, center_bins=k)
+    wins = list(plan.windows())
+    n_bins = g.out_len(L)
+    kept = min(k, n_bins)
+    first = (n_bins - kept) // 2  # the central-bins rule of grelu_cli.genome.bins
+    starts = [g.bin_bounds(w.window_start, L, first)[0] for w in wins]
+    ends = [g.bin_bounds(w.window_start, L, first + kept - 1)[1] for w in wins]
+    assert starts[0] == s
+    assert all(a == b for a, b in zip(ends[:-1], starts[1:], strict=True))
+    assert ends[-1] >= e > starts[-1]
+
+
 def reference_edges(ws: int, L: int, size: int, edge: str):
     """What one window becomes under each --edge mode: (start, pad_left, pad_right) or None."""
     off = ws < 0 or ws + L > size
