@@ -183,7 +183,7 @@ def _run(req: PredictRequest, log: RunLog) -> int:
 
     loaded, seq_len, inp = _load_and_prepare(req)
     if req.dry_run:
-        return _dry_run(inp, loaded, seq_len)
+        return _dry_run(inp, loaded, seq_len, shard)
     multi = devices is not None and len(devices) > 1
     # With several devices this process only plans and stitches: its predictor stays on
     # the CPU (for task names and metadata); the workers build their own.
@@ -418,10 +418,16 @@ def _prepare(req: PredictRequest, seq_len: int, geometry: Any) -> Any:
     )
 
 
-def _dry_run(inp: Any, loaded: Any, seq_len: int) -> int:
+def _dry_run(inp: Any, loaded: Any, seq_len: int, shard: Any = None) -> int:
     """Print what would run and every problem found (stdout); exit 3 when there are errors."""
     print(f"model: {loaded.name} ({loaded.model_type}, {loaded.n_tasks} tasks, {seq_len:,} bp in)")
     print(inp.summary())
+    if shard is not None:
+        from grelu_cli.io.shards import shard_range
+
+        total = inp.plan.count()
+        lo, hi = shard_range(total, shard)
+        print(f"shard {shard}: windows {lo:,}-{hi:,} ({hi - lo:,} of {total:,})")
     for line in inp.report.lines():
         print(line)
     if inp.report.ok:

@@ -179,3 +179,10 @@ def test_merge_output_exists_and_kind(ws, two_shards, tmp_path):
     ok("merge", *two_shards, "-o", out, "--overwrite")
     assert read_table(out).num_rows > 0
     assert invoke("merge", *two_shards, "-o", tmp_path / "dir/").exit_code == 2
+
+
+def test_dry_run_names_the_shard_range(ws):
+    result = invoke("predict", *ws.base(), "-o", "x.parquet", "--shard", "1/3", "--dry-run")
+    assert result.exit_code == 0
+    lo, hi = shard_range(ws.n_regions, Shard(1, 3))
+    assert f"shard 1/3: windows {lo:,}-{hi:,} ({hi - lo:,} of {ws.n_regions:,})" in result.stdout
