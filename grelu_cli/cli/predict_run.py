@@ -309,6 +309,9 @@ def _run_chunked(
     todo = [chunks[k] for k in store.todo()]
     layout = identity["target"]["layout"]
     with log.progress(hi - lo) as progress:
+        already = sum(b - a for k, a, b in chunks if k in store.done)
+        if already:
+            progress.skip(already)  # the bar and JSON progress count the whole run
 
         def on_done(k: int, rows: int, n: int) -> None:
             store.commit(k, rows)

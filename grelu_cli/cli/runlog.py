@@ -120,9 +120,15 @@ class Progress:
     def __init__(self, log: RunLog, total: int, what: str, bar: _RichBar | None) -> None:
         self.log, self.total, self.what, self.bar = log, total, what, bar
         self.done = 0
+        self._skipped = 0
         self.bp = 0
         self._t0 = time.perf_counter()
         self._last_emit = self._t0
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` units done by an earlier run (--resume); they do not count in rates."""
+        self.done += n
+        self._skipped += n
 
     def advance(self, n: int, bp: int = 0) -> None:
         """Record ``n`` more finished units covering ``bp`` input bases."""
@@ -147,7 +153,7 @@ class Progress:
     def rate(self) -> float:
         """Units per second so far."""
         dt = time.perf_counter() - self._t0
-        return self.done / dt if dt > 0 else 0.0
+        return (self.done - self._skipped) / dt if dt > 0 else 0.0
 
     @property
     def bp_rate(self) -> float:

@@ -87,6 +87,8 @@ def test_sigkill_then_resume_equals_uninterrupted(ws, dense_bed, tmp_path):
                      "--log-format", "json")  # fmt: skip
     assert resumed.exit_code == 0, resumed.output
     assert f"{len(left['done'])} of {total} chunks already done" in resumed.stderr
+    progress = [e for e in map(json.loads, resumed.stderr.splitlines()) if e["event"] == "progress"]
+    assert progress[-1]["done"] == progress[-1]["total"]
     assert not manifest_path(out).exists() and not parts_path(out).exists()
     assert not partial_path(out).exists()
 
