@@ -69,6 +69,7 @@ def main() -> int:
     for _ in pred.predict(batches[:1]):  # warm-up (kernel selection, allocator)
         pass
     t0 = time.perf_counter()
+    c0 = time.process_time()
     n = 0
     for _values, windows in pred.predict(itertools.islice(itertools.cycle(batches), n_batches)):
         n += len(windows)
@@ -77,10 +78,13 @@ def main() -> int:
 
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     out = {
         "regions": n,
         "seconds": dt,
         "regions_per_s": n / dt,
+        "cpu_s": cpu,
+        "regions_per_cpu_s": n / cpu,
         "batch_size": pred.sizer.size,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -4,7 +4,10 @@
 call of N windows). ``--batch-size auto`` starts large on CUDA and halves on
 ``torch.OutOfMemoryError``, retrying the failed windows, until a size fits (it is kept for the
 rest of the run); at size 1 it gives up with :class:`grelu_cli.errors.OutOfMemoryError`. On the
-CPU ``auto`` is a fixed size that suits the caches (memory there is not the limit).
+CPU ``auto`` is about ``CPU_AUTO_BP`` input bases per forward call (at most ``CPU_AUTO``
+windows): 128 windows of 2 kb, 32 of 8 kb, one Enformer or Borzoi window. Measured on 2 cores
+(benchmarks/README.md), 128 x 2 kb spends less time per window in per-call overhead than 64 and
+keeps activations of a few hundred MB; larger inputs only add memory.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ if TYPE_CHECKING:
     import torch
 
 CUDA_AUTO_START = 1024
-CPU_AUTO = 64
+CPU_AUTO = 128
+CPU_AUTO_BP = 128 * 2048
+
+
+def cpu_auto_size(seq_len: int | None) -> int:
+    """``--batch-size auto`` on the CPU: ``CPU_AUTO_BP // seq_len`` windows, 1..``CPU_AUTO``."""
+    if not seq_len or seq_len < 1:
+        return CPU_AUTO
+    return max(1, min(CPU_AUTO, CPU_AUTO_BP // int(seq_len)))
 
 
 def parse_batch_size(value: int | str) -> int | None:
@@ -56,13 +67,16 @@ class BatchSizer:
     Args:
         batch_size: windows per chunk, or None for ``auto``.
         device: where the model runs (sets ``auto``'s starting size).
+        seq_len: input length per window (sets ``auto``'s size on the CPU).
     """
 
-    def __init__(self, batch_size: int | None, device: torch.device) -> None:
+    def __init__(
+        self, batch_size: int | None, device: torch.device, seq_len: int | None = None
+    ) -> None:
         self.auto = batch_size is None
         self.device = device
         if batch_size is None:
-            batch_size = CUDA_AUTO_START if device.type == "cuda" else CPU_AUTO
+            batch_size = CUDA_AUTO_START if device.type == "cuda" else cpu_auto_size(seq_len)
         self.size = int(batch_size)
         self.oom = _oom_types()
 

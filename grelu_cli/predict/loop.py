@@ -27,7 +27,12 @@ from grelu_cli.genome.bins import BinLayout, bin_layout
 from grelu_cli.genome.window import Window
 from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
 from grelu_cli.predict.batch_size import BatchSizer, parse_batch_size
-from grelu_cli.predict.device import autocast_dtype, resolve_device, set_threads
+from grelu_cli.predict.device import (
+    autocast_dtype,
+    keep_freed_memory,
+    resolve_device,
+    set_threads,
+)
 from grelu_cli.predict.tasks import TaskPlan, plan_tasks, strand_pairs
 from grelu_cli.predict.transform import activate, activation_name, reduce_bins, untransform_for
 from grelu_cli.predict.warmup import warm_up
@@ -56,6 +61,19 @@ class PredictOptions:
     untransform: bool = False
     aggregate: str | None = None
     center_bins: int | None = None
+    #: Inference-only rewrites (batch norm folding, channels-last convs, in-place blocks);
+    #: outputs stay within 1e-5 relative. See :mod:`grelu_cli.model.inference`.
+    optimize: bool = True
+    #: On the CPU, keep freed memory for the next batch instead of page-faulting it in again
+    #: (:func:`~grelu_cli.predict.device.keep_freed_memory`). Turn on only when the writer
+    #: runs off the main thread (:class:`~grelu_cli.predict.background.BackgroundWriter`):
+    #: with the writer's buffers allocated between batches on the same thread, glibc's heap
+    #: fragments and grows by about one activation per batch.
+    keep_memory: bool = False
+    #: ``torch.compile`` the model (trunk under autocast); falls back to eager, recording
+    #: ``Predictor.compile_error``, when compilation fails. Off by default: on CPU it costs
+    #: seconds to tens of seconds of start-up for little gain (benchmarks/README.md).
+    compile: bool = False
 
 
 class Predictor:
@@ -95,10 +113,10 @@ class Predictor:
         set_threads(opts.threads)
         self.device = resolve_device(opts.device)
         self.autocast = autocast_dtype(opts.precision, self.device)
-        self.sizer = BatchSizer(parse_batch_size(opts.batch_size), self.device)
         if opts.shifts < 0:
             raise UsageError(f"--shifts {opts.shifts} must be 0 or more", fix="use --shifts 0..N")
         self.seq_len = int(seq_len)
+        self.sizer = BatchSizer(parse_batch_size(opts.batch_size), self.device, self.seq_len)
         self.flank = int(opts.shifts)
         self.augs: list[Augmentation] = augmentations(opts.rc, opts.shifts)
 
@@ -145,12 +163,23 @@ class Predictor:
         model.eval()
         if self.plan is not None and self.plan.use_select_tasks:
             model.select_tasks(list(self.plan.computed))  # type: ignore[operator]
+        if opts.optimize:
+            from grelu_cli.model.inference import optimize_for_inference
+
+            # Channels-last 1-D convs pay on oneDNN (CPU); cuDNN prefers the default layout.
+            optimize_for_inference(model, channels_last=self.device.type == "cpu")
+        if opts.keep_memory and self.device.type == "cpu":
+            keep_freed_memory()
         self.model = model.to(self.device)
         # Run the trunk under autocast and the head in fp32 when the model is the usual
         # ``head(embedding(x))`` (gReLU's BaseModel); otherwise autocast all, outputs in fp32.
         self._split = isinstance(getattr(model, "embedding", None), torch.nn.Module) and (
             isinstance(getattr(model, "head", None), torch.nn.Module)
         )
+        self._net, self._trunk = self.model, getattr(self.model, "embedding", None)
+        self.compile_error: str | None = None
+        if opts.compile:
+            self._compile()
         warm_up(self.device, (self.autocast,) if self.autocast is not None else ())
         self._slice = None
         if self.plan is not None and self.plan.slice_model_output is not None:
@@ -247,19 +276,48 @@ class Predictor:
         """(n, 4, L) float input -> (n, Tc, L_out) float32 raw outputs of the computed tasks."""
         import torch
 
-        if self.autocast is None:
-            y = self.model(x)
-        elif self._split:
-            with torch.autocast(self.device.type, dtype=self.autocast):
-                h = self.model.embedding(x)
-            y = self.model.head(h.float())
-        else:
-            with torch.autocast(self.device.type, dtype=self.autocast):
-                y = self.model(x)
+        try:
+            if self.autocast is None:
+                y = self._net(x)
+            elif self._split:
+                with torch.autocast(self.device.type, dtype=self.autocast):
+                    h = self._trunk(x)
+                y = self.model.head(h.float())
+            else:
+                with torch.autocast(self.device.type, dtype=self.autocast):
+                    y = self._net(x)
+        except Exception as e:
+            if not self._compiled or isinstance(e, self.sizer.oom):
+                raise
+            # Compilation happens at the first call: fall back to eager for the whole run.
+            self.compile_error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            self._net, self._trunk = self.model, getattr(self.model, "embedding", None)
+            self._compiled = False
+            return self._forward(x)
         y = y.float()
         if self._slice is not None and self.activation != "softmax":
             y = y.index_select(1, self._slice)
         return y
+
+    _compiled = False
+
+    def _compile(self) -> None:
+        """torch.compile the parts :meth:`_forward` calls (the trunk alone when autocast
+        splits trunk and head). Inductor's freezing folds weights into the graph, which is
+        what pays on CPU."""
+        import torch
+
+        try:
+            import torch._inductor.config as inductor_config
+
+            inductor_config.freezing = True
+        except ImportError:  # pragma: no cover - inductor is part of torch >= 2.0
+            pass
+        if self.autocast is not None and self._split:
+            self._trunk = torch.compile(self.model.embedding, dynamic=False)
+        else:
+            self._net = torch.compile(self.model, dynamic=False)
+        self._compiled = True
 
     def _chunk(self, x: torch.Tensor, minus: torch.Tensor) -> torch.Tensor:
         """One chunk of windows, all augmented copies: (n, 4, L + 2 flank) -> (n, T, B)."""
