@@ -193,6 +193,10 @@ def _run(req: PredictRequest, log: RunLog) -> int:
     finals = [Path(req.output)] if parquet_file else _bigwig_paths(req.output, tasks)
     if req.resume and all(p.is_file() for p in finals):
         return _already_done(log, [str(p) for p in finals])
+    from grelu_cli.io.atomic import check_output
+
+    for path in finals:  # before predicting: a chunked run opens its writer only at the end
+        check_output(path, overwrite=req.overwrite)
 
     total = inp.plan.count()
     lo, hi = shard_range(total, shard)

@@ -187,3 +187,20 @@ def test_unlisted_part_is_predicted_again_and_fresh_run_discards_partial(ws, uns
     ok("predict", *ws.base(), "-o", tmp_path / "r.parquet", "--resume")
     bad = invoke("predict", *ws.base(), "-o", tmp_path / "s.parquet", "--resume", "--overwrite")
     assert bad.exit_code == 2
+
+
+def test_existing_bigwig_refused_before_predicting(ws, tmp_path, monkeypatch):
+    out = tmp_path / "bw"
+    out.mkdir()
+    (out / "t_b.bw").write_text("someone else's file")
+    from grelu_cli.predict.loop import Predictor
+
+    def forward(self, x):
+        raise AssertionError("predicted although the output exists")
+
+    monkeypatch.setattr(Predictor, "_forward", forward)
+    for extra in ([], ["--resume"], ["--devices", "cpu,cpu"]):
+        base = ws.base(device=not extra or extra[0] != "--devices")
+        result = invoke("predict", *base, "-o", f"{out}/", *extra)
+        assert result.exit_code == 2 and "already exists" in result.stderr, result.output
+        assert (out / "t_b.bw").read_text() == "someone else's file"
