@@ -74,3 +74,41 @@ def test_all_gpus_equal_one_gpu(ws, tmp_path):
     ok("predict", *base, "--device", "cuda:0", "-o", one)
     ok("predict", *base, "--devices", "all", "--chunk-windows", "7", "-o", many)
     assert read_table(many).equals(read_table(one))
+
+
+def test_chunks_are_interleaved_over_workers(tmp_path):
+    from grelu_cli.cli.predict_chunked import worker_jobs
+    from grelu_cli.cli.predict_run import PredictRequest
+    from grelu_cli.io.resume import PartStore
+
+    req = PredictRequest(model="m.ckpt", output=str(tmp_path / "o.parquet"), fmt="parquet")
+    store = PartStore(tmp_path / "o.parquet", {}, 5, resume=False)
+    chunks = [(k, 10 * k, 10 * k + 10) for k in range(5)]
+    jobs = worker_jobs(req, ["cuda:0", "cuda:1"], chunks, store, "long", "fp")
+    assert [j.request.device for j in jobs] == ["cuda:0", "cuda:1"]
+    assert [[c[0] for c in j.chunks] for j in jobs] == [[0, 2, 4], [1, 3]]
+    assert all(j.request.devices is None for j in jobs)
+    assert jobs[1].parts == {1: str(store.part(1)), 3: str(store.part(3))}
+
+
+def test_chunk_blocks_split_at_chunk_boundaries():
+    from grelu_cli.cli.predict_chunked import chunk_blocks
+    from grelu_cli.genome.window import Window
+    from grelu_cli.io.block import Block
+
+    def block(lo, hi):
+        n = hi - lo
+        wins = [Window(i, i, "r", "c", 0, 1, "+", 0, 1) for i in range(lo, hi)]
+        vals = np.arange(lo, hi, dtype=np.float32).reshape(n, 1, 1)
+        return Block(wins, vals, np.zeros(1, np.int64), np.zeros((n, 1), np.int64),
+                     np.ones((n, 1), np.int64))  # fmt: skip
+
+    chunks = [(0, 0, 4), (1, 4, 8), (2, 8, 10)]
+    got = list(chunk_blocks([block(0, 3), block(3, 9), block(9, 10)], chunks))
+    assert [k for k, *_ in got] == [0, 1, 2]
+    for _k, lo, hi, blocks in got:
+        idx = [w.index for b in blocks for w in b.windows]
+        assert idx == list(range(lo, hi))
+        assert np.concatenate([b.values[:, 0, 0] for b in blocks]).tolist() == idx
+    with pytest.raises(RuntimeError):
+        list(chunk_blocks([block(0, 3)], chunks))
