@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${GRELU_VENV:-.venv}"
 "$venv/bin/ruff" check grelu_cli tests benchmarks examples
-"$venv/bin/python" -m pytest -q "$@"
+# Snakemake lives in its own virtualenv (it conflicts with some packages); the example
+# workflow test runs it for real, and GRELU_REQUIRE_SNAKEMAKE=1 makes a missing one a failure.
+bash scripts/snakemake-venv.sh
+GRELU_REQUIRE_SNAKEMAKE=1 "$venv/bin/python" -m pytest -q "$@"

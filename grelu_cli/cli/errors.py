@@ -50,7 +50,8 @@ def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
         line = f"{err.format_message()} (see '{_command_path(err.ctx)} --help')"
         code = EXIT_USAGE
     elif isinstance(err, KeyboardInterrupt):
-        line, code = "interrupted (no output was written)", EXIT_INTERRUPTED
+        line = "interrupted (no output was written; a --resume run keeps its finished chunks)"
+        code = EXIT_INTERRUPTED
     elif _is_oom(err):
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         line = f"out of memory: {first} (lower --batch-size or use --batch-size auto)"
