@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${GRELU_VENV:-.venv}"
-"$venv/bin/ruff" check grelu_cli tests benchmarks examples
+"$venv/bin/ruff" check grelu_cli tests benchmarks examples scripts
 # Snakemake lives in its own virtualenv (it conflicts with some packages); the example
 # workflow test runs it for real, and GRELU_REQUIRE_SNAKEMAKE=1 makes a missing one a failure.
 bash scripts/snakemake-venv.sh
