@@ -17,6 +17,12 @@ different summation order). What it does, and why each pays on CPU:
 * In-place activations and residual adds in conv blocks and stems, where the tensor was made
   by the block itself: fewer fresh allocations per batch (each a page-fault storm for
   multi-megabyte activations on glibc) and fewer memory passes.
+* Relative-position attention (Borzoi/ConvTransformer :class:`Attention`, Enformer's
+  :class:`EnformerAttention`) through ``scaled_dot_product_attention``: the logits are
+  ``(q + content_bias) k^T + shift((q + pos_bias) pos_k^T)``, i.e. SDPA of ``q + content_bias``
+  with the relative-position logits as an additive mask and scale 1 (q is pre-scaled). The
+  fused kernel never materialises the content logits or the softmax separately. Eval only
+  (attention dropout is the identity then).
 
 All of these are exact rewrites of the arithmetic (same operations, same parameters); none
 changes what the model computes, only where intermediate values live.
@@ -28,13 +34,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from grelu_cli.model.attention import (
+    Attention,
+    EnformerAttention,
+    _at_least_fp32,
+    _at_least_fp32_dtype,
+    _merge_heads,
+    _split_heads,
+    relative_shift,
+)
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, Stem
 from grelu_cli.model.layers import ChannelTransform
+from grelu_cli.model.position import get_central_mask, get_positional_embed
 
 __all__ = [
     "ChannelsLastConv1d",
     "InferenceConvBlock",
     "InferenceStem",
+    "SDPAAttention",
+    "SDPAEnformerAttention",
     "fold_batch_norms",
     "optimize_for_inference",
 ]
@@ -205,6 +223,62 @@ def _inplace_blocks(model: nn.Module) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Attention through scaled_dot_product_attention
+def _sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor) -> Tensor:
+    """softmax(q k^T + bias) v with q already scaled: (N, H, L, D) -> (N, L, H*Dv)."""
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=1.0)
+    return _merge_heads(out)
+
+
+class SDPAAttention(Attention):
+    """:class:`Attention` (gReLU's relative-position attention) computed with SDPA."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and self.attn_dropout.p > 0:
+            return super().forward(x)
+        h = self.n_heads
+        q, k, v = (_split_heads(f(x), h) for f in (self.to_q, self.to_k, self.to_v))
+        q = q / (self.key_len**0.5)
+        positions = get_central_mask(_at_least_fp32(x), out_channels=self.n_pos_features)
+        positions = self.pos_dropout(positions.to(x.dtype))
+        pos_k = self.to_pos_k(positions)
+        pos_k = pos_k.reshape(pos_k.shape[0], h, -1).transpose(0, 1)
+        pos_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, pos_k.transpose(-1, -2)))
+        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, pos_logits))
+
+
+class SDPAEnformerAttention(EnformerAttention):
+    """:class:`EnformerAttention` computed with SDPA."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and self.attn_dropout.p > 0:
+            return super().forward(x)
+        n, h = x.shape[-2], self.heads
+        q, k, v = (_split_heads(f(x), h) for f in (self.to_q, self.to_k, self.to_v))
+        q = q * self.scale
+        weight_dtype = self.to_rel_k.weight.dtype
+        positions = get_positional_embed(
+            n, self.num_rel_pos_features, x.device, dtype=_at_least_fp32_dtype(weight_dtype)
+        )
+        rel_k = self.to_rel_k(self.pos_dropout(positions.to(weight_dtype)))
+        rel_k = rel_k.reshape(rel_k.shape[0], h, -1).transpose(0, 1)
+        rel_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, rel_k.transpose(-1, -2)))
+        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, rel_logits))
+
+
+def _sdpa_attention(model: nn.Module) -> int:
+    n = 0
+    for module in model.modules():
+        if type(module) is Attention and not module.training:
+            module.__class__ = SDPAAttention
+            n += 1
+        elif type(module) is EnformerAttention and not module.training:
+            module.__class__ = SDPAEnformerAttention
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
 def optimize_for_inference(model: nn.Module, *, channels_last: bool = True) -> dict[str, int]:
     """Rewrite ``model`` in place for inference (see the module docstring); eval mode is set.
 
@@ -218,10 +292,17 @@ def optimize_for_inference(model: nn.Module, *, channels_last: bool = True) -> d
             on CUDA, cuDNN prefers the default layout for 1-D convolutions).
 
     Returns:
-        Counts of what was changed: ``{"folded_bn", "channels_last_convs", "inplace_blocks"}``.
+        Counts of what was changed: ``{"folded_bn", "channels_last_convs", "inplace_blocks",
+        "sdpa_attention"}``.
     """
     model.eval()
     folded = fold_batch_norms(model)
     convs = _channels_last_convs(model) if channels_last else 0
     blocks = _inplace_blocks(model)
-    return {"folded_bn": folded, "channels_last_convs": convs, "inplace_blocks": blocks}
+    attention = _sdpa_attention(model)
+    return {
+        "folded_bn": folded,
+        "channels_last_convs": convs,
+        "inplace_blocks": blocks,
+        "sdpa_attention": attention,
+    }

@@ -140,3 +140,18 @@ def test_bf16_autocast_and_idempotence() -> None:
         ref, got = model(x), fast(x)
     assert got.dtype == torch.bfloat16
     assert _rel(ref.float(), got.float()) < 2e-2  # both bf16: same rounding scale
+
+
+@pytest.mark.parametrize("name", ["transformer", "borzoi", "enformer"])
+def test_relative_attention_runs_through_sdpa(name: str) -> None:
+    from grelu_cli.model.inference import SDPAAttention, SDPAEnformerAttention
+
+    factory, lengths = SMALL[name]
+    torch.manual_seed(1)
+    model = factory().eval()
+    fast = copy.deepcopy(model)
+    assert optimize_for_inference(fast)["sdpa_attention"] >= 1
+    assert any(isinstance(m, (SDPAAttention, SDPAEnformerAttention)) for m in fast.modules())
+    x = _one_hot(2, lengths[-1], seed=3)
+    with torch.inference_mode():
+        assert _rel(model(x), fast(x)) < TOL
