@@ -34,10 +34,13 @@ import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from grelu_cli.errors import OutputExistsError, UsageError
 
 PARTIAL_SUFFIX = ".partial"
+
+_T = TypeVar("_T", bound="AllOrNothing")
 
 
 def partial_path(final: str | Path) -> Path:
@@ -108,7 +111,38 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-class AtomicOutputs:
+class AllOrNothing:
+    """Context-manager protocol shared by atomic outputs and the writers built on them:
+    ``open()`` on entry; ``finish()`` when the block ends normally, ``abort()`` when it
+    raises (an error, Ctrl-C, SIGTERM turned into KeyboardInterrupt), so nothing half-written
+    is ever left at a final path."""
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _T) -> _T:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+class AtomicOutputs(AllOrNothing):
     """Temporary names for a group of outputs that are committed together.
 
     Use as a context manager (commit on success, abort on exception) or call
@@ -138,20 +172,9 @@ class AtomicOutputs:
         self._scratch: Path | None = None
         self._state = "new"
 
-    def __enter__(self) -> AtomicOutputs:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+    def finish(self) -> None:
+        """Leaving the ``with`` block without an error commits."""
+        self.commit()
 
     def open(self) -> None:
         """Check every output is writable and create missing parent directories."""

@@ -36,13 +36,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.genome.window import Window
-from grelu_cli.io.atomic import AtomicOutputs
+from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
 from grelu_cli.io.block import Block
 
 OVERLAP_MODES = ("mean", "first", "error")
@@ -103,7 +102,7 @@ def bigwig_paths(output: str | Path, tasks: Sequence[str]) -> list[Path]:
     return [path / f"{stem}.bw" for stem in stems]
 
 
-class BigWigWriter:
+class BigWigWriter(AllOrNothing):
     """Write blocks as one bigWig per task (atomically: all files appear at close, or none).
 
     Args:
@@ -151,20 +150,9 @@ class BigWigWriter:
         self.nonfinite = [0] * len(self.tasks)  # per task: NaN/inf bin values not written
 
     # -- context manager -------------------------------------------------------------------
-    def __enter__(self) -> BigWigWriter:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+    def finish(self) -> None:
+        """Leaving the ``with`` block without an error closes (and publishes) the output."""
+        self.close()
 
     def open(self) -> None:
         """Check the outputs and create the scratch directory."""

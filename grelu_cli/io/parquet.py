@@ -26,13 +26,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import AtomicOutputs
+from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
 from grelu_cli.io.block import Block
 from grelu_cli.io.provenance import to_json
 
@@ -80,7 +79,7 @@ def check_wide_task_names(tasks: Sequence[str]) -> None:
         seen.add(task)
 
 
-class ParquetWriter:
+class ParquetWriter(AllOrNothing):
     """Write blocks to ``path`` (atomically: a temporary file renamed at successful close).
 
     Args:
@@ -133,20 +132,9 @@ class ParquetWriter:
         self._buffered = 0
 
     # -- context manager -------------------------------------------------------------------
-    def __enter__(self) -> ParquetWriter:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+    def finish(self) -> None:
+        """Leaving the ``with`` block without an error closes (and publishes) the output."""
+        self.close()
 
     def open(self) -> None:
         """Check the output path and open the temporary file."""
