@@ -51,9 +51,9 @@ MODELS: dict[str, tuple[str, int, list[str], float]] = {
         8192,
         [
             "n_conv=5",
-            "channels=256",
+            "channels=384",
             "n_transformers=2",
-            "n_heads=4",
+            "n_heads=2",
             "key_len=32",
             "crop_len=16",
             "final_pool_func=null",
@@ -140,8 +140,10 @@ class Bench:
         self.results: dict[str, Any] = {"machine": machine(), "args": vars(args), "models": {}}
 
     # inputs ----------------------------------------------------------------------------------
-    def inputs(self, key: str, n: int, seq_len: int) -> tuple[Path, Path]:
-        sizes = genome_sizes(max(n, 1000), seq_len)
+    def inputs(
+        self, key: str, n: int, seq_len: int, genome_n: int | None = None
+    ) -> tuple[Path, Path]:
+        sizes = genome_sizes(max(genome_n or n, 1000), seq_len)
         tag = "_".join(str(v) for v in sizes.values())
         fa = self.dir / f"genome_{tag}.fa"
         if not fa.exists():
@@ -281,7 +283,7 @@ class Bench:
         ckpt = self.checkpoint("mem", arch, seq_len, params)
         out: dict[str, Any] = {}
         for n in (small, big):
-            fa, bed = self.inputs("mem", n, seq_len)
+            fa, bed = self.inputs("mem", n, seq_len, genome_n=big)  # one genome for both
             res = self.ours(ckpt, bed, fa, self.dir / f"mem_{n}.parquet", [])
             out[str(n)] = {
                 "peak_rss_mb": res["peak_rss_mb"],
