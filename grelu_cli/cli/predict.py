@@ -237,6 +237,12 @@ def predict(
         rich_help_panel=_RUN,
         help="Processes reading and encoding sequences (default: by CPU count).",
     ),
+    compile_model: bool = typer.Option(
+        False,
+        "--compile",
+        rich_help_panel=_RUN,
+        help="torch.compile the model (pays off on GPUs for long runs; falls back to eager).",
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -343,6 +349,7 @@ def predict(
         resume=resume,
         chunk_windows=chunk_windows,
         devices=devices,
+        compile_model=compile_model,
         options=_jsonable_options(options),
     )
     raise typer.Exit(run_predict(request))

@@ -64,6 +64,7 @@ class PredictRequest:
     resume: bool = False
     chunk_windows: int = 512
     devices: str | None = None
+    compile_model: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -189,6 +190,8 @@ def _run(req: PredictRequest, log: RunLog) -> int:
     # the CPU (for task names and metadata); the workers build their own.
     device = req.device if devices is None else ("cpu" if multi else devices[0])
     run = _finish_build(replace(req, device=device), loaded, seq_len, inp, log)
+    if getattr(run.predictor, "compile_error", None):
+        log.warn(f"--compile failed, running uncompiled: {run.predictor.compile_error}")
     tasks = run.predictor.task_names
     finals = [Path(req.output)] if parquet_file else _bigwig_paths(req.output, tasks)
     if req.resume and all(p.is_file() for p in finals):
@@ -237,9 +240,13 @@ def _run(req: PredictRequest, log: RunLog) -> int:
             _run_chunked(run, devices if multi else None, writer, finals[0], identity, log)
         else:
             _discard_partial_run(finals[0])
-            with writer, log.progress(hi - lo) as progress:
+            from grelu_cli.predict.background import BackgroundWriter
+
+            # The writer runs on its own thread: writing overlaps the next batch, and its
+            # buffers stay out of the model's malloc arena (see predict/background.py).
+            with BackgroundWriter(writer) as background, log.progress(hi - lo) as progress:
                 for block in run.blocks(lo, hi):
-                    writer.write(block)
+                    background.write(block)
                     progress.advance(len(block.windows), bp=len(block.windows) * seq_len)
                 if hasattr(writer, "metadata"):
                     writer.metadata["counts"] = counts.as_dict()
@@ -457,6 +464,10 @@ def _predictor(req: PredictRequest, loaded: Any, seq_len: int, selected: Any) ->
         untransform=req.untransform,
         aggregate=req.aggregate,
         center_bins=req.bins,
+        compile=req.compile_model,
+        # Reusing freed memory (glibc's trim/mmap off) pays only when every writer runs on
+        # the background thread, which the chunked (--resume/--devices) path does not do.
+        keep_memory=not (req.resume or req.devices is not None),
     )
     return Predictor(
         loaded.model,
