@@ -54,7 +54,7 @@ WIDE_LEADING_COLUMNS = tuple(c for c in LONG_COLUMNS if c not in ("task", "value
 LAYOUTS = ("long", "wide")
 METADATA_KEY = "grelu"
 # ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
-DEFAULT_ROW_GROUP_ROWS = 1 << 18  # ~25 MB of buffered long rows: memory stays flat
+DEFAULT_ROW_GROUP_ROWS = 1 << 16  # small buffer: peak RSS stays near flat as input grows
 # Wide rows hold one value per task; keep row groups near the same number of values.
 _WIDE_VALUES_PER_GROUP = 1 << 22
 
@@ -89,8 +89,8 @@ class ParquetWriter(AllOrNothing):
         metadata: provenance record (a dict; see :func:`grelu_cli.io.provenance.build_provenance`);
             kept as ``self.metadata`` and serialised at close.
         overwrite: replace an existing output (otherwise OutputExistsError).
-        row_group_rows: rows per row group; default 2**18 (long), or about 4M values but at
-            most 2**18 rows (wide).
+        row_group_rows: rows per row group; default 2**16 (long), or about 4M values but at
+            most 2**16 rows (wide).
         compression: parquet codec.
     """
 
