@@ -24,12 +24,15 @@ grows by that much per batch.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from types import TracebackType
 from typing import Any
 
 _STOP = object()
+#: seconds an aborting writer waits for its thread before leaving it (a daemon) behind
+ABORT_WAIT_S = 5.0
 
 
 class BackgroundWriter:
@@ -112,11 +115,19 @@ class BackgroundWriter:
     def _stop(self) -> None:
         if self._thread is None:
             return
+        thread, self._thread = self._thread, None
         if self._abort.is_set():
+            # Failing anyway (error, Ctrl-C, SIGTERM): never wait without a bound. A signal can
+            # land inside Queue.put after the item is stored but before the thread is woken,
+            # so an unbounded put/join here could hang the exit. The thread is a daemon and
+            # skips every write once the abort flag is set; the inner writer then aborts.
             _drain(self._queue)
+            with contextlib.suppress(queue.Full):
+                self._queue.put(_STOP, timeout=ABORT_WAIT_S)
+            thread.join(timeout=ABORT_WAIT_S)
+            return
         self._queue.put(_STOP)
-        self._thread.join()
-        self._thread = None
+        thread.join()
         self._raise_error()
 
     def _raise_error(self) -> None:
@@ -132,4 +143,6 @@ def _drain(q: queue.Queue[Any]) -> None:
             q.get_nowait()
         except queue.Empty:
             return
-        q.task_done()
+        # An interrupted put may have stored an item without counting it.
+        with contextlib.suppress(ValueError):
+            q.task_done()
