@@ -8,7 +8,6 @@ A thin command: it parses options, then connects the library pieces in order:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -350,10 +349,6 @@ def predict(
         chunk_windows=chunk_windows,
         devices=devices,
         compile_model=compile_model,
-        options=_jsonable_options(options),
+        options=options,
     )
     raise typer.Exit(run_predict(request))
-
-
-def _jsonable_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
