@@ -42,6 +42,9 @@ def main() -> int:
         precision=args.precision,
         batch_size=args.batch_size,
         threads=args.threads,
+        # As the plain (unchunked) CLI path: its writer runs on a background thread, so
+        # freed memory is kept for the next batch (grelu_cli/cli/predict_run.py).
+        keep_memory=True,
         **({"compile": True} if args.compile else {}),
     )
     pred = Predictor(

@@ -44,12 +44,15 @@ from grelu_cli.model.attention import (
     relative_shift,
 )
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, Stem
+from grelu_cli.model.cpu_conv import ChannelsLastConv1d
+from grelu_cli.model.heads import ConvHead
 from grelu_cli.model.layers import ChannelTransform
 from grelu_cli.model.position import get_central_mask, get_positional_embed
 
 __all__ = [
     "ChannelsLastConv1d",
     "InferenceConvBlock",
+    "InferenceConvHead",
     "InferenceStem",
     "SDPAAttention",
     "SDPAEnformerAttention",
@@ -119,37 +122,7 @@ def fold_batch_norms(model: nn.Module) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Channels-last convolutions
-class ChannelsLastConv1d(nn.Conv1d):
-    """``nn.Conv1d`` computed as a channels-last 2-D convolution: (N, C_in, L) -> (N, C_out,
-    L_out) with ``stride(1) == 1`` (channels-last strides). Same parameters and state_dict."""
-
-    _w4: Tensor | None = None
-    _w4_key: tuple | None = None
-
-    def _weight_4d(self) -> Tensor:
-        w = self.weight
-        key = (id(w), w._version, w.dtype, w.device)
-        if self._w4 is None or self._w4_key != key:
-            # (O, I, 1, k) in channels-last order, made once and reused for every batch.
-            self._w4 = w.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last)
-            self._w4_key = key
-        return self._w4
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 3:
-            return super().forward(x)
-        x4 = x.unsqueeze(2)
-        if not x4.is_contiguous(memory_format=torch.channels_last):
-            x4 = x4.contiguous(memory_format=torch.channels_last)
-        w = self._weight_4d()
-        padding = self.padding if isinstance(self.padding, str) else (0, self.padding[0])
-        y = F.conv2d(
-            x4, w, self.bias, (1, self.stride[0]), padding, (1, self.dilation[0]), self.groups
-        )
-        return y.squeeze(2)
-
-
+# Channels-last convolutions (with fused add and ReLU: grelu_cli/model/cpu_conv.py)
 def _channels_last_convs(model: nn.Module) -> int:
     n = 0
     for module in model.modules():
@@ -171,43 +144,119 @@ def _inplace_act(act: nn.Module, x: Tensor) -> Tensor:
     return act(x)
 
 
+def _is_relu(act: nn.Module) -> bool:
+    return type(getattr(act, "layer", act)) is nn.ReLU
+
+
+def _is_identity(module: nn.Module) -> bool:
+    return isinstance(getattr(module, "layer", module), nn.Identity)
+
+
 class InferenceConvBlock(ConvBlock):
-    """:class:`ConvBlock` whose residual add and activation work in place on tensors the
-    block itself created (never on its input)."""
+    """:class:`ConvBlock` for inference: a conv directly followed by the residual add and/or a
+    ReLU runs as one fused call (:meth:`ChannelsLastConv1d.fused`); the other residual adds and
+    activations work in place on tensors the block itself created (never on its input)."""
+
+    def _steps(self) -> list[tuple[str, bool, bool]]:
+        """``order`` without the steps that do nothing here, as ``(letter, residual, relu)``;
+        for "C", ``residual``/``relu`` say which of the steps after it are fused in."""
+        active = [
+            c
+            for c in self.order
+            if not (
+                (c == "D" and not self.training)
+                or (c == "N" and _is_identity(self.norm))
+                or (c == "R" and not self.residual)
+                or (c == "A" and _is_identity(self.act))
+            )
+        ]
+        steps: list[tuple[str, bool, bool]] = []
+        i = 0
+        while i < len(active):
+            if active[i] == "C" and isinstance(self.conv, ChannelsLastConv1d):
+                res = active[i + 1 : i + 2] == ["R"]
+                j = i + 1 + res
+                relu = active[j : j + 1] == ["A"] and _is_relu(self.act)
+                steps.append(("C", res, relu))
+                i = j + relu
+            else:
+                steps.append((active[i], False, False))
+                i += 1
+        return steps
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         x_input = self.channel_transform(x) if self.residual else None
         owned = False  # whether x was made here (safe to overwrite)
-        for name in self.order:
+        for name, fuse_residual, fuse_relu in self._steps():
             if name == "C":
-                x = self.conv(x)
+                if fuse_residual or fuse_relu:
+                    residual = x_input if fuse_residual else None
+                    x = self.conv.fused(x, residual=residual, relu=fuse_relu)
+                else:
+                    x = self.conv(x)
                 owned = True
             elif name == "D":
                 x = self.dropout(x)
             elif name == "N":
-                if not isinstance(self.norm.layer, nn.Identity):
-                    x = self.norm(x)
-                    owned = True
+                x = self.norm(x)
+                owned = True
             elif name == "R":
-                if x_input is not None:
-                    x = x.add_(x_input) if owned and x.shape == x_input.shape else x + x_input
-                    owned = True
+                x = x.add_(x_input) if owned and x.shape == x_input.shape else x + x_input
+                owned = True
             elif name == "A":
                 if owned:
                     x = _inplace_act(self.act, x)
                 else:
                     x = self.act(x)
-                    owned = not isinstance(self.act.layer, nn.Identity)
+                    owned = True
         if self.return_pre_pool:
             return self.pool(x), x
         return self.pool(x)
 
 
 class InferenceStem(Stem):
-    """:class:`Stem` with its activation in place on the conv output."""
+    """:class:`Stem` with its ReLU fused into the conv (or any other activation in place)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        if isinstance(self.conv, ChannelsLastConv1d) and _is_relu(self.act):
+            return self.pool(self.conv.fused(x, relu=True))
         return self.pool(_inplace_act(self.act, self.conv(x)))
+
+
+class InferenceConvHead(ConvHead):
+    """:class:`ConvHead` that averages over positions *before* its 1x1 conv when that is the
+    same arithmetic: with average pooling and no norm or activation between, ``mean_L(W x + b)
+    == W mean_L(x) + b``. The conv then sees (N, C, 1) instead of (N, C, L).
+
+    It accepts a trunk output in a lower precision (bf16 under autocast) and computes in its
+    weights' dtype; a mean is accumulated in that dtype too (``takes_low_precision``: the
+    predictor then skips its own cast of the whole activation).
+    """
+
+    takes_low_precision = True
+
+    def _pools_first(self) -> bool:
+        block = self.channel_transform
+        return (
+            isinstance(self.pool.layer, nn.AdaptiveAvgPool1d)
+            and isinstance(block.conv, ChannelTransform)
+            and isinstance(block.conv.layer, nn.Conv1d)
+            and _is_identity(block.norm)
+            and _is_identity(block.act)
+            and (not self.training or _is_identity(block.dropout))
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        dtype = _head_dtype(self)
+        if self._pools_first():
+            return self.channel_transform(x.mean(-1, keepdim=True, dtype=dtype))
+        return self.pool(self.channel_transform(x.to(dtype)))
+
+
+def _head_dtype(head: ConvHead) -> torch.dtype:
+    for p in head.parameters():
+        return p.dtype if p.is_floating_point() else torch.float32
+    return torch.float32
 
 
 def _inplace_blocks(model: nn.Module) -> int:
@@ -218,6 +267,9 @@ def _inplace_blocks(model: nn.Module) -> int:
             n += 1
         elif type(module) is Stem and not module.training:
             module.__class__ = InferenceStem
+            n += 1
+        elif type(module) is ConvHead and not module.training:
+            module.__class__ = InferenceConvHead
             n += 1
     return n
 
