@@ -249,8 +249,29 @@ class InferenceConvHead(ConvHead):
     def forward(self, x: Tensor) -> Tensor:
         dtype = _head_dtype(self)
         if self._pools_first():
-            return self.channel_transform(x.mean(-1, keepdim=True, dtype=dtype))
+            return self.channel_transform(_mean_over_length(x, dtype))
         return self.pool(self.channel_transform(x.to(dtype)))
+
+
+#: positions summed per step when a lower-precision activation is averaged: small enough that
+#: each block's fp32 copy stays in cache (measured 64-256 best, batch 128 x 64 channels)
+_MEAN_BLOCK = 128
+
+
+def _mean_over_length(x: Tensor, dtype: torch.dtype) -> Tensor:
+    """(N, C, L) -> (N, C, 1) mean over L, accumulated and returned in ``dtype``.
+
+    For a bf16 ``x`` torch's sum with ``dtype=float32`` first converts all of ``x`` to a new
+    fp32 tensor (67 MB for a batch of 128 x 64 x 2048), at memory speed at best. Summing blocks
+    of positions whose fp32 copies stay in cache cut the whole bf16 ConvModel forward from 19
+    to 15 ms per batch here.
+    """
+    if x.dtype == dtype or x.shape[-1] <= _MEAN_BLOCK:
+        return x.mean(-1, keepdim=True, dtype=dtype)
+    acc = x[..., :_MEAN_BLOCK].sum(-1, keepdim=True, dtype=dtype)
+    for i in range(_MEAN_BLOCK, x.shape[-1], _MEAN_BLOCK):
+        acc += x[..., i : i + _MEAN_BLOCK].sum(-1, keepdim=True, dtype=dtype)
+    return acc / x.shape[-1]
 
 
 def _head_dtype(head: ConvHead) -> torch.dtype:
