@@ -65,6 +65,7 @@ def main() -> int:
         batch_size=pred.sizer.size,
         dtype="uint8" if cuda else "float32",
         pin_memory=cuda,
+        channels_last=not cuda,  # as the CLI
     )
     # A few distinct batches, cycled: inputs are ready in memory before timing starts.
     batches = list(itertools.islice(iter(loader), 4))

@@ -506,6 +506,8 @@ def _loader(req: PredictRequest, inp: Any, predictor: Any, lo: int, hi: int) -> 
         pin_memory=cuda,
         dtype="uint8" if cuda else "float32",
         flank=predictor.flank,
+        # The CPU model's convolutions read position-major input (model/cpu_conv.py).
+        channels_last=not cuda,
     )
 
 

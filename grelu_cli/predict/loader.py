@@ -11,6 +11,11 @@ regions. Each worker opens the genome/FASTA once, lazily.
 dtype: ``float32`` (default) gives the model its input directly. ``uint8`` makes batches 4x
 smaller to move to a GPU; the caller then converts on the device with
 ``x.to(device, non_blocking=True).float()`` (values are exactly 0/1 either way).
+
+channels_last: lay each batch out position-major in memory, an (N, L, 4) array seen as
+(N, 4, L) (``x.stride(1) == 1``). That is the layout the CPU model's channels-last
+convolutions read (:mod:`grelu_cli.model.cpu_conv`), so the stem needs no layout copy, and the
+encoder writes it in one table lookup. Same shape and values either way.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class WindowBatches:
         batch_size: int = 32,
         dtype: str = "float32",
         flank: int = 0,
+        channels_last: bool = False,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype {dtype!r}; expected one of {sorted(_DTYPES)}")
@@ -59,6 +65,7 @@ class WindowBatches:
         self.lo, self.hi = lo, hi
         self.dtype = dtype
         self.flank = flank
+        self.channels_last = channels_last
         self.bounds = plan.batch_bounds(lo, hi, batch_size)
 
     def __len__(self) -> int:
@@ -75,22 +82,25 @@ class WindowBatches:
             raise IndexError(b)
         wins = self.windows(b)
         length = wins[0].length + 2 * self.flank
-        x = _new_batch(len(wins), length, getattr(torch, self.dtype))
+        x = _new_batch(len(wins), length, getattr(torch, self.dtype), self.channels_last)
         self.sequences.encode(wins, out=x.numpy(), flank=self.flank)
         return x, wins
 
 
-def _new_batch(n: int, length: int, dtype: torch.dtype) -> torch.Tensor:
-    """An empty (n, 4, length) tensor; in a worker, allocated straight in shared memory so
-    handing it to the main process copies nothing (torch's default_collate does the same,
-    with the same storage calls)."""
+def _new_batch(n: int, length: int, dtype: torch.dtype, channels_last: bool) -> torch.Tensor:
+    """An empty (n, 4, length) tensor (position-major memory when ``channels_last``); in a
+    worker, allocated straight in shared memory so handing it to the main process copies
+    nothing (torch's default_collate does the same, with the same storage calls)."""
     import torch
     from torch.utils.data import get_worker_info
 
+    shape = (n, length, 4) if channels_last else (n, 4, length)
     if get_worker_info() is None:
-        return torch.empty((n, 4, length), dtype=dtype)
-    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(n * 4 * length)
-    return torch.empty(0, dtype=dtype).new(storage).view(n, 4, length)
+        x = torch.empty(shape, dtype=dtype)
+    else:
+        storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(n * 4 * length)
+        x = torch.empty(0, dtype=dtype).new(storage).view(*shape)
+    return x.transpose(1, 2) if channels_last else x
 
 
 def _identity(item: Any) -> Any:
@@ -110,6 +120,7 @@ def make_loader(
     prefetch_factor: int | None = None,
     flank: int = 0,
     multiprocessing_context: str | None = None,
+    channels_last: bool = False,
 ) -> torch.utils.data.DataLoader:
     """DataLoader yielding ``(x: (N, 4, L) tensor, windows: list[Window])`` in input order.
 
@@ -126,10 +137,11 @@ def make_loader(
             gReLU's ``max_seq_shift`` (genome bases; N for FASTA records).
         multiprocessing_context: "fork", "spawn" or "forkserver" for the workers (Python's
             default when None); everything the workers need pickles.
+        channels_last: position-major batches (see the module docstring).
     """
     from torch.utils.data import DataLoader
 
-    ds = WindowBatches(plan, sequences, lo, hi, batch_size, dtype, flank)
+    ds = WindowBatches(plan, sequences, lo, hi, batch_size, dtype, flank, channels_last)
     kwargs: dict[str, Any] = {}
     if num_workers > 0:
         kwargs["persistent_workers"] = False

@@ -53,6 +53,19 @@ def test_batch_matches_single(seqs: list[str]) -> None:
     assert one_hot_batch([s.encode() for s in seqs], dtype=np.uint8).dtype == np.uint8
 
 
+@given(
+    st.lists(st.text(alphabet=IUPAC + "X*-", min_size=9, max_size=9), min_size=1, max_size=6),
+    st.sampled_from([np.float32, np.uint8, np.float64]),
+)
+def test_position_major_out_equals_channel_major(seqs: list[str], dtype) -> None:
+    # An (N, L, 4) array seen as (N, 4, L): what the CPU model's channels-last convs read.
+    want = one_hot_batch(seqs, dtype=dtype)
+    out = np.full((len(seqs), 9, 4), 7, dtype=dtype).transpose(0, 2, 1)  # stale values
+    got = one_hot_batch(seqs, out=out)
+    assert got is out and got.strides[1] == got.itemsize
+    np.testing.assert_array_equal(got, want)
+
+
 @given(st.text(alphabet=IUPAC.replace("U", "").replace("u", ""), max_size=100))
 def test_reverse_complement(seq: str) -> None:
     raw = seq.encode()

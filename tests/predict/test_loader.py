@@ -95,6 +95,19 @@ def test_workers_give_identical_batches(tiled, context) -> None:
     assert all(torch.equal(a, b) for a, b in zip(xs0, xs2, strict=True))
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_channels_last_batches_equal_channel_major(tiled, workers: int) -> None:
+    xs0, ws0 = collect(make_loader(tiled.plan, tiled.sequences, batch_size=3))
+    loader = make_loader(
+        tiled.plan, tiled.sequences, batch_size=3, num_workers=workers, channels_last=True
+    )
+    xs1, ws1 = collect(loader)
+    assert ws0 == ws1
+    for a, b in zip(xs0, xs1, strict=True):
+        assert b.shape == a.shape and b.stride(1) == 1  # (N, 4, L), position-major memory
+        assert torch.equal(a, b)
+
+
 def test_shards_and_uint8(tiled) -> None:
     n = tiled.plan.count()
     full = torch.cat([x for x, _ in make_loader(tiled.plan, tiled.sequences, batch_size=4)])
