@@ -484,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default="bench_predict.json")
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args(argv)
+    if args.memory_repeats < 1:
+        ap.error(f"--memory-repeats {args.memory_repeats} must be at least 1")
     if args.quick:
         args.regions = min(args.regions, 256)
         args.repeats = 1

@@ -14,9 +14,15 @@ different summation order). What it does, and why each pays on CPU:
   back around every convolution. Outputs keep the ``(N, C, L)`` shape with channels-last
   strides (``stride(1) == 1``), so elementwise ops between convolutions keep that layout and
   no copies are made; ``transpose(1, 2)`` into a transformer is then free.
-* In-place activations and residual adds in conv blocks and stems, where the tensor was made
-  by the block itself: fewer fresh allocations per batch (each a page-fault storm for
+* Fused convolutions: in conv blocks and stems, a conv directly followed by the residual add
+  and/or a ReLU runs as one oneDNN call (:meth:`ChannelsLastConv1d.fused`, in
+  :mod:`grelu_cli.model.cpu_conv`), with bf16 weights cast once under autocast.
+* In-place activations and residual adds in conv blocks and stems otherwise, where the tensor
+  was made by the block itself: fewer fresh allocations per batch (each a page-fault storm for
   multi-megabyte activations on glibc) and fewer memory passes.
+* Pool-first conv heads (:class:`InferenceConvHead`): with average pooling and no norm or
+  activation, the mean over positions moves before the 1x1 conv (``mean(W x + b) ==
+  W mean(x) + b``), and a bf16 trunk output is averaged in fp32 by the head itself.
 * Relative-position attention (Borzoi/ConvTransformer :class:`Attention`, Enformer's
   :class:`EnformerAttention`) through ``scaled_dot_product_attention``: the logits are
   ``(q + content_bias) k^T + shift((q + pos_bias) pos_k^T)``, i.e. SDPA of ``q + content_bias``
@@ -24,8 +30,9 @@ different summation order). What it does, and why each pays on CPU:
   fused kernel never materialises the content logits or the softmax separately. Eval only
   (attention dropout is the identity then).
 
-All of these are exact rewrites of the arithmetic (same operations, same parameters); none
-changes what the model computes, only where intermediate values live.
+All of these compute the same function with the same parameters; only the order of
+floating-point operations (pool-first heads, fused epilogues) and where intermediate values
+live change.
 """
 
 from __future__ import annotations
