@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from grelu_cli.io.block import Block
+from grelu_cli.core.block import Block
 from grelu_cli.io.resume import PartStore
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-ALIAS_MODES = ("none", "auto")
+from grelu_cli.core.choices import CHROM_ALIASES as ALIAS_MODES
 
 _MITO = ("chrM", "MT", "M", "chrMT")
 

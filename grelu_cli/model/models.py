@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from torch import Tensor, nn
 
-from grelu_cli.model.geometry import Geometry
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.model.heads import ConvHead, MLPHead
 from grelu_cli.model.trunks import (
     ConvGRUTrunk,

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.genome.bins import BinLayout, bin_layout
-from grelu_cli.genome.window import Window
 from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
 from grelu_cli.predict.batch_size import BatchSizer, parse_batch_size
 from grelu_cli.predict.device import (
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from grelu_cli.io.block import Block
-    from grelu_cli.model.geometry import Geometry
+    from grelu_cli.core.block import Block
+    from grelu_cli.core.geometry import Geometry
 
 
 @dataclass(frozen=True)

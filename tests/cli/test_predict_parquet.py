@@ -71,7 +71,7 @@ def test_long_columns_coordinates_and_values(env, long_run):
     assert list(df["name"].unique()) == list(REGIONS)  # input order
     for name, (chrom, start, end, strand) in REGIONS.items():
         rows = df[df["name"] == name]
-        # BED "." is read as "+" (grelu_cli.genome.window.Window)
+        # BED "." is read as "+" (grelu_cli.core.window.Window)
         assert set(rows["chrom"]) == {chrom} and set(rows["strand"]) == {strand.replace(".", "+")}
         assert set(rows["start"]) == {start} and set(rows["end"]) == {end}
         ws, we = centered(start, end)

@@ -17,7 +17,7 @@ import pytest
 import torch
 from predict_testkit import one_hot, revcomp
 
-from grelu_cli.genome.window import Window
+from grelu_cli.core.window import Window
 from grelu_cli.predict.loop import PredictOptions, Predictor
 from grelu_cli.zoo.loader import load_model
 

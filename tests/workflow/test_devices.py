@@ -93,8 +93,8 @@ def test_chunks_are_interleaved_over_workers(tmp_path):
 
 def test_chunk_blocks_split_at_chunk_boundaries():
     from grelu_cli.cli.predict_chunked import chunk_blocks
-    from grelu_cli.genome.window import Window
-    from grelu_cli.io.block import Block
+    from grelu_cli.core.block import Block
+    from grelu_cli.core.window import Window
 
     def block(lo, hi):
         n = hi - lo

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from grelu_cli.core.geometry import Geometry, receptive_field
 from grelu_cli.model.blocks import ConvTower, GRUBlock, TransformerTower
-from grelu_cli.model.geometry import Geometry, receptive_field
 
 
 def tower_geometry(tower: ConvTower, global_context: bool = False) -> Geometry:
