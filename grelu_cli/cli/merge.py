@@ -59,6 +59,7 @@ def merge(
 
 def _merge(inputs: list[str], output: str, overwrite: bool) -> list[str]:
     from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
+    from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer
 
     shards = order_shards(inputs)
     first = shards[0][1]
@@ -66,27 +67,25 @@ def _merge(inputs: list[str], output: str, overwrite: bool) -> list[str]:
     record = merged_record(shards, output)
     bigwig = first.get("bigwig")
     if bigwig is not None:
-        if output.lower().endswith((".parquet", ".pq")):
+        if has_suffix(output, "parquet"):
             raise UsageError(
                 f"the shards are of a --format bigwig run but -o {output} is a parquet file",
                 fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
             )
-        from grelu_cli.io.bigwig import BigWigWriter
-
         sizes = [(str(c), int(n)) for c, n in bigwig["chrom_sizes"]]
-        writer = BigWigWriter(output, tasks, sizes, overlap=bigwig["overlap"], overwrite=overwrite)
+        spec = WriterSpec(output, tasks, chrom_sizes=sizes, overlap=bigwig["overlap"],
+                          overwrite=overwrite)  # fmt: skip
+        writer = open_writer("bigwig", spec)
     else:
-        if not output.lower().endswith((".parquet", ".pq")):
+        if not has_suffix(output, "parquet"):
             raise UsageError(
                 f"the shards are parquet output but -o {output} does not end in .parquet",
                 fix="pass -o merged.parquet",
             )
-        from grelu_cli.io.parquet import ParquetWriter
-
-        writer = ParquetWriter(
-            output, tasks, layout=first["output"]["layout"], metadata=record, overwrite=overwrite
-        )
+        spec = WriterSpec(output, tasks, metadata=record, layout=first["output"]["layout"],
+                          overwrite=overwrite)  # fmt: skip
+        writer = open_writer("parquet", spec)
     with writer:
         for block in merged_blocks(shards):
             writer.write(block)
-    return [str(p) for p in getattr(writer, "paths", [output])]
+    return [str(p) for p in writer.paths]

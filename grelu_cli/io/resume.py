@@ -96,6 +96,14 @@ class PartStore:
         self.done[k] = rows
         self._write()
 
+    def forget(self, chunks: list[int]) -> None:
+        """Take ``chunks`` off the manifest (their parts are bad): they are predicted again."""
+        for k in chunks:
+            self.done.pop(k, None)
+            with contextlib.suppress(FileNotFoundError):
+                self.part(k).unlink()
+        self._write()
+
     def discard(self) -> None:
         """Delete the parts and the manifest."""
         shutil.rmtree(self.dir, ignore_errors=True)
