@@ -79,7 +79,7 @@ def predict(
         help="chr:start-end or chr:start-end:-, 1-based inclusive like samtools (repeatable).",
     ),
     chrom: list[str] | None = typer.Option(
-        None, "--chrom", rich_help_panel=_IN, help="A whole chromosome (repeatable; use --tile)."
+        None, "--chrom", rich_help_panel=_IN, help="A whole chromosome, tiled (repeatable)."
     ),
     genome: str | None = typer.Option(
         None, "--genome", "-g", rich_help_panel=_IN, help="Genome FASTA (.fai built if missing)."

@@ -114,6 +114,35 @@ def check_cheap(job: PredictJob) -> None:
     one = _one_file(job)
     if one is not None and not (job.run.resume and one.is_file()):
         check_output(one, overwrite=job.output.overwrite)
+    if one is None and not (job.output.overwrite or job.run.resume):
+        _check_track_files(job)
+
+
+def _check_track_files(job: PredictJob) -> None:
+    """A bigWig directory or template whose files exist is refused before the model load.
+
+    The file names come from the model's task names, so any track file there counts:
+    writing into a directory of earlier tracks needs ``overwrite`` (or a new directory).
+    """
+    from grelu_cli.errors import OutputExistsError
+    from grelu_cli.io.writers import get_format
+
+    out = job.output.output
+    suffixes = get_format(job.output.format).suffixes
+    if "{task}" in out:
+        pattern = Path(out.replace("{task}", "*"))
+        folder, glob = pattern.parent, pattern.name
+    else:
+        folder, glob = Path(out), "*"
+    if not folder.is_dir():
+        return
+    found = sorted(p.name for p in folder.glob(glob) if p.name.lower().endswith(suffixes))
+    if found:
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise OutputExistsError(
+            f"output {out} already exists: {folder} holds track files ({shown})",
+            fix="use --overwrite to replace them, or write to a new directory",
+        )
 
 
 def _one_file(job: PredictJob) -> Path | None:

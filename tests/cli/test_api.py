@@ -83,3 +83,36 @@ def test_api_raises_library_errors_and_never_exits(env, tmp_path):
         api.predict(model=env.model, bed=env.small, genome=env.genome,
                     output=tmp_path / "o.parquet", edge="sideways")  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_summary_counts_forward_passes_and_pluralises(env, tmp_path, monkeypatch):
+    """Issue 11, item 22: augmented forward passes counted; "1 region"; the provenance's
+    options.output is absolute like the other paths."""
+    from predict_helpers import invoke
+
+    one = env.bed("one.bed", REGIONS[:1])
+    monkeypatch.chdir(tmp_path)
+    result = invoke("predict", "-m", env.model, "--bed", one, "-g", env.genome, "-o", "p.parquet",
+                    "--rc", "--shifts", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("predicted 1 region (1 window, 0 padded, 0 dropped), 6 forward passes")
+    assert metadata(tmp_path / "p.parquet")["options"]["output"] == str(tmp_path / "p.parquet")
+    json_run = invoke("predict", "-m", env.model, "--bed", one, "-g", env.genome, "-o", "q.parquet",
+                      "--rc", "--shifts", "1", "--log-format", "json")  # fmt: skip
+    import json
+
+    summary = json.loads(json_run.stderr.strip().splitlines()[-1])
+    assert summary["event"] == "summary" and summary["forward_passes"] == 6
+
+
+def test_chrom_implies_tiling(env, tmp_path):
+    """Issue 11, item 15: --chrom covers the whole chromosome (tiled), not one central window."""
+    tiled = api.predict(model=env.model, chrom="chrC", genome=env.genome, tile=True,
+                        output=tmp_path / "tiled.parquet")  # fmt: skip
+    plain = api.predict(model=env.model, chrom="chrC", genome=env.genome,
+                        output=tmp_path / "chrom.parquet")  # fmt: skip
+    assert plain.counts["windows"] == tiled.counts["windows"] > 1
+    a, _ = read_parquet(tmp_path / "tiled.parquet")
+    b, _ = read_parquet(tmp_path / "chrom.parquet")
+    assert a.equals(b)
