@@ -2,7 +2,8 @@
 
 Every error the library raises on purpose is a :class:`GreluCliError`. Each subclass also
 subclasses the matching builtin, so library users can catch ``ValueError`` or
-``FileNotFoundError`` as usual, and carries the CLI exit code of its class (see CLI.md):
+``FileNotFoundError`` as usual, and carries the CLI exit code of its class (README, "Errors
+and exit codes"):
 
     0 ok, 1 internal, 2 usage, 3 bad input data, 4 missing resource, 5 out of memory.
 

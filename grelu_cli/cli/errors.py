@@ -1,4 +1,6 @@
-"""Turn any exception into one line on stderr and a stable exit code (see CLI.md).
+"""Turn any exception into one line on stderr and a stable exit code.
+
+The codes are listed in the README ("Errors and exit codes").
 
 ``error: <what is wrong, which value, where> (<fix>)`` and no traceback unless --debug.
 """

@@ -98,11 +98,6 @@ def _eye_rows(dtype: np.dtype) -> np.ndarray:
     return _EYE_ROWS[dtype]
 
 
-def one_hot_into(out: np.ndarray, seq: bytes) -> None:
-    """Encode ``seq`` into a preallocated (4, L) row (any numeric dtype), overwriting it."""
-    out[...] = _EYE[channel_index(seq)].T
-
-
 def reverse_complement(seq: bytes) -> bytes:
     """Reverse complement of a byte sequence (IUPAC-aware, case kept; unknown bytes kept)."""
     return seq.translate(_COMPLEMENT)[::-1]

@@ -35,7 +35,6 @@ from grelu_cli.predict.device import (
 )
 from grelu_cli.predict.tasks import TaskPlan, plan_tasks, strand_pairs
 from grelu_cli.predict.transform import activate, activation_name, reduce_bins, untransform_for
-from grelu_cli.predict.warmup import warm_up
 
 if TYPE_CHECKING:
     import numpy as np
@@ -180,6 +179,8 @@ class Predictor:
         self.compile_error: str | None = None
         if opts.compile:
             self._compile()
+        from grelu_cli.model.warmup import warm_up
+
         warm_up(self.device, (self.autocast,) if self.autocast is not None else ())
         self._slice = None
         if self.plan is not None and self.plan.slice_model_output is not None:

@@ -1,5 +1,5 @@
 """``grelu predict`` failures through the real CLI: one ``error: `` line on stderr, the exit
-code CLI.md gives (2 usage, 3 bad data, 4 missing file or model), and the output directory
+code the README lists (2 usage, 3 bad data, 4 missing file or model), and the output directory
 exactly as it was before (no output, no temporary file, no created directory)."""
 
 from __future__ import annotations
