@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from predict_helpers import TASKS, Env, metadata, ok, read_parquet
 
 from grelu_cli import api
 from grelu_cli.errors import MissingResourceError, UsageError
+from tests.cli.predict_helpers import TASKS, Env, metadata, ok, read_parquet
 
 REGIONS = [
     ("chrA", 100, 300, "a", 0, "+"),
@@ -88,7 +88,7 @@ def test_api_raises_library_errors_and_never_exits(env, tmp_path):
 def test_summary_counts_forward_passes_and_pluralises(env, tmp_path, monkeypatch):
     """Issue 11, item 22: augmented forward passes counted; "1 region"; the provenance's
     options.output is absolute like the other paths."""
-    from predict_helpers import invoke
+    from tests.cli.predict_helpers import invoke
 
     one = env.bed("one.bed", REGIONS[:1])
     monkeypatch.chdir(tmp_path)

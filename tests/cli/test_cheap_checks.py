@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from predict_helpers import Env
+
+from tests.cli.predict_helpers import Env
 
 PROBE = """
 import json, sys

@@ -7,7 +7,8 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from predict_helpers import Env, invoke, listing, ok
+
+from tests.cli.predict_helpers import Env, invoke, listing, ok
 
 # No window of these regions runs off a chromosome: no warning precedes an error line.
 CLEAN = [("chrA", 100, 300, "a", 0, "+"), ("chrA", 400, 600, "b", 0, "-")]

@@ -7,7 +7,9 @@ import hashlib
 
 import numpy as np
 import pytest
-from predict_helpers import (
+
+import grelu_cli
+from tests.cli.predict_helpers import (
     BIN,
     CROP,
     LONG_COLUMNS,
@@ -23,8 +25,6 @@ from predict_helpers import (
     ok,
     read_parquet,
 )
-
-import grelu_cli
 
 # name -> (chrom, start, end, strand); covers +, -, '.', odd length, a genome N run, soft-masking,
 # and windows running off a chromosome's end and start.

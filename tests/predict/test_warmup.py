@@ -60,7 +60,7 @@ def test_warm_up_runs_every_output_op_for_each_dtype(fresh_state) -> None:
 
 
 def test_predictor_warms_up_before_predicting(fresh_state) -> None:
-    from predict_testkit import BinConv
+    from tests.predict.predict_testkit import BinConv
 
     Predictor(BinConv(), seq_len=64, options=PredictOptions(device="cpu", precision="bf16"))
     assert ("cpu", str(torch.float32)) in warmup._DONE

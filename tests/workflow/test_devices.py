@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 from grelu_cli.run.devices import WorkerError, parse_devices, run_workers
+from tests.workflow.wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 
 def test_parse_devices():

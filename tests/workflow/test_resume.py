@@ -10,7 +10,10 @@ import time
 
 import numpy as np
 import pytest
-from wf_helpers import (
+
+from grelu_cli.io.atomic import manifest_path, partial_path, parts_path
+from grelu_cli.io.resume import PartStore
+from tests.workflow.wf_helpers import (
     bigwig_values,
     grelu_cmd,
     invoke,
@@ -19,9 +22,6 @@ from wf_helpers import (
     read_table,
     subprocess_env,
 )
-
-from grelu_cli.io.atomic import manifest_path, partial_path, parts_path
-from grelu_cli.io.resume import PartStore
 
 DENSE = {"chrB": 2500, "chrA": 4000}
 
