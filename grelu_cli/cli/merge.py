@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typer
 
-from grelu_cli.cli.options import examples
+from grelu_cli.cli.options import examples, one_of
+from grelu_cli.core.choices import LOG_FORMATS
 from grelu_cli.errors import UsageError
 
 EPILOG = examples(
@@ -44,8 +45,10 @@ def merge(
     """
     from grelu_cli.cli.runlog import RunLog
 
-    if log_format not in ("text", "json"):
-        raise UsageError(f"--log-format {log_format!r} is not allowed", fix="use text or json")
+    if log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format {log_format!r} is not allowed", fix=f"use {one_of(LOG_FORMATS)}"
+        )
     log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
     log.start("merge", inputs=len(inputs), output=output)
     files = _merge(inputs, output, overwrite)

@@ -13,3 +13,8 @@ def split_csv(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def one_of(choices: tuple[str, ...]) -> str:
+    """``("a", "b", "c")`` -> ``"a, b or c"`` (help text built from the library's lists)."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"

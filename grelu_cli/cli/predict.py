@@ -12,9 +12,19 @@ from pathlib import Path
 
 import typer
 
-from grelu_cli.cli.options import examples
-from grelu_cli.core.choices import LOG_FORMATS
+from grelu_cli.cli.options import examples, one_of
+from grelu_cli.core.choices import (
+    AGGREGATES,
+    CHROM_ALIASES,
+    DEVICES,
+    EDGES,
+    LAYOUTS,
+    LOG_FORMATS,
+    OVERLAPS,
+    PRECISIONS,
+)
 from grelu_cli.errors import UsageError
+from grelu_cli.io.writers import FORMATS
 
 _IN = "Input"
 _MODEL = "Model"
@@ -88,7 +98,7 @@ def predict(
         "none",
         "--chrom-alias",
         rich_help_panel=_IN,
-        help="none, or auto: match chr1/1 and chrM/MT between input and genome.",
+        help=f"{one_of(CHROM_ALIASES)}; auto matches chr1/1 and chrM/MT between input and genome.",
     ),
     seq_len: int | None = typer.Option(
         None,
@@ -106,7 +116,7 @@ def predict(
         "pad",
         "--edge",
         rich_help_panel=_IN,
-        help="Windows past a chromosome end: pad (with N), shift, drop or error.",
+        help=f"Windows past a chromosome end: {one_of(EDGES)} (pad fills with N).",
     ),
     # Output
     output: str = typer.Option(
@@ -121,19 +131,20 @@ def predict(
         "--format",
         "-f",
         rich_help_panel=_OUT,
-        help="parquet or bigwig (default: from -o).",
+        help=f"{one_of(FORMATS)} (default: from -o).",
     ),
     layout: str = typer.Option(
         "long",
         "--layout",
         rich_help_panel=_OUT,
-        help="Parquet layout: long (row per region x task x bin) or wide (column per task).",
+        help=f"Parquet layout: {one_of(LAYOUTS)} (long: row per region x task x bin; wide: "
+        "column per task).",
     ),
     overlap: str = typer.Option(
         "mean",
         "--overlap",
         rich_help_panel=_OUT,
-        help="bigWig: overlapping predictions of a base: mean, first or error.",
+        help=f"bigWig: overlapping predictions of a base: {one_of(OVERLAPS)}.",
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", rich_help_panel=_OUT, help="Replace existing outputs."
@@ -155,7 +166,7 @@ def predict(
         None,
         "--aggregate",
         rich_help_panel=_PRED,
-        help="One value per region and task: mean, sum, max or min over bins.",
+        help=f"One value per region and task: {one_of(AGGREGATES)} over bins.",
     ),
     bins: int | None = typer.Option(
         None, "--bins", rich_help_panel=_PRED, help="Keep only the central K output bins."
@@ -180,10 +191,10 @@ def predict(
     ),
     # Run
     device: str = typer.Option(
-        "auto", "--device", rich_help_panel=_RUN, help="auto, cpu, cuda or cuda:N."
+        "auto", "--device", rich_help_panel=_RUN, help=f"{', '.join(DEVICES)} or cuda:N."
     ),
     precision: str = typer.Option(
-        "fp32", "--precision", rich_help_panel=_RUN, help="fp32, bf16 or fp16 (autocast)."
+        "fp32", "--precision", rich_help_panel=_RUN, help=f"{one_of(PRECISIONS)} (autocast)."
     ),
     batch_size: str = typer.Option(
         "auto",
