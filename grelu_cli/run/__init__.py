@@ -9,6 +9,8 @@
 - :mod:`~grelu_cli.run.workers`: one worker process per device (``devices``).
 - :mod:`~grelu_cli.run.observer`: how a run reports progress (the CLI renders it).
 - :mod:`~grelu_cli.run.job`: the whole job: :func:`~grelu_cli.run.job.run_job`.
+- :mod:`~grelu_cli.run.merge`: shards of one run into one output (``grelu merge``).
+- :mod:`~grelu_cli.run.devices`: ``devices`` parsing and the worker processes.
 
 Nothing here prints or exits; errors are :mod:`grelu_cli.errors` exceptions.
 """
