@@ -150,15 +150,9 @@ def _one_file(job: PredictJob) -> Path | None:
     from grelu_cli.io.writers import get_format, has_suffix
 
     out = job.output.output
-    if job.writes_parquet:
+    if job.writes_parquet or not get_format(job.output.format).tracks:
         return Path(out)
-    tracks = get_format(job.output.format).tracks
-    if (
-        tracks
-        and "{task}" not in out
-        and not out.endswith("/")
-        and has_suffix(out, job.output.format)
-    ):
+    if "{task}" not in out and not out.endswith("/") and has_suffix(out, job.output.format):
         return Path(out)  # one track file named by the user
     return None
 
