@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grelu_cli.core.alias import ALIAS_MODES
 from grelu_cli.core.geometry import Geometry
 from grelu_cli.errors import MissingResourceError, UsageError
-from grelu_cli.genome.alias import ALIAS_MODES
 from grelu_cli.genome.genome import Genome
 from grelu_cli.genome.plan import EDGE_MODES, RunCounts, WindowPlan
 from grelu_cli.genome.report import ValidationReport
