@@ -76,6 +76,13 @@ class Genome:
         with open(self.fai, "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
 
+    def describe_known(self, limit: int = 6) -> str:
+        """A short list of the genome's chromosomes for messages, e.g. ``chr1, chr2, ... chrM``."""
+        if len(self.chroms) <= limit:
+            return ", ".join(self.chroms)
+        head = ", ".join(self.chroms[: limit - 1])
+        return f"{head}, ... {self.chroms[-1]} ({len(self.chroms)} in all)"
+
     def _handle(self) -> Any:
         if self._fa is None or self._pid != os.getpid():
             import pyfaidx
