@@ -19,6 +19,7 @@ from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.zoo.activation import activation_from_train_params
 from grelu_cli.zoo.checkpoint import atomic_save, build_checkpoint
 from grelu_cli.zoo.factory import build_model, constructor_params, model_class
+from grelu_cli.zoo.param_types import check_types
 
 TASK_TYPES = ("regression", "binary", "multiclass")
 DEFAULT_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "ce"}
@@ -109,8 +110,13 @@ def build_checkpoint_file(
         n_tasks = len(tasks["name"])
     if n_tasks is None:
         n_tasks = kwargs.pop("n_tasks", None)
-    if n_tasks is None or int(n_tasks) < 1:
+        # --param n_tasks=abc / 2.5 / true: refuse before int() turns 2.5 into 2
+        if n_tasks is not None:
+            check_types(cls, {"n_tasks": n_tasks}, where="--param", error=UsageError)
+    if n_tasks is None:
         raise UsageError("the number of tasks is not given", fix="pass --n-tasks N or --tasks FILE")
+    if n_tasks < 1:
+        raise UsageError(f"the number of tasks is {n_tasks}", fix="give at least 1 task")
     kwargs["n_tasks"] = int(n_tasks)
     for name in _LEN_PARAMS:
         if name in ctor and name not in kwargs:
