@@ -346,7 +346,12 @@ def get_record(name: str) -> ModelRecord:
     if rec is None:
         import difflib
 
-        close = difflib.get_close_matches(name.lower(), [n.lower() for n in REGISTRY], n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "see 'grelu models list'"
+        # Suggest only real typos (borzio, enformr), in the registry's own spelling; 0.75
+        # drops names that merely share a part ('notamodel' is not 'ConvModel').
+        by_lower = {n.lower(): n for n in REGISTRY}
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.75)
+        hint = (
+            f"did you mean {', '.join(by_lower[c] for c in close)}? " if close else ""
+        ) + "see 'grelu models list'"
         raise UsageError(f"unknown model '{name}'", fix=hint)
     return rec

@@ -150,3 +150,33 @@ def test_checkpoint_with_unknown_model_type_or_bad_params_is_bad_input(built, tm
     torch.save(obj, bad)
     line = error_line(grelu("models", "info", bad), 3)
     assert "ConvModel parameter n_tasks takes an integer, not 'two'" in line
+
+
+@pytest.mark.parametrize("spec", ["model.ckp", "weights.bin2", "./model", "~/nope/model"])
+def test_missing_file_like_names_are_missing_files(spec, tmp_path, monkeypatch, fasta):
+    monkeypatch.chdir(tmp_path)
+    line = error_line(grelu("models", "info", spec), 4)
+    assert line == f"error: model file {spec} does not exist (check the path)"
+    proc = grelu("predict", "-m", spec, "--fasta", fasta, "-o", tmp_path / "p.parquet")
+    assert error_line(proc, 4) == line
+
+
+def test_missing_file_suggests_the_file_beside_it(built, tmp_path):
+    typo = built.parent / "m.ckp"
+    line = error_line(grelu("models", "info", typo), 4)
+    assert line == f"error: model file {typo} does not exist (did you mean {built}?)"
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("notamodel", "(see 'grelu models list')"),
+        ("xyz", "(see 'grelu models list')"),
+        ("borzio", "(did you mean borzoi? see 'grelu models list')"),
+        ("Enformr", "(did you mean enformer? see 'grelu models list')"),
+        ("convmodl", "(did you mean ConvModel"),
+    ],
+)
+def test_unknown_names_suggest_only_close_matches(name, hint):
+    line = error_line(grelu("models", "info", name), 2)
+    assert line.startswith(f"error: unknown model '{name}' {hint}"), line
