@@ -190,7 +190,11 @@ def download_cmd(
 )
 def info_cmd(
     name: str = typer.Argument(..., help="Zoo name, Hub repo, architecture or checkpoint path."),
-    tasks: bool = typer.Option(False, "--tasks", help="Also print the tasks table."),
+    tasks: bool = typer.Option(
+        False,
+        "--tasks",
+        help="Also print the tasks table (read from the weights: download a zoo model first).",
+    ),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     species: str | None = typer.Option(None, "--species", help="Zoo weights: species."),
     replicate: int | None = typer.Option(None, "--replicate", help="Zoo weights: replicate."),
@@ -202,7 +206,9 @@ def info_cmd(
 ) -> None:
     """Show what a model is: source, checksum, geometry, activation and tasks.
 
-    Zoo models that are not cached are described from the registry (nothing is downloaded).
+    Zoo models that are not cached are described from the registry (nothing is downloaded);
+    their tasks table needs the weights, so --tasks then fails (exit 4) and names the
+    'grelu models download' command.
     """
     from grelu_cli.zoo.describe import describe
 

@@ -238,3 +238,18 @@ def test_paths_are_reported_as_given(tmp_path):
     out = tmp_path / "sub" / "m.ckpt"
     result = run("models", "build", "ConvModel", "--n-tasks", "1", *SMALL, "-o", str(out))
     assert result.exit_code == 0 and Path(out).is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "needle"),
+    [
+        ("enformer", 4, "run 'grelu models download enformer' first"),
+        ("ConvModel", 2, "is an architecture, which has no tasks table"),
+        ("decima", 2, "cannot be loaded by grelu-cli"),
+    ],
+)
+def test_info_tasks_without_a_tasks_table_is_an_error(name, code, needle):
+    result = run("models", "info", name, "--tasks")
+    assert result.exit_code == code and result.stdout == ""
+    assert needle in one_error_line(result)
+    assert run("models", "info", name).exit_code == 0  # without --tasks: the registry facts
