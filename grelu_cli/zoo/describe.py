@@ -2,7 +2,8 @@
 
 For a zoo model whose weights are not cached, the description comes from the registry alone;
 nothing is downloaded, and asking for the tasks table (which only the weights file holds) is a
-missing resource (exit 4) that names the download command. Otherwise the model is loaded (safely) and described from the checkpoint.
+missing resource (exit 4) that names the download command. Otherwise the model is loaded
+(safely) and described from the checkpoint.
 """
 
 from __future__ import annotations
