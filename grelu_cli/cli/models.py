@@ -299,6 +299,6 @@ def build_cmd(
         print(f"note: {note}", file=sys.stderr)
     print(
         f"wrote {built.path}: {built.model_type}, {len(built.task_names)} tasks, "
-        f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, bin {built.bin_size} bp",
+        f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, output {built.output}",
         file=sys.stderr,
     )

@@ -38,6 +38,7 @@ class BuiltModel:
     seq_len: int | None
     bin_size: int
     task_names: list[str]
+    output: str = ""
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -156,4 +157,17 @@ def build_checkpoint_file(
         seq_len=None if seq_len is None else int(seq_len),
         bin_size=geometry.bin_size,
         task_names=[str(n) for n in task_table["name"]],
+        output=describe_output(geometry, seq_len),
     )
+
+
+def describe_output(geometry: Any, seq_len: int | None) -> str:
+    """What one window's prediction is, per task: ``1 value per window (pooled over the
+    input)`` for heads that pool over length, else ``896 bins of 128 bp`` (or ``bins of
+    128 bp`` when the input length is open)."""
+    if geometry.pooled:
+        return "1 value per window (pooled over the input)"
+    if seq_len is None:
+        return f"bins of {geometry.bin_size} bp"
+    n = geometry.out_len(int(seq_len))
+    return f"{n:,} bin{'s' if n != 1 else ''} of {geometry.bin_size} bp per window"
