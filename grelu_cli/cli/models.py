@@ -202,7 +202,9 @@ def info_cmd(
         False, "--trust-checkpoint", help="Allow arbitrary pickled objects (trusted files only)."
     ),
     arch: str | None = typer.Option(None, "--arch", help="Architecture of a plain state dict."),
-    param: list[str] | None = typer.Option(None, "--param", help="KEY=VALUE for --arch."),
+    param: list[str] | None = typer.Option(
+        None, "--param", help="KEY=VALUE constructor argument for --arch (repeatable)."
+    ),
 ) -> None:
     """Show what a model is: source, checksum, geometry, activation and tasks.
 
