@@ -8,11 +8,11 @@ here (ours never download); the weights come from the checkpoint being loaded.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
 from typing import Any
 
 from grelu_cli.errors import GreluCliError, InputDataError, UsageError
 from grelu_cli.zoo.param_types import check_types
+from grelu_cli.zoo.registry import close_matches
 
 ARCHITECTURES = (
     "ConvModel",
@@ -59,19 +59,6 @@ def model_class(
 
 def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
-def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """Up to ``n`` of ``choices`` spelled like ``name`` (case-insensitive), in their own case.
-
-    The cutoff (0.75) keeps typos (``borzio``, ``convmodle``, ``Enformr``) and drops names that
-    merely share a common part (``notamodel`` is not close to ``ConvModel``).
-    """
-    import difflib
-
-    by_lower = {c.lower(): c for c in choices}
-    found = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.75)
-    return [by_lower[f] for f in found]
 
 
 def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
