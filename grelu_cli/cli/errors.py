@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import traceback
@@ -36,6 +37,21 @@ def _command_path(ctx: object | None) -> str:
     return getattr(ctx, "command_path", None) or "grelu"
 
 
+_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _usage_fix(err: click_exc.UsageError) -> str:
+    """The fix for click's usage errors; ``--rc true`` gets its own (a flag takes no value,
+    so ``true`` was read as an extra argument)."""
+    extra = re.search(r"unexpected extra arguments?(?:\(s\))? \((.+)\)", err.format_message())
+    if extra and _BOOL_WORDS & {w.lower() for w in extra.group(1).split()}:
+        return (
+            "flags such as --rc take no value: give the flag to turn it on, leave it out to "
+            "keep it off"
+        )
+    return f"see '{_command_path(err.ctx)} --help'"
+
+
 def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
     """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code.
 
@@ -47,7 +63,7 @@ def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
     if isinstance(err, GreluCliError):
         line, code = str(err), err.exit_code
     elif isinstance(err, click_exc.UsageError):
-        line = f"{err.format_message()} (see '{_command_path(err.ctx)} --help')"
+        line = f"{err.format_message()} ({_usage_fix(err)})"
         code = EXIT_USAGE
     elif isinstance(err, KeyboardInterrupt):
         line = "interrupted (no output was written; a --resume run keeps its finished chunks)"

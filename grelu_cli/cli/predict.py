@@ -92,7 +92,10 @@ def predict(
         help="Architecture for weights-only files (.pt state dicts, .safetensors).",
     ),
     param: list[str] | None = typer.Option(
-        None, "--param", rich_help_panel=_MODEL, help="KEY=VALUE constructor argument for --arch."
+        None,
+        "--param",
+        rich_help_panel=_MODEL,
+        help="KEY=VALUE constructor argument for --arch (repeatable).",
     ),
     trust_checkpoint: bool = typer.Option(
         False,
