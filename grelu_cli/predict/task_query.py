@@ -67,7 +67,7 @@ _ALLOWED = (
 )
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     """Internal: the query uses something outside the language (``token`` names it)."""
 
     def __init__(self, token: str, why: str) -> None:
@@ -90,7 +90,7 @@ def select_rows(tasks: pd.DataFrame, query: str, *, model: str | None = None) ->
         tree, names = _parse(query)
         _check_depth(tree.body, 0)
         mask = _Eval(frame, names, query).mask(tree.body)
-    except _Refused as e:
+    except _RefusedError as e:
         raise UsageError(
             f"{where}: {e.token} is not allowed ({e.why})",
             fix=f"a query may use {_ALLOWED}; the columns are {cols} (see '{see}')",
@@ -106,7 +106,7 @@ def _short(text: str, n: int = 40) -> str:
 def _parse(query: str) -> tuple[ast.Expression, dict[str, str]]:
     """Parse, after swapping backtick-quoted column names for placeholder identifiers."""
     if len(query) > MAX_QUERY_CHARS:
-        raise _Refused(f"a query of {len(query)} characters", f"at most {MAX_QUERY_CHARS}")
+        raise _RefusedError(f"a query of {len(query)} characters", f"at most {MAX_QUERY_CHARS}")
     text, names = _backticks(query)
     try:
         with warnings.catch_warnings():
@@ -117,9 +117,9 @@ def _parse(query: str) -> tuple[ast.Expression, dict[str, str]]:
         line = (e.text or text).splitlines()[0] if (e.text or text).strip() else ""
         token = line[col : col + 10].strip() if 0 <= col < len(line) else ""
         at = f"near {token!r}" if token else "at its end"
-        raise _Refused(f"the syntax {at}", f"not a valid expression: {e.msg}") from None
+        raise _RefusedError(f"the syntax {at}", f"not a valid expression: {e.msg}") from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as e:
-        raise _Refused("the text", f"it cannot be parsed: {type(e).__name__}") from None
+        raise _RefusedError("the text", f"it cannot be parsed: {type(e).__name__}") from None
     return tree, names
 
 
@@ -141,11 +141,11 @@ def _backticks(query: str) -> tuple[str, dict[str, str]]:
             quote = c
             out.append(c)
         elif c == "@":  # pandas' '@name' reached the caller's local variables
-            raise _Refused("'@'", "a query cannot refer to Python variables")
+            raise _RefusedError("'@'", "a query cannot refer to Python variables")
         elif c == "`":
             end = query.find("`", i + 1)
             if end < 0:
-                raise _Refused("an unclosed '`'", "backticks quote a column name: `my col`")
+                raise _RefusedError("an unclosed '`'", "backticks quote a column name: `my col`")
             k = 0
             while f"_bt{k}_" in query or f"_bt{k}_" in names:
                 k += 1
@@ -162,7 +162,7 @@ def _backticks(query: str) -> tuple[str, dict[str, str]]:
 
 def _check_depth(node: ast.AST, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise _Refused("the nesting", f"at most {MAX_DEPTH} levels")
+        raise _RefusedError("the nesting", f"at most {MAX_DEPTH} levels")
     for child in ast.iter_child_nodes(node):
         _check_depth(child, depth + 1)
 
@@ -182,11 +182,11 @@ class _Eval:
 
         value = self.value(node)
         if not isinstance(value, pd.Series):
-            raise _Refused(
+            raise _RefusedError(
                 self.token(node), "a query must give true/false per task, e.g. assay == 'CAGE'"
             )
         if not pd.api.types.is_bool_dtype(value.dtype):
-            raise _Refused(
+            raise _RefusedError(
                 self.token(node),
                 f"it gives {value.dtype} values, not true/false per task; compare it, "
                 "e.g. col == 'x'",
@@ -194,7 +194,7 @@ class _Eval:
         try:
             return value.fillna(False).astype(bool)  # nullable booleans: NA is not a match
         except (TypeError, ValueError) as e:
-            raise _Refused(self.token(node), f"it fails on the tasks table: {e}") from None
+            raise _RefusedError(self.token(node), f"it fails on the tasks table: {e}") from None
 
     def token(self, node: ast.AST) -> str:
         seg = ast.get_source_segment(self._text(), node) or type(node).__name__
@@ -210,7 +210,7 @@ class _Eval:
         if isinstance(node, ast.Constant):
             if node.value is None or isinstance(node.value, bool | int | float | str):
                 return node.value
-            raise _Refused(self.token(node), "literals are strings, numbers, True/False/None")
+            raise _RefusedError(self.token(node), "literals are strings, numbers, True/False/None")
         if isinstance(node, ast.Name):
             return self.column(node)
         if isinstance(node, ast.List | ast.Tuple):
@@ -226,18 +226,20 @@ class _Eval:
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
-            raise _Refused(self.token(node), f"attribute '.{node.attr}' is not in the language")
-        raise _Refused(self.token(node), f"{type(node).__name__} is not in the language")
+            raise _RefusedError(
+                self.token(node), f"attribute '.{node.attr}' is not in the language"
+            )
+        raise _RefusedError(self.token(node), f"{type(node).__name__} is not in the language")
 
     def column(self, node: ast.Name) -> pd.Series:
         name = self.names.get(node.id, node.id)
         if name not in self.frame.columns:
-            raise _Refused(repr(name), "no such column in the tasks table")
+            raise _RefusedError(repr(name), "no such column in the tasks table")
         import pandas as pd
 
         col = self.frame[name]
         if not isinstance(col, pd.Series):  # duplicate column names give a DataFrame
-            raise _Refused(repr(name), "the tasks table has this column twice")
+            raise _RefusedError(repr(name), "the tasks table has this column twice")
         return col
 
     def literal_list(self, node: ast.List | ast.Tuple) -> list[Any]:
@@ -245,7 +247,7 @@ class _Eval:
         for elt in node.elts:
             v = self.value(elt)
             if isinstance(v, list) or not _is_scalar(v):
-                raise _Refused(self.token(elt), "a list holds literals only")
+                raise _RefusedError(self.token(elt), "a list holds literals only")
             items.append(v)
         return items
 
@@ -255,9 +257,9 @@ class _Eval:
             return self._not(node, v)
         if isinstance(node.op, ast.USub | ast.UAdd) and isinstance(v, int | float):
             if isinstance(v, bool):
-                raise _Refused(self.token(node), "a sign goes before a number")
+                raise _RefusedError(self.token(node), "a sign goes before a number")
             return -v if isinstance(node.op, ast.USub) else v
-        raise _Refused(self.token(node), "a sign goes before a number literal")
+        raise _RefusedError(self.token(node), "a sign goes before a number literal")
 
     def _not(self, node: ast.AST, v: Any) -> Any:
         if isinstance(v, bool):
@@ -274,7 +276,7 @@ class _Eval:
     def bitwise(self, node: ast.BinOp) -> Any:
         if not isinstance(node.op, ast.BitAnd | ast.BitOr):
             op = _OP_TEXT.get(type(node.op), type(node.op).__name__)
-            raise _Refused(repr(op), "arithmetic is not in the language")
+            raise _RefusedError(repr(op), "arithmetic is not in the language")
         values = [self.value(node.left), self.value(node.right)]
         for sub, v in zip((node.left, node.right), values, strict=True):
             self._need_bool(sub, v)
@@ -293,7 +295,7 @@ class _Eval:
             return
         if isinstance(v, pd.Series) and pd.api.types.is_bool_dtype(v.dtype):
             return
-        raise _Refused(self.token(node), "and/or/not combine true/false conditions")
+        raise _RefusedError(self.token(node), "and/or/not combine true/false conditions")
 
     def compare(self, node: ast.Compare) -> Any:
         left = self.value(node.left)
@@ -315,49 +317,53 @@ class _Eval:
             if isinstance(right, pd.Series):
                 right = list(right)
             if not isinstance(right, list):
-                raise _Refused(self.token(node), "'in' needs a list or a column on its right")
+                raise _RefusedError(self.token(node), "'in' needs a list or a column on its right")
             if isinstance(left, pd.Series):
                 hit = self._guard(node, lambda: left.isin(right))
                 return ~hit if negate else hit
             if isinstance(left, list):
-                raise _Refused(self.token(node), "a list cannot be compared with a list")
+                raise _RefusedError(self.token(node), "a list cannot be compared with a list")
             hit = left in right
             return (not hit) if negate else hit
         fn = _COMPARE.get(type(op))
         if fn is None:
-            raise _Refused(repr(_OP_TEXT.get(type(op), "?")), "comparisons are == != < <= > >=")
+            raise _RefusedError(
+                repr(_OP_TEXT.get(type(op), "?")), "comparisons are == != < <= > >="
+            )
         if isinstance(left, list) or isinstance(right, list):
-            raise _Refused(self.token(node), "a list can only be on the right of ==, != or in")
+            raise _RefusedError(self.token(node), "a list can only be on the right of ==, != or in")
         return self._guard(node, lambda: fn(left, right))
 
     def call(self, node: ast.Call) -> pd.Series:
         func = node.func
         if not isinstance(func, ast.Attribute):
-            raise _Refused(self.token(func), "calls are only column methods like col.str.lower()")
+            raise _RefusedError(
+                self.token(func), "calls are only column methods like col.str.lower()"
+            )
         method = func.attr
         target = func.value
         if method == "isin" and not _is_str_accessor(target):
             col = self._series(target)
             if len(node.args) != 1 or node.keywords:
-                raise _Refused(self.token(node), "isin takes one list")
+                raise _RefusedError(self.token(node), "isin takes one list")
             items = self.value(node.args[0])
             if not isinstance(items, list):
-                raise _Refused(self.token(node.args[0]), "isin takes a list literal")
+                raise _RefusedError(self.token(node.args[0]), "isin takes a list literal")
             return self._guard(node, lambda: col.isin(items))
         if not _is_str_accessor(target):
-            raise _Refused(self.token(func), "the only methods are col.str.* and col.isin")
+            raise _RefusedError(self.token(func), "the only methods are col.str.* and col.isin")
         if method not in _STR_PREDICATES | _STR_TRANSFORMS:
-            raise _Refused(repr(f".str.{method}"), "not one of the allowed string methods")
+            raise _RefusedError(repr(f".str.{method}"), "not one of the allowed string methods")
         col = self._series(target.value)  # type: ignore[attr-defined]
         if method in _STR_TRANSFORMS:
             if node.args or node.keywords:
-                raise _Refused(self.token(node), f".str.{method}() takes no arguments")
+                raise _RefusedError(self.token(node), f".str.{method}() takes no arguments")
             return self._guard(node, lambda: getattr(col.str, method)())
         return self._predicate(node, col, method)
 
     def _predicate(self, node: ast.Call, col: pd.Series, method: str) -> pd.Series:
         if len(node.args) != 1:
-            raise _Refused(self.token(node), f".str.{method} takes one string")
+            raise _RefusedError(self.token(node), f".str.{method} takes one string")
         pat = self.value(node.args[0])
         if method in ("startswith", "endswith") and isinstance(pat, list):
             pat = tuple(pat)  # pandas accepts a tuple of prefixes
@@ -365,16 +371,16 @@ class _Eval:
         else:
             ok = isinstance(pat, str)
         if not ok:
-            raise _Refused(self.token(node.args[0]), f".str.{method} takes a string literal")
+            raise _RefusedError(self.token(node.args[0]), f".str.{method} takes a string literal")
         kwargs: dict[str, Any] = {}
         allowed = {"case", "regex"} if method == "contains" else set()
         allowed |= {"case"} if method in ("match", "fullmatch") else set()
         for kw in node.keywords:
             if kw.arg not in allowed:
-                raise _Refused(repr(f"{kw.arg}="), f"not a keyword of .str.{method}")
+                raise _RefusedError(repr(f"{kw.arg}="), f"not a keyword of .str.{method}")
             v = self.value(kw.value)
             if not isinstance(v, bool):
-                raise _Refused(self.token(kw.value), f"{kw.arg}= takes True or False")
+                raise _RefusedError(self.token(kw.value), f"{kw.arg}= takes True or False")
             kwargs[kw.arg] = v
         if method == "contains" and kwargs.get("regex", True):
             self._check_regex(node.args[0], pat, kwargs.get("case", True))
@@ -387,14 +393,14 @@ class _Eval:
         try:
             re.compile(pat, 0 if case else re.IGNORECASE)
         except (re.error, OverflowError, RecursionError) as e:
-            raise _Refused(self.token(node), f"not a valid regular expression: {e}") from None
+            raise _RefusedError(self.token(node), f"not a valid regular expression: {e}") from None
 
     def _series(self, node: ast.expr) -> pd.Series:
         import pandas as pd
 
         v = self.value(node)
         if not isinstance(v, pd.Series):
-            raise _Refused(self.token(node), "methods apply to a column")
+            raise _RefusedError(self.token(node), "methods apply to a column")
         return v
 
     def _guard(self, node: ast.AST, fn: Any) -> Any:
@@ -403,7 +409,7 @@ class _Eval:
             return fn()
         except (TypeError, ValueError, AttributeError, OverflowError, re.error) as e:
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise _Refused(self.token(node), f"it fails on the tasks table: {msg}") from None
+            raise _RefusedError(self.token(node), f"it fails on the tasks table: {msg}") from None
 
 
 def _is_str_accessor(node: ast.expr) -> bool:

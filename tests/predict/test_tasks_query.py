@@ -104,9 +104,7 @@ _column = st.sampled_from(["name", "assay", "sample", "strand_pair", "`my col`"]
 _cmp = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 _atom = st.one_of(
     st.builds(lambda c, o, v: f"{c} {o} {v}", _column, _cmp, _literal),
-    st.builds(
-        lambda c, v: f"{c} in [{', '.join(v)}]", _column, st.lists(_literal, max_size=3)
-    ),
+    st.builds(lambda c, v: f"{c} in [{', '.join(v)}]", _column, st.lists(_literal, max_size=3)),
     st.builds(
         lambda c, m, v: f"{c}.str.{m}({v})",
         _column,
@@ -115,10 +113,11 @@ _atom = st.one_of(
     ),
     st.builds(lambda c, v: f"{c}.str.lower() == {v}", _column, _literal),
 )
+_bool_op = st.sampled_from(["and", "or", "&", "|"])
 _query = st.recursive(
     _atom,
     lambda q: st.one_of(
-        st.builds(lambda a, o, b: f"({a}) {o} ({b})", q, st.sampled_from(["and", "or", "&", "|"]), q),
+        st.builds(lambda a, o, b: f"({a}) {o} ({b})", q, _bool_op, q),
         q.map(lambda a: f"not ({a})"),
         q.map(lambda a: f"~({a})"),
     ),
@@ -148,9 +147,44 @@ _noise = st.one_of(
     st.text(max_size=80),
     st.lists(
         st.sampled_from(
-            ["name", "assay", "os", "system", "__import__", "__class__", "(", ")", "[", "]",
-             ".", ",", "'", '"', "`", "@", "==", "and", "or", "not", "in", "lambda", ":",
-             "str", "contains", "1", "**", "+", "{", "}", "\\", "\n", " ", "f'", "=", "*"]
+            [
+                "name",
+                "assay",
+                "os",
+                "system",
+                "__import__",
+                "__class__",
+                "(",
+                ")",
+                "[",
+                "]",
+                ".",
+                ",",
+                "'",
+                '"',
+                "`",
+                "@",
+                "==",
+                "and",
+                "or",
+                "not",
+                "in",
+                "lambda",
+                ":",
+                "str",
+                "contains",
+                "1",
+                "**",
+                "+",
+                "{",
+                "}",
+                "\\",
+                "\n",
+                " ",
+                "f'",
+                "=",
+                "*",
+            ]
         ),
         max_size=25,
     ).map("".join),
