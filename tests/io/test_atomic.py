@@ -12,8 +12,8 @@ from grelu_cli.io.atomic import (
     AtomicOutputs,
     atomic_path,
     manifest_path,
-    partial_path,
     partial_files,
+    partial_path,
     scratch_path,
 )
 from grelu_cli.io.lock import lock_path

@@ -11,8 +11,8 @@ import pytest
 
 from grelu_cli.errors import OutputExistsError, UsageError
 from grelu_cli.genome.window import Window
-from grelu_cli.io.block import Block
 from grelu_cli.io.atomic import partial_files
+from grelu_cli.io.block import Block
 from grelu_cli.io.parquet import LONG_COLUMNS, WIDE_LEADING_COLUMNS, ParquetWriter
 from grelu_cli.io.provenance import build_provenance
 
