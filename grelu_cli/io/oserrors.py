@@ -63,8 +63,10 @@ def write_error(exc: BaseException, output: str | Path) -> OutputWriteError | No
     code = write_errno(exc)
     if code is None:
         return None
-    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if code in (errno.ENOSPC, errno.EDQUOT):
         fix = "free space or choose another -o"
+    elif code == errno.EFBIG:
+        fix = "raise the file size limit, ulimit -f, or choose another -o"
     else:
         fix = f"make {Path(output).parent} writable or choose another -o"
     return OutputWriteError(f"cannot write {output}: {_REASONS[code]}", fix=fix)
