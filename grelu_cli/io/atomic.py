@@ -68,15 +68,25 @@ def partial_path(final: str | Path, token: str) -> Path:
     return final.with_name(f".{final.name}.{token}{PARTIAL_SUFFIX}")
 
 
-def partial_files(final: str | Path) -> list[Path]:
-    """Temporary files of ``final`` that exist now (any writer's)."""
-    final = Path(final)
-    pattern = re.compile(rf"\.{re.escape(final.name)}\.\d+-[0-9a-f]{{8}}{PARTIAL_SUFFIX}")
-    try:
-        names = os.listdir(final.parent)
-    except OSError:
-        return []
-    return [final.with_name(n) for n in names if pattern.fullmatch(n)]
+_PARTIAL_NAME = re.compile(rf"\.(.+)\.\d+-[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}")
+
+
+def partial_files(*finals: str | Path) -> list[Path]:
+    """Temporary files of ``finals`` that exist now (any writer's); one listing per folder."""
+    by_dir: dict[Path, set[str]] = {}
+    for final in map(Path, finals):
+        by_dir.setdefault(final.parent, set()).add(final.name)
+    found = []
+    for directory, names in by_dir.items():
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            m = _PARTIAL_NAME.fullmatch(entry)
+            if m and m.group(1) in names:
+                found.append(directory / entry)
+    return found
 
 
 def scratch_path(final: str | Path) -> Path:
@@ -247,10 +257,9 @@ class AtomicOutputs(AllOrNothing):
             for final in self.finals:
                 self._make_dirs(final.parent)
             self._lock = lock.acquire(self.finals[0])
-            for final in self.finals:
-                for stale in partial_files(final):  # ours now: left by a killed run
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
+            for stale in partial_files(*self.finals):  # ours now: left by a killed run
+                with contextlib.suppress(OSError):
+                    stale.unlink()
         except BaseException:
             self._cleanup(remove_dirs=True)
             self._state = "aborted"
