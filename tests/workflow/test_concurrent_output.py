@@ -3,6 +3,7 @@ naming the first one's pid), the first finishes with a complete, readable file."
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -17,10 +18,10 @@ from grelu_cli.io.lock import lock_path
 
 @pytest.fixture(scope="module")
 def many_bed(ws, tmp_path_factory) -> Path:
-    """Enough windows that a batch-size-1 run takes several seconds."""
+    """Enough windows that a batch-size-1 run takes a few seconds."""
     path = tmp_path_factory.mktemp("many") / "many.bed"
     rows = [f"chrA\t{s}\t{s + 40}\tr{i}\n" for i, s in enumerate(range(0, 3900, 2))]
-    path.write_text("".join(rows * 2))
+    path.write_text("".join(rows))
     return path
 
 
@@ -42,6 +43,9 @@ def test_second_writer_of_the_same_output_gets_exit_2(ws, many_bed, tmp_path, re
     first = subprocess.Popen(slow, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(manifest_path(out) if resume else lock_path(out), first)
+        # Paused while the others try (deterministic on a busy machine); the kernel keeps
+        # its lock, as it would for a slow run.
+        first.send_signal(signal.SIGSTOP)
         seconds = [base, [*base, "--overwrite"]] + ([[*base, "--resume"]] if resume else [])
         for cmd in seconds:
             second = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True)
@@ -51,6 +55,7 @@ def test_second_writer_of_the_same_output_gets_exit_2(ws, many_bed, tmp_path, re
                 f"error: output {out} is being written by another grelu process "
                 f"(pid {first.pid}) (wait for it to finish, or choose another -o)"
             )
+        first.send_signal(signal.SIGCONT)
         _, err = first.communicate(timeout=300)
     finally:
         if first.poll() is None:
