@@ -187,7 +187,8 @@ def predict(
         None,
         "--tasks-query",
         rich_help_panel=_PRED,
-        help="pandas query over the tasks table, e.g. \"assay == 'CAGE'\".",
+        help="Select tasks by an expression over the tasks table's columns (comparisons, "
+        "and/or/not, in, .str.contains/startswith...), e.g. \"assay == 'CAGE'\"; not Python.",
     ),
     aggregate: str | None = typer.Option(
         None,

@@ -155,7 +155,11 @@ def _finish_build(
     from grelu_cli.predict.tasks import resolve_tasks
 
     selected = resolve_tasks(
-        loaded.tasks, names=req.task_names, file=req.tasks_file, query=req.tasks_query
+        loaded.tasks,
+        names=req.task_names,
+        file=req.tasks_file,
+        query=req.tasks_query,
+        model=req.model,
     )
     return BuiltRun(req, loaded, seq_len, inp, _predictor(req, loaded, seq_len, selected))
 

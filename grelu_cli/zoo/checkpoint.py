@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import InputDataError, OutputExistsError, UnsafeCheckpointError
+from grelu_cli.io.oserrors import write_error, writing
 
 # Lightning format version written into built checkpoints (only read by Lightning's migration
 # code, which leaves checkpoints at or above its own version untouched).
@@ -306,15 +307,49 @@ def atomic_save(obj: Any, out: Path, *, overwrite: bool = False) -> None:
         raise OutputExistsError(
             f"output {out} already exists", fix="pass --overwrite to replace it"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
+            sink = _WriteErrors(fh)
+            try:
+                torch.save(obj, sink)  # type: ignore[arg-type]
+            except RuntimeError as e:
+                # torch reports a failed write as RuntimeError ("unexpected pos ..."); the
+                # OSError underneath says why (no space, file size limit...).
+                mapped = write_error(sink.error, out) if sink.error else None
+                if mapped is None:
+                    raise
+                raise mapped from e
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, out)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        mapped = write_error(e, out)
+        if mapped is None:
+            raise
+        raise mapped from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class _WriteErrors:
+    """A binary file wrapper that remembers the OSError of a failed write (torch hides it)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self._fh.flush()
