@@ -58,6 +58,22 @@ class OutputExistsError(UsageError, FileExistsError):
     """The output exists and neither --overwrite nor --resume was given (exit 2)."""
 
 
+class OutputLockedError(UsageError):
+    """Another grelu process is writing the same output right now (exit 2)."""
+
+
+class OutputWriteError(GreluCliError, OSError):
+    """An output cannot be written: no space left, read-only or permission denied (exit 4).
+
+    An environment problem, not a bug: free space, fix the permissions or choose another -o.
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        GreluCliError.__init__(self, message, fix)
+
+
 class OutOfMemoryError(GreluCliError, MemoryError):
     """The device ran out of memory even at the smallest batch size (exit 5)."""
 

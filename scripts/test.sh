@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and run the whole test suite (what .ci/run calls).
+# Setup reinstalls nothing when pyproject.toml and constraints.txt are unchanged (scripts/setup.sh).
 # Extra arguments go to pytest, e.g. bash scripts/test.sh -k bigwig
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 venv="${GRELU_VENV:-.venv}"
 "$venv/bin/ruff" check grelu_cli tests benchmarks examples scripts
 # Snakemake lives in its own virtualenv (it conflicts with some packages); the example

@@ -13,6 +13,9 @@ from typer.core import TyperGroup
 
 from grelu_cli import __version__
 from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
+from grelu_cli.cli.options import install_help_types
+
+install_help_types()  # flags shown as flags in every command's --help
 
 
 def _debug_requested(args: Sequence[str]) -> bool:

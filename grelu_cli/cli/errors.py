@@ -8,6 +8,7 @@ The codes are listed in the README ("Errors and exit codes").
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import traceback
@@ -32,11 +33,26 @@ def _command_path(ctx: object | None) -> str:
     return getattr(ctx, "command_path", None) or "grelu"
 
 
+_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _usage_fix(err: click_exc.UsageError) -> str:
+    """The fix for click's usage errors; ``--rc true`` gets its own (a flag takes no value,
+    so ``true`` was read as an extra argument)."""
+    extra = re.search(r"unexpected extra arguments?(?:\(s\))? \((.+)\)", err.format_message())
+    if extra and _BOOL_WORDS & {w.lower() for w in extra.group(1).split()}:
+        return (
+            "flags such as --rc take no value: give the flag to turn it on, leave it out to "
+            "keep it off"
+        )
+    return f"see '{_command_path(err.ctx)} --help'"
+
+
 def describe(err: BaseException) -> tuple[str, int]:
     """The ``error:`` line (without the prefix) and exit code for ``err``: the library's
     :func:`~grelu_cli.errors.describe_error`, plus Typer's own usage errors."""
     if isinstance(err, click_exc.UsageError):
-        return f"{err.format_message()} (see '{_command_path(err.ctx)} --help')", EXIT_USAGE
+        return f"{err.format_message()} ({_usage_fix(err)})", EXIT_USAGE
     return describe_error(err)
 
 

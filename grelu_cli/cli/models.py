@@ -190,7 +190,11 @@ def download_cmd(
 )
 def info_cmd(
     name: str = typer.Argument(..., help="Zoo name, Hub repo, architecture or checkpoint path."),
-    tasks: bool = typer.Option(False, "--tasks", help="Also print the tasks table."),
+    tasks: bool = typer.Option(
+        False,
+        "--tasks",
+        help="Also print the tasks table (read from the weights: download a zoo model first).",
+    ),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     species: str | None = typer.Option(None, "--species", help="Zoo weights: species."),
     replicate: int | None = typer.Option(None, "--replicate", help="Zoo weights: replicate."),
@@ -198,11 +202,15 @@ def info_cmd(
         False, "--trust-checkpoint", help="Allow arbitrary pickled objects (trusted files only)."
     ),
     arch: str | None = typer.Option(None, "--arch", help="Architecture of a plain state dict."),
-    param: list[str] | None = typer.Option(None, "--param", help="KEY=VALUE for --arch."),
+    param: list[str] | None = typer.Option(
+        None, "--param", help="KEY=VALUE constructor argument for --arch (repeatable)."
+    ),
 ) -> None:
     """Show what a model is: source, checksum, geometry, activation and tasks.
 
-    Zoo models that are not cached are described from the registry (nothing is downloaded).
+    Zoo models that are not cached are described from the registry (nothing is downloaded);
+    their tasks table needs the weights, so --tasks then fails (exit 4) and names the
+    'grelu models download' command.
     """
     from grelu_cli.zoo.describe import describe
 
@@ -293,6 +301,6 @@ def build_cmd(
         print(f"note: {note}", file=sys.stderr)
     print(
         f"wrote {built.path}: {built.model_type}, {len(built.task_names)} tasks, "
-        f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, bin {built.bin_size} bp",
+        f"{built.n_params:,} parameters, seq_len {_num(built.seq_len)}, output {built.output}",
         file=sys.stderr,
     )

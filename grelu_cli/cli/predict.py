@@ -67,7 +67,10 @@ def predict(
         help="Architecture for weights-only files (.pt state dicts, .safetensors).",
     ),
     param: list[str] | None = typer.Option(
-        None, "--param", rich_help_panel=_MODEL, help="KEY=VALUE constructor argument for --arch."
+        None,
+        "--param",
+        rich_help_panel=_MODEL,
+        help="KEY=VALUE constructor argument for --arch (repeatable).",
     ),
     trust_checkpoint: bool = typer.Option(
         False,
@@ -160,7 +163,8 @@ def predict(
         None,
         "--tasks-query",
         rich_help_panel=_PRED,
-        help="pandas query over the tasks table, e.g. \"assay == 'CAGE'\".",
+        help="Select tasks by an expression over the tasks table's columns (comparisons, "
+        "and/or/not, in, .str.contains/startswith...), e.g. \"assay == 'CAGE'\"; not Python.",
     ),
     aggregate: str | None = typer.Option(
         None,

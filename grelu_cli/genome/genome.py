@@ -16,6 +16,7 @@ from typing import Any
 
 from grelu_cli.core.alias import ChromResolver
 from grelu_cli.errors import InputDataError, MissingResourceError
+from grelu_cli.genome.faidx_check import check_fai
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -35,6 +36,7 @@ class Genome:
         self.fai = self.path + ".fai"
         _check_readable(self.path)
         ensure_index(self.path)
+        check_fai(self.path, self.fai)  # a stale index would read the wrong bases silently
         self.chroms, self.sizes = read_fai(self.fai)
         self.resolver = ChromResolver(self.sizes, chrom_alias)
         self._fa: Any = None
@@ -106,12 +108,26 @@ def _check_readable(path: str) -> None:
             f"genome {path} is a directory", fix="pass the FASTA file itself to --genome"
         )
     with open(path, "rb") as fh:
-        head = fh.read(2)
-    if head == _GZIP_MAGIC:
+        head = fh.read(4096)
+    if head[:2] == _GZIP_MAGIC:
         raise InputDataError(
             f"genome {path} is gzip-compressed; random access needs an uncompressed FASTA",
             fix=f"decompress it: gunzip -k {path}",
         )
+    if b"\0" in head or not _decodes(head):
+        raise InputDataError(
+            f"genome {path} is not a text FASTA (it starts with binary data)",
+            fix="pass an uncompressed FASTA ('>name' lines, then bases) to --genome; "
+            "decompress it first if it is compressed, e.g. with bgzip -d or zstd -d",
+        )
+
+
+def _decodes(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # a multi-byte character cut by the 4 kB read
+    return True
 
 
 def ensure_index(path: str) -> None:
@@ -143,8 +159,12 @@ def ensure_index(path: str) -> None:
             fix="every sequence line of a record must have the same length; reformat it "
             "with `samtools faidx` or `seqkit seq -w 60`",
         ) from None
-    except ValueError as err:  # duplicate record names
-        raise InputDataError(f"genome {path} cannot be indexed: {err}") from None
+    except ValueError as err:  # duplicate record names, undecodable text
+        raise InputDataError(
+            f"genome {path} cannot be indexed: {err}",
+            fix="give a text FASTA with unique record names ('>name' lines, then bases); "
+            "check it with `samtools faidx`",
+        ) from None
 
 
 def _writable(directory: str) -> bool:

@@ -91,7 +91,11 @@ def _edges(
         ws = np.where(off, np.where(size < width, 0, np.clip(ws, 0, size - width)), ws)
     else:
         moved = np.zeros(len(ws), dtype=bool)
-    return ws, np.maximum(0, -ws), np.maximum(0, ws + width - size), moved
+    # A window wholly off a sequence end is all padding: each side is capped at the width
+    # (uncapped, a window 1 Mb past the end counted 1 Mb of padding for 1 kb of input).
+    pad_l = np.clip(-ws, 0, width)
+    pad_r = np.clip(ws + width - size, 0, width)
+    return ws, pad_l, pad_r, moved
 
 
 class WindowPlan:

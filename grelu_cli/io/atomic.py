@@ -10,16 +10,26 @@ deleted, as are the output directories this group created, if they are still emp
 Naming scheme (stable; a future ``--resume`` finds a partial run by these names)::
 
     DIR/NAME                              final output
-    DIR/.NAME.partial                     temporary file being written (hidden, same directory)
+    DIR/.NAME.lock                        advisory lock (flock) held while the output is being
+                                          written; records the pid (:mod:`grelu_cli.io.lock`)
+    DIR/.NAME.PID-RANDOM.partial          temporary file being written (hidden, same directory,
+                                          unique per process and group)
     DIR/.NAME.partial.d/                  writer scratch space (bigWig spill files); always
                                           deleted on commit and on abort
     DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.io.resume`)
     DIR/.NAME.partial.parts/              committed chunks of a resumable run (resume.py);
                                           kept until the output is complete
 
-For a group of outputs (one bigWig per task) the scratch directory and manifest belong to the
-first output of the group. A temporary name never ends in the final extension, so nothing that
-globs ``*.parquet`` or ``*.bw`` picks up a partial file.
+For a group of outputs (one bigWig per task) the scratch directory, manifest and lock belong to
+the first output of the group. A temporary name never ends in the final extension, so nothing
+that globs ``*.parquet`` or ``*.bw`` picks up a partial file.
+
+Two processes writing the same output: the second one gets exit 2 from the lock ("being
+written by another grelu process (pid N)"), and even without the lock (another tool, a group
+sharing only some files) their temporary names differ, so neither can rename the other's
+half-written file into place. Temporary files left by a killed run are deleted by the next run
+that takes the lock. Environment write errors (no space, read-only, permission denied, quota,
+file size limit) raised while a group is open become exit 4 (:mod:`grelu_cli.io.oserrors`).
 
 Limits: a group of several files is renamed one after another; if one rename fails, the files
 already renamed are removed again (with ``overwrite`` the files they replaced are gone). A
@@ -30,6 +40,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -37,16 +49,44 @@ from types import TracebackType
 from typing import TypeVar
 
 from grelu_cli.errors import OutputExistsError, UsageError
+from grelu_cli.io import lock
+from grelu_cli.io.oserrors import write_error, writing
 
 PARTIAL_SUFFIX = ".partial"
 
 _T = TypeVar("_T", bound="AllOrNothing")
 
 
-def partial_path(final: str | Path) -> Path:
-    """Temporary path of ``final``: ``DIR/.NAME.partial``."""
+def new_token() -> str:
+    """A temporary-name token unique to this process and call: ``PID-RANDOM``."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def partial_path(final: str | Path, token: str) -> Path:
+    """Temporary path of ``final`` for writer ``token``: ``DIR/.NAME.TOKEN.partial``."""
     final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}")
+    return final.with_name(f".{final.name}.{token}{PARTIAL_SUFFIX}")
+
+
+_PARTIAL_NAME = re.compile(rf"\.(.+)\.\d+-[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}")
+
+
+def partial_files(*finals: str | Path) -> list[Path]:
+    """Temporary files of ``finals`` that exist now (any writer's); one listing per folder."""
+    by_dir: dict[Path, set[str]] = {}
+    for final in map(Path, finals):
+        by_dir.setdefault(final.parent, set()).add(final.name)
+    found = []
+    for directory, names in by_dir.items():
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            m = _PARTIAL_NAME.fullmatch(entry)
+            if m and m.group(1) in names:
+                found.append(directory / entry)
+    return found
 
 
 def scratch_path(final: str | Path) -> Path:
@@ -126,8 +166,14 @@ class AllOrNothing:
     def abort(self) -> None:
         raise NotImplementedError
 
+    def output_label(self) -> str:
+        """How messages name this output (its first final path)."""
+        outputs = getattr(self, "_outputs", self)
+        return str(outputs.finals[0])
+
     def __enter__(self: _T) -> _T:
-        self.open()
+        with writing(self.output_label()):
+            self.open()
         return self
 
     def __exit__(
@@ -137,9 +183,32 @@ class AllOrNothing:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
+            try:
+                self.finish()
+            except OSError as e:
+                self.abort()  # a writer's own cleanup may have run; abort is idempotent
+                mapped = write_error(e, self.output_label())
+                if mapped is None:
+                    raise
+                raise mapped from e
+            return
+        self.abort()
+        mapped = write_error(exc, self.output_label()) if _ours(exc, self) else None
+        if mapped is not None:
+            raise mapped from exc
+
+
+def _ours(exc: BaseException | None, group: AllOrNothing) -> bool:
+    """Whether an OSError raised inside a writer's block concerns the output's directory
+    (not, say, a permission error reading an input file)."""
+    name = getattr(exc, "filename", None)
+    if name is None:
+        return True
+    outputs = getattr(group, "_outputs", group)
+    dirs = {p.parent.absolute() for p in outputs.finals}
+    return Path(os.fsdecode(name)).absolute().parent in dirs or any(
+        d in Path(os.fsdecode(name)).absolute().parents for d in dirs
+    )
 
 
 class AtomicOutputs(AllOrNothing):
@@ -166,10 +235,12 @@ class AtomicOutputs(AllOrNothing):
                 f"output paths repeat: {', '.join(str(p) for p in self.finals)}",
                 fix="give each output its own path",
             )
-        self.temps: tuple[Path, ...] = tuple(partial_path(p) for p in self.finals)
+        self.token = new_token()
+        self.temps: tuple[Path, ...] = tuple(partial_path(p, self.token) for p in self.finals)
         self.overwrite = overwrite
         self._created_dirs: list[Path] = []
         self._scratch: Path | None = None
+        self._lock: Path | None = None
         self._state = "new"
 
     def finish(self) -> None:
@@ -182,8 +253,17 @@ class AtomicOutputs(AllOrNothing):
             raise RuntimeError(f"AtomicOutputs.open() called twice (state {self._state})")
         for final in self.finals:
             check_output(final, self.overwrite)
-        for final in self.finals:
-            self._make_dirs(final.parent)
+        try:
+            for final in self.finals:
+                self._make_dirs(final.parent)
+            self._lock = lock.acquire(self.finals[0])
+            for stale in partial_files(*self.finals):  # ours now: left by a killed run
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        except BaseException:
+            self._cleanup(remove_dirs=True)
+            self._state = "aborted"
+            raise
         self._state = "open"
 
     def temp(self, final: str | Path) -> Path:
@@ -245,6 +325,9 @@ class AtomicOutputs(AllOrNothing):
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self._lock is not None:
+            lock.release(self._lock)
+            self._lock = None
         if remove_dirs:
             for directory in reversed(self._created_dirs):
                 with contextlib.suppress(OSError):

@@ -12,6 +12,11 @@ never mistaken for a finished one.
 
 The manifest also records what the run is (fingerprint, shard, window range, chunk size,
 output target): resuming with a different model, input or options is refused.
+
+The store holds the output's lock (:mod:`grelu_cli.io.lock`) from :meth:`PartStore.open` to
+:meth:`PartStore.discard` (or process exit), so a second process cannot write the same parts or
+manifest; its names stay fixed so that a later ``--resume`` (a new process) finds them. Only the
+final file's temporary name is unique per process (:mod:`grelu_cli.io.atomic`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import UsageError
+from grelu_cli.io import lock
 from grelu_cli.io.atomic import fsync_dir, fsync_file, manifest_path, parts_path
+from grelu_cli.io.oserrors import writing
 
 MANIFEST_VERSION = 1
 # What must match for a partial run to be continued (manifest key -> how messages name it).
@@ -68,19 +75,33 @@ class PartStore:
         self.n_chunks = n_chunks
         self.resume = resume
         self.done: dict[int, int] = {}  # chunk -> rows
+        self._lock: Path | None = None
 
     def open(self) -> int:
-        """Load a matching manifest (resume) or start fresh; returns chunks already done."""
-        existing = self._load()
-        if existing is not None and self.resume:
-            self._check(existing)
-            listed = {int(k): int(v) for k, v in existing.get("done", {}).items()}
-            self.done = {k: v for k, v in listed.items() if self.part(k).is_file()}
-        else:
-            self.discard()
+        """Lock the output, load a matching manifest (resume) or start fresh; returns chunks
+        already done. Raises OutputLockedError when another process is writing the output."""
+        try:
+            return self._open()
+        except BaseException:
+            if self._lock is not None:  # refused (another run's manifest) or unwritable
+                lock.release(self._lock)
+                self._lock = None
+            raise
+
+    def _open(self) -> int:
+        with writing(self.final):
             self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._write()
+            if self._lock is None:
+                self._lock = lock.acquire(self.final)
+            existing = self._load()
+            if existing is not None and self.resume:
+                self._check(existing)
+                listed = {int(k): int(v) for k, v in existing.get("done", {}).items()}
+                self.done = {k: v for k, v in listed.items() if self.part(k).is_file()}
+            else:
+                self._remove()
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._write()
         return len(self.done)
 
     def todo(self) -> list[int]:
@@ -94,7 +115,8 @@ class PartStore:
     def commit(self, k: int, rows: int) -> None:
         """Record chunk ``k`` (its part file already in place) in the manifest."""
         self.done[k] = rows
-        self._write()
+        with writing(self.final):
+            self._write()
 
     def forget(self, chunks: list[int]) -> None:
         """Take ``chunks`` off the manifest (their parts are bad): they are predicted again."""
@@ -105,7 +127,19 @@ class PartStore:
         self._write()
 
     def discard(self) -> None:
-        """Delete the parts and the manifest."""
+        """Delete the parts and the manifest (under the output's lock), and release the lock.
+
+        Raises OutputLockedError when another process is writing the output (its parts are
+        left alone)."""
+        if not self.manifest.exists() and not self.dir.exists() and self._lock is None:
+            return  # nothing to delete: no lock file to create (e.g. in a read-only folder)
+        with lock.locked(self.final):
+            self._remove()
+        if self._lock is not None:
+            lock.release(self._lock)
+            self._lock = None
+
+    def _remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
         for path in (self.manifest, self.manifest.with_name(self.manifest.name + ".tmp")):
             with contextlib.suppress(FileNotFoundError):

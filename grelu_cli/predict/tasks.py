@@ -12,6 +12,7 @@ normalises over all tasks and would change if channels were removed first.
 from __future__ import annotations
 
 import difflib
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,14 @@ def read_tasks_file(path: str | Path) -> list[str]:
     return [n for n in names if n]
 
 
-def _by_names(names: Sequence[str], table_names: list[str], where: str) -> list[int]:
+def _info_command(model: str | None) -> str:
+    """The command that lists a model's tasks table, with the model's name when known."""
+    return f"grelu models info {shlex.quote(model) if model else 'MODEL'} --tasks"
+
+
+def _by_names(
+    names: Sequence[str], table_names: list[str], where: str, model: str | None = None
+) -> list[int]:
     index: dict[str, int] = {}
     for i, n in enumerate(table_names):
         index.setdefault(n, i)
@@ -52,7 +60,7 @@ def _by_names(names: Sequence[str], table_names: list[str], where: str) -> list[
             hint = f"close matches: {', '.join(close)}" if close else "no close match"
             raise UsageError(
                 f"unknown task {n!r} in {where} ({hint})",
-                fix="run 'grelu models info MODEL' to list the model's tasks",
+                fix=f"run '{_info_command(model)}' to list the model's tasks",
             )
         if index[n] not in out:  # keep the first mention; a repeat adds nothing
             out.append(index[n])
@@ -65,6 +73,7 @@ def resolve_tasks(
     names: Sequence[str] | None = None,
     file: str | Path | None = None,
     query: str | None = None,
+    model: str | None = None,
 ) -> list[int] | None:
     """Row indices of the selected tasks, or None when no selection was given (all tasks).
 
@@ -72,12 +81,14 @@ def resolve_tasks(
         tasks: the model's tasks table (a ``name`` column plus metadata columns).
         names: task names (``--tasks a,b``), in the order they should be written.
         file: a file of task names, one per line (``--tasks-file``).
-        query: a ``pandas.DataFrame.query`` expression over the table (``--tasks-query``),
-            evaluated with the python engine so string methods work, e.g.
+        query: an expression over the table's columns (``--tasks-query``) in the small, safe
+            language of :mod:`grelu_cli.predict.task_query` (never pandas' ``query``), e.g.
             ``assay == 'CAGE' and sample.str.contains('K562')``. Rows keep table order.
+        model: the model as the user named it, for the hint in error messages.
 
     At most one of the three may be given. Raises UsageError for unknown names (listing close
-    matches), a query that does not evaluate, or a selection that matches no task.
+    matches), a query outside the language or not true/false per task, or a selection that
+    matches no task.
     """
     given = [
         k
@@ -93,38 +104,24 @@ def resolve_tasks(
     table_names = [str(n) for n in tasks["name"]]
     if names is not None:
         selected = _by_names(
-            [str(n).strip() for n in names if str(n).strip()], table_names, "--tasks"
+            [str(n).strip() for n in names if str(n).strip()], table_names, "--tasks", model
         )
         where = "--tasks"
     elif file is not None:
-        selected = _by_names(read_tasks_file(file), table_names, f"--tasks-file {file}")
+        selected = _by_names(read_tasks_file(file), table_names, f"--tasks-file {file}", model)
         where = f"--tasks-file {file}"
     else:
         assert query is not None
-        selected = _query(tasks, query)
+        from grelu_cli.predict.task_query import select_rows
+
+        selected = select_rows(tasks, query, model=model)
         where = f"--tasks-query {query!r}"
     if not selected:
         raise UsageError(
             f"{where} selects no task (the model has {len(table_names)})",
-            fix="run 'grelu models info MODEL' to list the model's tasks and their columns",
+            fix=f"run '{_info_command(model)}' to list the model's tasks and their columns",
         )
     return selected
-
-
-def _query(tasks: pd.DataFrame, query: str) -> list[int]:
-    import numpy as np
-
-    frame = tasks.reset_index(drop=True)
-    try:
-        hit = frame.query(query, engine="python")
-    except Exception as e:  # pandas raises many types (SyntaxError, UndefinedVariableError...)
-        cols = ", ".join(map(str, frame.columns))
-        raise UsageError(
-            f"--tasks-query {query!r} does not evaluate on the tasks table: "
-            f"{type(e).__name__}: {e}",
-            fix=f"write a pandas query over the columns {cols}",
-        ) from None
-    return [int(i) for i in np.asarray(hit.index)]
 
 
 @dataclass(frozen=True)

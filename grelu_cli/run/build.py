@@ -73,6 +73,7 @@ def finish_build(
         names=list(pred.tasks) if pred.tasks is not None else None,
         file=pred.tasks_file,
         query=pred.tasks_query,
+        model=job.model.model,
     )
     predictor = make_predictor(job, loaded, seq_len, selected, device or job.run.device)
     return BuiltRun(job, loaded, seq_len, inp, predictor)

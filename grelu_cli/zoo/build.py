@@ -19,6 +19,7 @@ from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.zoo.activation import activation_from_train_params
 from grelu_cli.zoo.checkpoint import atomic_save, build_checkpoint
 from grelu_cli.zoo.factory import build_model, constructor_params, model_class
+from grelu_cli.zoo.param_types import check_types
 
 TASK_TYPES = ("regression", "binary", "multiclass")
 DEFAULT_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "ce"}
@@ -37,6 +38,7 @@ class BuiltModel:
     seq_len: int | None
     bin_size: int
     task_names: list[str]
+    output: str = ""
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -109,8 +111,13 @@ def build_checkpoint_file(
         n_tasks = len(tasks["name"])
     if n_tasks is None:
         n_tasks = kwargs.pop("n_tasks", None)
-    if n_tasks is None or int(n_tasks) < 1:
+        # --param n_tasks=abc / 2.5 / true: refuse before int() turns 2.5 into 2
+        if n_tasks is not None:
+            check_types(cls, {"n_tasks": n_tasks}, where="--param", error=UsageError)
+    if n_tasks is None:
         raise UsageError("the number of tasks is not given", fix="pass --n-tasks N or --tasks FILE")
+    if n_tasks < 1:
+        raise UsageError(f"the number of tasks is {n_tasks}", fix="give at least 1 task")
     kwargs["n_tasks"] = int(n_tasks)
     for name in _LEN_PARAMS:
         if name in ctor and name not in kwargs:
@@ -150,4 +157,17 @@ def build_checkpoint_file(
         seq_len=None if seq_len is None else int(seq_len),
         bin_size=geometry.bin_size,
         task_names=[str(n) for n in task_table["name"]],
+        output=describe_output(geometry, seq_len),
     )
+
+
+def describe_output(geometry: Any, seq_len: int | None) -> str:
+    """What one window's prediction is, per task: ``1 value per window (pooled over the
+    input)`` for heads that pool over length, else ``896 bins of 128 bp`` (or ``bins of
+    128 bp`` when the input length is open)."""
+    if geometry.pooled:
+        return "1 value per window (pooled over the input)"
+    if seq_len is None:
+        return f"bins of {geometry.bin_size} bp"
+    n = geometry.out_len(int(seq_len))
+    return f"{n:,} bin{'s' if n != 1 else ''} of {geometry.bin_size} bp per window"

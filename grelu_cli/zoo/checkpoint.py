@@ -17,6 +17,13 @@ Loading uses ``torch.load(weights_only=True)`` with an allowlist of exactly the 
 gReLU stores (arrays, their dtypes, numpy scalars). Any other global is refused with
 :class:`UnsafeCheckpointError` before anything executes; ``trust=True`` (``--trust-checkpoint``)
 is the explicit opt-out for files the user trusts.
+
+Before torch sees a file, its first bytes say what it is (:func:`sniff_checkpoint`): only the
+zip format that ``torch.save`` has written since PyTorch 1.6 is loaded safely. A bare pickle
+(``pickle.dump``, or ``torch.save(_use_new_zipfile_serialization=False)``) is refused without
+being unpickled, and anything else (text, random bytes, another kind of zip) is "not a PyTorch
+checkpoint": torch's unpickler given such bytes fails with arbitrary errors (``KeyError``,
+``IndexError: pop from empty list``) that say nothing about the file.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import InputDataError, OutputExistsError, UnsafeCheckpointError
+from grelu_cli.io.oserrors import write_error, writing
 
 # Lightning format version written into built checkpoints (only read by Lightning's migration
 # code, which leaves checkpoints at or above its own version untouched).
@@ -72,39 +80,108 @@ def _allowed_names() -> set[str]:
     return names
 
 
+#: First bytes of a pickle of protocol 2 or later (``PROTO`` opcode, then the protocol).
+_PICKLE_PROTOCOLS = (2, 3, 4, 5)
+_ZIP_MAGIC = b"PK\x03\x04"
+#: What legacy (non-zip) ``torch.save`` writes first: a protocol-2 pickle of its magic number.
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+ZIP, PICKLE, OTHER = "zip", "pickle", "other"
+
+
+def sniff_checkpoint(path: Path) -> str:
+    """What ``path`` holds, from its bytes alone (nothing is unpickled).
+
+    Returns ``"zip"`` for a ``torch.save`` zip archive (it has a ``data.pkl`` entry) or a
+    zip-headed file too damaged to list (reported as unreadable later), ``"pickle"`` for a bare
+    pickle of protocol >= 2 (legacy ``torch.save`` and ``pickle.dump`` write these; torch.save
+    never writes protocols 0/1), and ``"other"`` for anything else.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return ZIP  # damaged: safe_load reports it as unreadable
+        return ZIP if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names) else OTHER
+    if head.startswith(_ZIP_MAGIC):
+        return ZIP  # a truncated archive: its central directory is missing
+    if len(head) >= 2 and head[0] == 0x80 and head[1] in _PICKLE_PROTOCOLS:
+        return PICKLE
+    return OTHER
+
+
+def _is_legacy_torch_save(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(_LEGACY_TORCH_MAGIC)) == _LEGACY_TORCH_MAGIC
+
+
+def not_a_checkpoint(path: Path) -> InputDataError:
+    """The error for a file that is not a PyTorch checkpoint at all."""
+    return InputDataError(
+        f"{path} is not a PyTorch checkpoint",
+        fix="give a gReLU .ckpt, a torch.save state dict (.pt) or a .safetensors file",
+    )
+
+
 def safe_load(path: Path, *, trust: bool = False) -> Any:
     """``torch.load`` on CPU; refuse pickled objects outside the allowlist unless ``trust``.
 
     Raises:
-        UnsafeCheckpointError: the file references a global that is not allowlisted.
-        InputDataError: the file is not a readable PyTorch file.
+        InputDataError: the file is not a PyTorch checkpoint (text, random bytes, another
+            zip), or a damaged one.
+        UnsafeCheckpointError: the file is a bare pickle (never unpickled without ``trust``),
+            or references a global that is not allowlisted.
     """
+    kind = sniff_checkpoint(path)
+    if kind == OTHER:
+        raise not_a_checkpoint(path)
+    if kind == PICKLE and not trust:
+        raise UnsafeCheckpointError(
+            f"{path} is a legacy/plain pickle, which grelu-cli never unpickles",
+            fix="re-save it with torch.save from a trusted environment or pass --trust-checkpoint",
+        )
+    if kind == ZIP and not zipfile.is_zipfile(path):
+        raise unreadable(path, "the zip archive is truncated or damaged (an interrupted copy?)")
     import torch
 
     # Memory-map zip-format files: tensors are read on demand and copied once into the model,
     # so loading Borzoi needs ~0.7 GB rather than twice that.
-    mmap = zipfile.is_zipfile(path)
-    if trust:
-        return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+    mmap = kind == ZIP
     try:
+        if trust and kind == PICKLE and not _is_legacy_torch_save(path):
+            with open(path, "rb") as fh:  # a pickle.dump file the user vouched for
+                return pickle.load(fh)
+        if trust:
+            return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
         with torch.serialization.safe_globals(_numpy_allowlist()), warnings.catch_warnings():
             # a protocol note for pickles not written by torch.save; the refusal says enough
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except pickle.UnpicklingError as e:
+    except pickle.UnpicklingError:
+        if trust:
+            raise unreadable(path, "its pickle is damaged") from None
         bad = _unsafe_globals(path)
-        what = ", ".join(bad) if bad else str(e).strip().splitlines()[0][:200]
+        what = ", ".join(bad) if bad else "objects outside the safe-loading allowlist"
         raise UnsafeCheckpointError(
             f"checkpoint {path} contains objects that are not plain weights: {what}; "
             "loading it could run arbitrary code",
             fix="pass --trust-checkpoint only if you trust where this file came from",
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+    except MemoryError:
+        raise
+    except Exception as e:  # torch.load on damaged bytes raises almost anything
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise InputDataError(
-            f"cannot read checkpoint {path}: {first}",
-            fix="check that the file is a complete PyTorch/Lightning checkpoint",
-        ) from None
+        raise unreadable(path, first) from None
+
+
+def unreadable(path: Path, why: str) -> InputDataError:
+    """The error for a checkpoint whose format is right but whose content is damaged."""
+    return InputDataError(
+        f"cannot read checkpoint {path}: {why}",
+        fix="check that the file is a complete PyTorch/Lightning checkpoint",
+    )
 
 
 def _unsafe_globals(path: Path) -> list[str]:
@@ -230,15 +307,49 @@ def atomic_save(obj: Any, out: Path, *, overwrite: bool = False) -> None:
         raise OutputExistsError(
             f"output {out} already exists", fix="pass --overwrite to replace it"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
+            sink = _WriteErrors(fh)
+            try:
+                torch.save(obj, sink)  # type: ignore[arg-type]
+            except RuntimeError as e:
+                # torch reports a failed write as RuntimeError ("unexpected pos ..."); the
+                # OSError underneath says why (no space, file size limit...).
+                mapped = write_error(sink.error, out) if sink.error else None
+                if mapped is None:
+                    raise
+                raise mapped from e
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, out)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        mapped = write_error(e, out)
+        if mapped is None:
+            raise
+        raise mapped from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class _WriteErrors:
+    """A binary file wrapper that remembers the OSError of a failed write (torch hides it)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self._fh.flush()

@@ -1,7 +1,9 @@
 """A plain-data description of a model for ``grelu models info`` (and for provenance).
 
 For a zoo model whose weights are not cached, the description comes from the registry alone;
-nothing is downloaded. Otherwise the model is loaded (safely) and described from the checkpoint.
+nothing is downloaded, and asking for the tasks table (which only the weights file holds) is a
+missing resource (exit 4) that names the download command. Otherwise the model is loaded
+(safely) and described from the checkpoint.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from grelu_cli.errors import MissingResourceError, UsageError
 from grelu_cli.zoo import hub, registry
 from grelu_cli.zoo.source import download_command
 
@@ -26,16 +29,33 @@ def describe(
     """(info dict, tasks DataFrame or None) for a zoo name, repo, architecture or file."""
     rec = registry.find_record(name)
     if rec is not None and rec.kind == registry.ARCHITECTURE:
+        if with_tasks:
+            raise UsageError(
+                f"--tasks: '{rec.name}' is an architecture, which has no tasks table",
+                fix=f"build one with task names, e.g. 'grelu models build {rec.name} --tasks "
+                "tasks.txt -o m.ckpt', then run 'grelu models info m.ckpt --tasks'",
+            )
         return _describe_architecture(rec), None
     if rec is not None and (rec.kind == registry.EXTERNAL or not rec.files):
+        if with_tasks:
+            raise UsageError(
+                f"--tasks: '{rec.name}' cannot be loaded by grelu-cli, so its tasks table "
+                "cannot be read",
+                fix=f"see {rec.url}" if rec.url else "drop --tasks",
+            )
         return _record_info(rec), None
     if rec is not None and rec.repo_id is not None:
         wf = rec.weights_file(species, replicate)
         if hub.cached_file(rec.repo_id, wf.filename, rec.revision) is None:
+            cmd = download_command(rec, wf.species, wf.replicate)
+            if with_tasks:  # the tasks table lives in the checkpoint, not in the registry
+                raise MissingResourceError(
+                    f"the tasks table of '{rec.name}' is read from its weights "
+                    f"({rec.repo_id}/{wf.filename}), which are not in the local cache",
+                    fix=f"run '{cmd}' first, or drop --tasks for the registry facts",
+                )
             info = _record_info(rec)
-            info["weights"] = (
-                f"not cached (run '{download_command(rec, wf.species, wf.replicate)}')"
-            )
+            info["weights"] = f"not cached (run '{cmd}')"
             return info, None
     from grelu_cli.zoo.build import parse_param
     from grelu_cli.zoo.loader import load_model

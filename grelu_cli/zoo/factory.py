@@ -12,6 +12,8 @@ from typing import Any
 
 from grelu_cli.errors import GreluCliError, InputDataError, UsageError
 from grelu_cli.model.architectures import NAMES
+from grelu_cli.zoo.param_types import check_types
+from grelu_cli.zoo.registry import close_matches
 
 #: Every model class name (:mod:`grelu_cli.model.architectures`).
 ARCHITECTURES = NAMES
@@ -20,18 +22,34 @@ ARCHITECTURES = NAMES
 _PLACEMENT = ("dtype", "device")
 
 
-def model_class(name: str) -> type:
-    """The model class called ``name`` (gReLU ``model_type``), case-insensitive."""
+def model_class(
+    name: str, *, error: type[InputDataError] | type[UsageError] = UsageError, where: str = ""
+) -> type:
+    """The model class called ``name`` (gReLU ``model_type``), case-insensitive.
+
+    Raises ``error`` for an unknown name: :class:`UsageError` (exit 2) when the user typed it
+    (``--arch``, ``grelu models build``), :class:`InputDataError` (exit 3) when a checkpoint's
+    ``model_type`` names it; close spellings are suggested.
+    """
     from grelu_cli.model import models
 
     lookup = {a.lower(): a for a in ARCHITECTURES}
     canonical = lookup.get(name.lower())
     if canonical is None or not hasattr(models, canonical):
-        raise UsageError(
-            f"unknown architecture '{name}'",
-            fix=f"choose one of {', '.join(ARCHITECTURES)}",
+        close = close_matches(name, ARCHITECTURES)
+        hint = f"did you mean {_either(close)}? " if close else ""
+        known = f"grelu-cli builds {', '.join(ARCHITECTURES)}"
+        if error is UsageError:
+            raise UsageError(f"unknown architecture '{name}'", fix=hint + known)
+        raise error(
+            f"{where or 'checkpoint'}: model_type '{name}' is not an architecture grelu-cli knows",
+            fix=f"{hint}{known}; check the file's hyper_parameters.model_params",
         )
     return getattr(models, canonical)
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
@@ -53,13 +71,13 @@ def build_model(
 ) -> Any:
     """Instantiate ``model_type(**kwargs)`` on CPU in float32.
 
-    Raises:
-        UsageError: unknown architecture.
-        InputDataError (or ``error``): kwargs the class does not take, or missing required
-            ones; the message names them and ``where`` they came from (a checkpoint or
-            ``--param``, where the mistake is the user's: ``error=UsageError``).
+    Raises ``error`` (:class:`InputDataError` for a checkpoint's ``model_params``,
+    :class:`UsageError` for ``--arch``/``--param``, where the mistake is the user's) for an
+    unknown architecture, kwargs the class does not take, missing required ones, and values of
+    the wrong type (:func:`check_types`); each message names the value and ``where`` it came
+    from.
     """
-    cls = model_class(model_type)
+    cls = model_class(model_type, error=error, where=where)
     params = constructor_params(cls)
     kwargs = {k: v for k, v in kwargs.items() if k not in _PLACEMENT}
     unknown = sorted(set(kwargs) - set(params))
@@ -74,6 +92,7 @@ def build_model(
             f"{where}: {cls.__name__} needs {', '.join(missing)}",
             fix="add them (for 'grelu models build': --param NAME=VALUE)",
         )
+    check_types(cls, kwargs, where=where, error=error)
     try:
         return cls(**kwargs)
     except GreluCliError:

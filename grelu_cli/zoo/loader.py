@@ -161,7 +161,10 @@ def load_model(
         )
     model_type = str(params["model_type"])
     kwargs = {k: v for k, v in params.items() if k != "model_type"}
-    model = build_model(model_type, kwargs, where=where)
+    if arch is not None:  # the user typed these: a mistake is a usage error (exit 2)
+        model = build_model(model_type, kwargs, where="--arch/--param", error=UsageError)
+    else:  # the file's model_params: bad input data (exit 3)
+        model = build_model(model_type, kwargs, where=where)
     load_weights(model, weights, where=where)
     model.eval()
     # gReLU checkpoints without train_params get gReLU's defaults (binary -> sigmoid), as in

@@ -17,6 +17,7 @@ on the Hub. ``None`` means "not published / not verified": the checkpoint is the
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -312,9 +313,21 @@ def get_record(name: str) -> ModelRecord:
     """Like :func:`find_record` but raises :class:`UsageError` listing close names."""
     rec = find_record(name)
     if rec is None:
-        import difflib
-
-        close = difflib.get_close_matches(name.lower(), [n.lower() for n in REGISTRY], n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "see 'grelu models list'"
-        raise UsageError(f"unknown model '{name}'", fix=hint)
+        close = close_matches(name, REGISTRY)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise UsageError(f"unknown model '{name}'", fix=hint + "see 'grelu models list'")
     return rec
+
+
+def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``choices`` spelled like ``name`` (case-insensitive), in their own case.
+
+    The cutoff (0.75) keeps typos (``borzio``, ``convmodle``, ``Enformr``) and drops names that
+    merely share a part (``notamodel`` is not close to ``ConvModel``; difflib's default 0.6
+    suggested it).
+    """
+    import difflib
+
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.75)
+    return [by_lower[f] for f in found]

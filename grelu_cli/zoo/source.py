@@ -13,6 +13,7 @@ Zoo and Hub models are served from the local cache when present (no network), el
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,16 +97,35 @@ def resolve(
             # 'dir/file.ckpt' may be a mistyped local path as well as a Hub file: say both.
             raise type(e)(f"no local file {spec}, and as a Hub file: {e.message}", e.fix) from None
         return ResolvedSource(path=local, name=spec, label=f"{repo_id}/{filename}")
-    if path.suffix.lower() in WEIGHT_SUFFIXES or "/" in spec or path.exists():
-        raise MissingResourceError(
-            f"model file {spec} does not exist" if not path.exists() else f"{spec} is not a file",
-            fix="check the path",
-        )
+    if looks_like_path(spec) or path.exists():
+        raise missing_file(spec, path)
     # Unknown bare name: reuse the registry's suggestion message.
     from grelu_cli.zoo.registry import get_record
 
     get_record(spec)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` names a file rather than a zoo model: it has a file extension
+    (``model.ckp``, ``weights.bin``) or a path separator, or starts with ``.``/``~``.
+    Zoo names never contain a dot."""
+    return bool(Path(spec).suffix) or "/" in spec or os.sep in spec or spec.startswith((".", "~"))
+
+
+def missing_file(spec: str, path: Path) -> MissingResourceError:
+    """The error for a model path that is not a file, suggesting a close name beside it."""
+    if path.exists():
+        return MissingResourceError(f"model {spec} is not a file", fix="give the weights file")
+    import difflib
+
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()]
+    except OSError:  # the folder is missing or unreadable
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    fix = f"did you mean {path.with_name(close[0])}?" if close else "check the path"
+    return MissingResourceError(f"model file {spec} does not exist", fix=fix)
 
 
 def _resolve_record(

@@ -238,3 +238,42 @@ def test_paths_are_reported_as_given(tmp_path):
     out = tmp_path / "sub" / "m.ckpt"
     result = run("models", "build", "ConvModel", "--n-tasks", "1", *SMALL, "-o", str(out))
     assert result.exit_code == 0 and Path(out).is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "needle"),
+    [
+        ("enformer", 4, "run 'grelu models download enformer' first"),
+        ("ConvModel", 2, "is an architecture, which has no tasks table"),
+        ("decima", 2, "cannot be loaded by grelu-cli"),
+    ],
+)
+def test_info_tasks_without_a_tasks_table_is_an_error(name, code, needle):
+    result = run("models", "info", name, "--tasks")
+    assert result.exit_code == code and result.stdout == ""
+    assert needle in one_error_line(result)
+    assert run("models", "info", name).exit_code == 0  # without --tasks: the registry facts
+
+
+@pytest.mark.parametrize(
+    ("params", "output"),
+    [
+        ([], "output 1 value per window (pooled over the input)"),  # final_pool_func="avg"
+        (
+            ["--param", "final_pool_func=null", "--param", "pool_func=max",
+             "--param", "pool_size=2", "--param", "crop_len=5"],
+            "output 90 bins of 2 bp per window",  # 200 bp / 2 - 2 * 5
+        ),
+    ],
+)  # fmt: skip
+def test_build_reports_the_real_output_geometry(tmp_path, params, output):
+    out = tmp_path / "m.ckpt"
+    args = ["models", "build", "ConvModel", "--n-tasks", "2", "--seq-len", "200"]
+    result = run(*args, "--param", "n_conv=2", "--param", "stem_channels=4",
+                 "--param", "channel_init=4", *params, "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().endswith(f"seq_len 200, {output}"), result.stderr
+    lm = load_model(out)
+    n_out = lm.geometry.out_len(200)
+    y = lm.model(torch.zeros(1, 4, 200))
+    assert y.shape[-1] == n_out == (1 if lm.geometry.pooled else 90)

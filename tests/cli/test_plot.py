@@ -4,6 +4,7 @@ bad regions, tasks and inputs give one-line errors with the contract's exit code
 from __future__ import annotations
 
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -232,3 +233,66 @@ def test_plot_help_imports_no_heavy_modules():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def _plot_process(bw: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "grelu_cli", "plot", "-r", "chr1:1,001-1,500", str(bw),
+         "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def _assert_damaged(proc: subprocess.CompletedProcess, bw: Path, out: Path, why: str) -> None:
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: bigWig {bw} is truncated or damaged: {why} (write it again, e.g. rerun "
+        "grelu predict --format bigwig)"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.99])
+def test_truncated_bigwig_is_one_line_exit_3_in_a_real_process(outputs, tmp_path, keep):
+    """A bigWig cut short: libBigWig prints C messages on fd 2 (which CliRunner cannot see)
+    and can crash; the process must print the one error line and exit 3."""
+    whole = (outputs["bw"] / "alpha.bw").read_bytes()
+    cut = tmp_path / "alpha.bw"
+    cut.write_bytes(whole[: int(len(whole) * keep)])
+    out = tmp_path / "x.png"
+    proc = _plot_process(cut, out)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: bigWig {cut} is truncated"), lines
+    assert not out.exists()
+
+
+def test_damaged_bigwig_header_silences_libbigwig(outputs, tmp_path):
+    """Whole length, but the chromosome tree overwritten: libBigWig fails to open it and
+    writes its own lines to fd 2; only our line may reach the process's stderr."""
+    data = bytearray((outputs["bw"] / "alpha.bw").read_bytes())
+    tree = struct.unpack_from("<Q", data, 8)[0]
+    data[tree : tree + 8] = b"\xff" * 8
+    bad = tmp_path / "alpha.bw"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "x.png"
+    _assert_damaged(_plot_process(bad, out), bad, out, "libBigWig cannot open it")
+
+
+def test_c_stderr_silenced_restores_fd_2(tmp_path):
+    """Inside, C-level writes to fd 2 vanish; afterwards fd 2 is the original again."""
+    code = (
+        "import os, sys\n"
+        "from grelu_cli.viz.quiet import c_stderr_silenced\n"
+        "os.write(2, b'before\\n')\n"
+        "with c_stderr_silenced():\n    os.write(2, b'hidden\\n')\n"
+        "os.write(2, b'after\\n')\n"
+        "try:\n"
+        "    with c_stderr_silenced():\n        raise ValueError('x')\n"
+        "except ValueError:\n    os.write(2, b'after error\\n')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b"before\nafter\nafter error\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,16 @@ from grelu_cli.io.atomic import (
     AtomicOutputs,
     atomic_path,
     manifest_path,
+    partial_files,
     partial_path,
     scratch_path,
 )
+from grelu_cli.io.lock import lock_path
 
 
 def test_naming_scheme():
     final = Path("out/preds.parquet")
-    assert partial_path(final) == Path("out/.preds.parquet.partial")
+    assert partial_path(final, "12-0a1b2c3d") == Path("out/.preds.parquet.12-0a1b2c3d.partial")
     assert scratch_path(final) == Path("out/.preds.parquet.partial.d")
     assert manifest_path(final) == Path("out/.preds.parquet.partial.manifest.json")
 
@@ -26,8 +29,11 @@ def test_naming_scheme():
 def test_atomic_path_success(tmp_path):
     final = tmp_path / "a.bin"
     with atomic_path(final) as temp:
-        assert temp == tmp_path / ".a.bin.partial"
+        assert temp.parent == tmp_path and temp.name.startswith(f".a.bin.{os.getpid()}-")
+        assert temp.name.endswith(".partial") and partial_files(final) == []
         temp.write_bytes(b"data")
+        assert partial_files(final) == [temp]
+        assert lock_path(final).read_text() == f"{os.getpid()}\n"
         assert not final.exists()
     assert final.read_bytes() == b"data"
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
@@ -65,7 +71,7 @@ def test_output_created_by_someone_else_during_the_run(tmp_path):
         temp.write_bytes(b"ours")
         final.write_bytes(b"theirs")
     assert final.read_bytes() == b"theirs"
-    assert not partial_path(final).exists()
+    assert partial_files(final) == [] and not lock_path(final).exists()
 
 
 def test_group_all_or_nothing(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import OutputExistsError, UsageError
+from grelu_cli.io.atomic import partial_files
 from grelu_cli.io.parquet import LONG_COLUMNS, WIDE_LEADING_COLUMNS, ParquetWriter
 from grelu_cli.io.provenance import build_provenance
 
@@ -230,7 +231,8 @@ def test_failure_inside_with_leaves_nothing(tmp_path):
     path = tmp_path / "out" / "p.parquet"
     with pytest.raises(KeyboardInterrupt), ParquetWriter(path, TASKS, row_group_rows=5) as writer:
         writer.write(blocks_for()[0])
-        assert (tmp_path / "out" / ".p.parquet.partial").is_file()
+        assert [t.name for t in partial_files(path)] == [writer._outputs.temps[0].name]
+        assert writer._outputs.temps[0].is_file()
         assert not path.exists()
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []  # the created output directory is gone too

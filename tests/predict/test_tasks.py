@@ -66,7 +66,9 @@ def test_query_with_string_methods_keeps_table_order() -> None:
 
 
 def test_query_errors() -> None:
-    with pytest.raises(UsageError, match=r"does not evaluate.*columns name, assay, sample"):
+    with pytest.raises(
+        UsageError, match=r"'tissue' is not allowed \(no such column.*columns are name, assay"
+    ):
         resolve_tasks(TASKS, query="tissue == 'liver'")
     with pytest.raises(UsageError, match="selects no task"):
         resolve_tasks(TASKS, query="assay == 'ATAC'")

@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from grelu_cli.io.atomic import manifest_path, partial_path, parts_path
+from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
+from grelu_cli.io.lock import lock_path
 from grelu_cli.io.resume import PartStore
 from tests.workflow.wf_helpers import (
     bigwig_values,
@@ -90,7 +91,7 @@ def test_sigkill_then_resume_equals_uninterrupted(ws, dense_bed, tmp_path):
     progress = [e for e in map(json.loads, resumed.stderr.splitlines()) if e["event"] == "progress"]
     assert progress[-1]["done"] == progress[-1]["total"]
     assert not manifest_path(out).exists() and not parts_path(out).exists()
-    assert not partial_path(out).exists()
+    assert partial_files(out) == [] and not lock_path(out).exists()
 
     plain = tmp_path / "plain.parquet"
     ok("predict", *base, "-o", plain)

@@ -228,3 +228,23 @@ def test_unpinned_copy_in_the_cache_is_used_when_the_pinned_one_is_missing(hub, 
     lm = load_model("borzoi")
     assert lm.source == f"{REPO}@{DEFAULT_COMMIT[:7]}/{FILE}"
     assert lm.provenance()["revision"] == DEFAULT_COMMIT
+
+
+def test_info_tasks_needs_the_weights_and_says_how_to_get_them(hub):
+    """--tasks for an uncached zoo model used to print the registry facts and silently no
+    table; the table is in the weights, so this is a missing resource naming the download."""
+    args = ["models", "info", "borzoi", "--tasks", "--format", "json"]
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code == 4 and missing.stdout == ""
+    line = _one_error_line(missing)
+    assert line == (
+        f"error: the tasks table of 'borzoi' is read from its weights ({REPO}/{FILE}), which "
+        "are not in the local cache (run 'grelu models download borzoi' first, or drop --tasks "
+        "for the registry facts)"
+    )
+    assert cached_file(REPO, FILE, REV) is None  # info never downloads
+    assert CliRunner().invoke(app, ["models", "download", "borzoi", "-q"]).exit_code == 0
+    found = CliRunner().invoke(app, args)
+    assert found.exit_code == 0, found.output
+    shown = [t["name"] for t in json.loads(found.stdout)["tasks"]]
+    assert shown == load_model("borzoi").task_names

@@ -233,10 +233,14 @@ def test_wrong_architecture_params_give_one_line_errors(tmp_path, built):
     torch.save(load_model(built).model.state_dict(), sd_path)
     with pytest.raises(InputDataError, match=r"missing|unexpected|shape"):
         load_model(sd_path, arch="ConvModel", model_params={"n_tasks": 2})
-    with pytest.raises(InputDataError, match="no parameter bogus"):
+    # --arch/--param are typed by the user: their mistakes are usage errors (exit 2)
+    with pytest.raises(UsageError, match="no parameter bogus"):
         load_model(sd_path, arch="ConvModel", model_params={"n_tasks": 2, "bogus": 1})
     with pytest.raises(UsageError, match="unknown architecture"):
         load_model(sd_path, arch="ResNet50", model_params={"n_tasks": 2})
+    for bad in ("abc", 2.5, True, None):
+        with pytest.raises(UsageError, match="parameter n_tasks takes an integer"):
+            load_model(sd_path, arch="ConvModel", model_params={"n_tasks": bad})
 
 
 def test_missing_file_and_architecture_names(tmp_path):

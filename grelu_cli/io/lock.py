@@ -1,0 +1,114 @@
+"""Advisory lock on an output, so two grelu processes never write the same ``-o`` at once.
+
+The lock is ``fcntl.flock`` on ``DIR/.NAME.lock`` next to the output, holding the writer's pid.
+A second process that asks for it gets :class:`OutputLockedError` (exit 2) naming that pid.
+The kernel drops a flock when its process dies (even on SIGKILL), so a crashed run never
+blocks the next one; its stale lock file is simply locked again.
+
+Within one process the lock is re-entrant (a resumable run's part store and its final writer
+both hold it), counted per path. The last release deletes the file *while still holding the
+lock*; an acquirer therefore checks, after locking, that the path still names the file it
+locked and retries if not, so two processes can never both hold "the" lock.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from grelu_cli.errors import OutputLockedError
+
+_held: dict[Path, list[int]] = {}  # lock path -> [fd, count, owner pid]
+_mutex = threading.Lock()
+
+
+def lock_path(final: str | Path) -> Path:
+    """The lock file of ``final``: ``DIR/.NAME.lock``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}.lock")
+
+
+def acquire(final: str | Path) -> Path:
+    """Lock ``final`` for this process (re-entrant); returns the lock path for :func:`release`.
+
+    Raises:
+        OutputLockedError: another process holds the lock.
+    """
+    path = lock_path(final).absolute()
+    with _mutex:
+        if path in _held:
+            _held[path][1] += 1
+            return path
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                os.close(fd)
+                who = f"pid {pid}" if pid else "pid unknown"
+                raise OutputLockedError(
+                    f"output {final} is being written by another grelu process ({who})",
+                    fix="wait for it to finish, or choose another -o",
+                ) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the holder deleted it as we opened it: lock the new file
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _held[path] = [fd, 1, os.getpid()]
+        return path
+
+
+def release(path: Path) -> None:
+    """Drop one hold on ``path`` (from :func:`acquire`); the last one deletes the lock file."""
+    with _mutex:
+        entry = _held.get(path)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] > 0:
+            return
+        del _held[path]
+        if entry[2] == os.getpid():  # a forked child shares the parent's lock: leave it be
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # while still locked: see the module docstring
+        os.close(entry[0])
+
+
+@contextlib.contextmanager
+def locked(final: str | Path) -> Iterator[None]:
+    """Hold the lock of ``final`` for the block."""
+    path = acquire(final)
+    try:
+        yield
+    finally:
+        release(path)
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@atexit.register
+def _release_all() -> None:
+    """A run that failed still holding a lock removes its lock file on the way out."""
+    for path in list(_held):
+        _held[path][1] = 1
+        release(path)
