@@ -110,11 +110,12 @@ def test_json_log_error_is_json_too(env, tmp_path):
 
 def _wait_for_partial(proc: subprocess.Popen, d: Path, timeout: float = 60.0) -> list[str]:
     """Poll until a hidden temporary entry (``.NAME.partial``...) appears in ``d``: the writer
-    is open and the predict loop is running."""
+    is open and the predict loop is running. The output's ``.NAME.lock`` appears first (taken
+    before the writer opens), so it alone does not count."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         hidden = [n for n in listing(d) if n.startswith(".")] if d.exists() else []
-        if hidden:
+        if any(not n.endswith(".lock") for n in hidden):
             return hidden
         assert proc.poll() is None, f"exited early: {proc.communicate()}"
         time.sleep(0.02)
