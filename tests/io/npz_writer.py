@@ -5,14 +5,13 @@ Shows what a format module needs (``make_writer``, ``output_paths``); not shippe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from grelu_cli.core.block import Block
-from grelu_cli.io.atomic import AllOrNothing
+from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
 from grelu_cli.io.writers import WriterSpec
 
 
@@ -22,22 +21,24 @@ class NpzWriter(AllOrNothing):
         self.tasks = list(spec.tasks)
         self.values: list[np.ndarray] = []
         self.starts: list[int] = []
+        self._outputs = AtomicOutputs(self.paths, overwrite=spec.overwrite)
 
     def open(self) -> None:
-        pass
+        self._outputs.open()
 
     def write(self, block: Block) -> None:
         self.values.append(block.values)
         self.starts += [w.window_start for w in block.windows]
 
     def finish(self) -> None:
-        tmp = self.paths[0].with_name(self.paths[0].name + ".tmp.npz")
-        np.savez(tmp, values=np.concatenate(self.values), window_start=np.array(self.starts),
-                 tasks=np.array(self.tasks))  # fmt: skip
-        os.replace(tmp, self.paths[0])
+        with open(self._outputs.temp(self.paths[0]), "wb") as handle:
+            np.savez(handle, values=np.concatenate(self.values),
+                     window_start=np.array(self.starts), tasks=np.array(self.tasks))  # fmt: skip
+        self._outputs.finish()
 
     def abort(self) -> None:
         self.values.clear()
+        self._outputs.abort()
 
 
 def make_writer(spec: WriterSpec) -> NpzWriter:
