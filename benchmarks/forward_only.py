@@ -43,7 +43,7 @@ def main() -> int:
         batch_size=args.batch_size,
         threads=args.threads,
         # As the plain (unchunked) CLI path: its writer runs on a background thread, so
-        # freed memory is kept for the next batch (grelu_cli/cli/predict_run.py).
+        # freed memory is kept for the next batch (grelu_cli/run/build.py).
         keep_memory=True,
         **({"compile": True} if args.compile else {}),
     )

@@ -2,7 +2,8 @@
 
 Every error the library raises on purpose is a :class:`GreluCliError`. Each subclass also
 subclasses the matching builtin, so library users can catch ``ValueError`` or
-``FileNotFoundError`` as usual, and carries the CLI exit code of its class (see CLI.md):
+``FileNotFoundError`` as usual, and carries the CLI exit code of its class (README, "Errors
+and exit codes"):
 
     0 ok, 1 internal, 2 usage, 3 bad input data, 4 missing resource, 5 out of memory.
 
@@ -77,3 +78,32 @@ class OutOfMemoryError(GreluCliError, MemoryError):
     """The device ran out of memory even at the smallest batch size (exit 5)."""
 
     exit_code = 5
+
+
+#: Exit status of a run stopped by Ctrl-C or SIGTERM.
+EXIT_INTERRUPTED = 130
+
+
+def describe_error(err: BaseException) -> tuple[str, int]:
+    """The one-line message (without ``error:``) and exit code for ``err``.
+
+    Data, not output: the CLI prints the line, a device worker sends it to its parent.
+    (Typer's own usage errors are described by :mod:`grelu_cli.cli.errors`.)
+    """
+    if isinstance(err, GreluCliError):
+        return str(err), err.exit_code
+    if isinstance(err, KeyboardInterrupt):
+        line = "interrupted (no output was written; a --resume run keeps its finished chunks)"
+        return line, EXIT_INTERRUPTED
+    # torch.cuda.OutOfMemoryError / torch.OutOfMemoryError, matched by name so this module
+    # never imports torch.
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError":
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"out of memory: {first} (lower --batch-size or use --batch-size auto)", 5
+    if isinstance(err, FileNotFoundError):
+        return f"file not found: {err.filename or err} (check the path)", 4
+    return (
+        f"internal error: {type(err).__name__}: {err} "
+        "(rerun with --debug for the traceback and report it)",
+        1,
+    )

@@ -1,4 +1,6 @@
-"""Turn any exception into one line on stderr and a stable exit code (see CLI.md).
+"""Turn any exception into one line on stderr and a stable exit code.
+
+The codes are listed in the README ("Errors and exit codes").
 
 ``error: <what is wrong, which value, where> (<fix>)`` and no traceback unless --debug.
 """
@@ -11,7 +13,8 @@ import sys
 import time
 import traceback
 
-from grelu_cli.errors import GreluCliError
+from grelu_cli.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from grelu_cli.errors import describe_error
 
 try:  # typer >= 0.2x vendors click; its commands raise the vendored exceptions
     from typer._click import exceptions as click_exc
@@ -24,13 +27,6 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_MISSING = 4
 EXIT_OOM = 5
-EXIT_INTERRUPTED = 130
-
-
-def _is_oom(err: BaseException) -> bool:
-    # torch.cuda.OutOfMemoryError / torch.OutOfMemoryError, matched by name so this module
-    # never imports torch.
-    return isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
 
 
 def _command_path(ctx: object | None) -> str:
@@ -52,6 +48,14 @@ def _usage_fix(err: click_exc.UsageError) -> str:
     return f"see '{_command_path(err.ctx)} --help'"
 
 
+def describe(err: BaseException) -> tuple[str, int]:
+    """The ``error:`` line (without the prefix) and exit code for ``err``: the library's
+    :func:`~grelu_cli.errors.describe_error`, plus Typer's own usage errors."""
+    if isinstance(err, click_exc.UsageError):
+        return f"{err.format_message()} ({_usage_fix(err)})", EXIT_USAGE
+    return describe_error(err)
+
+
 def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
     """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code.
 
@@ -60,27 +64,7 @@ def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
     """
     if type(err).__name__ == "NoArgsIsHelpError":  # help was already shown
         return EXIT_USAGE
-    if isinstance(err, GreluCliError):
-        line, code = str(err), err.exit_code
-    elif isinstance(err, click_exc.UsageError):
-        line = f"{err.format_message()} ({_usage_fix(err)})"
-        code = EXIT_USAGE
-    elif isinstance(err, KeyboardInterrupt):
-        line = "interrupted (no output was written; a --resume run keeps its finished chunks)"
-        code = EXIT_INTERRUPTED
-    elif _is_oom(err):
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        line = f"out of memory: {first} (lower --batch-size or use --batch-size auto)"
-        code = EXIT_OOM
-    elif isinstance(err, FileNotFoundError):
-        line = f"file not found: {err.filename or err} (check the path)"
-        code = EXIT_MISSING
-    else:
-        line = (
-            f"internal error: {type(err).__name__}: {err} "
-            "(rerun with --debug for the traceback and report it)"
-        )
-        code = EXIT_INTERNAL
+    line, code = describe(err)
     if debug:
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
     if json_mode:

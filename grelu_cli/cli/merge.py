@@ -1,16 +1,14 @@
 """``grelu merge``: join the shard outputs of ``grelu predict --shard i/N`` into one output.
 
-The shards' rows are read back, in shard order, as the blocks the predictor produced and fed
-into the same writer an unsharded run uses, so the merged parquet has the unsharded rows and
-row groups, and merged bigWigs the unsharded values (overlaps across shard boundaries
-averaged over every prediction). All heavy imports happen inside the command.
+Parses the options, calls :func:`grelu_cli.run.merge.merge_shards` and prints the summary.
 """
 
 from __future__ import annotations
 
 import typer
 
-from grelu_cli.cli.options import examples
+from grelu_cli.cli.options import examples, one_of
+from grelu_cli.core.choices import LOG_FORMATS
 from grelu_cli.errors import UsageError
 
 EPILOG = examples(
@@ -44,49 +42,18 @@ def merge(
     """
     from grelu_cli.cli.runlog import RunLog
 
-    if log_format not in ("text", "json"):
-        raise UsageError(f"--log-format {log_format!r} is not allowed", fix="use text or json")
+    if log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format {log_format!r} is not allowed", fix=f"use {one_of(LOG_FORMATS)}"
+        )
     log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
     log.start("merge", inputs=len(inputs), output=output)
-    files = _merge(inputs, output, overwrite)
+    from grelu_cli.run.merge import merge_shards
+
+    files = merge_shards(inputs, output, overwrite)
     log.summary(
         f"merged {len(inputs)} shards -> {', '.join(files)}",
         output=output,
         files=files,
         shards=len(inputs),
     )
-
-
-def _merge(inputs: list[str], output: str, overwrite: bool) -> list[str]:
-    from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
-
-    shards = order_shards(inputs)
-    first = shards[0][1]
-    tasks = list(first["output"]["tasks"])
-    record = merged_record(shards, output)
-    bigwig = first.get("bigwig")
-    if bigwig is not None:
-        if output.lower().endswith((".parquet", ".pq")):
-            raise UsageError(
-                f"the shards are of a --format bigwig run but -o {output} is a parquet file",
-                fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
-            )
-        from grelu_cli.io.bigwig import BigWigWriter
-
-        sizes = [(str(c), int(n)) for c, n in bigwig["chrom_sizes"]]
-        writer = BigWigWriter(output, tasks, sizes, overlap=bigwig["overlap"], overwrite=overwrite)
-    else:
-        if not output.lower().endswith((".parquet", ".pq")):
-            raise UsageError(
-                f"the shards are parquet output but -o {output} does not end in .parquet",
-                fix="pass -o merged.parquet",
-            )
-        from grelu_cli.io.parquet import ParquetWriter
-
-        writer = ParquetWriter(
-            output, tasks, layout=first["output"]["layout"], metadata=record, overwrite=overwrite
-        )
-    with writer:
-        for block in merged_blocks(shards):
-            writer.write(block)
-    return [str(p) for p in getattr(writer, "paths", [output])]

@@ -20,6 +20,11 @@ def split_csv(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def one_of(choices: tuple[str, ...]) -> str:
+    """``("a", "b", "c")`` -> ``"a, b or c"`` (help text built from the library's lists)."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
 def install_help_types() -> None:
     """Show flags as flags and repeatable options by their element type in every ``--help``.
 

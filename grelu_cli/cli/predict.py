@@ -1,8 +1,9 @@
 """``grelu predict``: regions or sequences in, predicted tracks out (parquet or bigWig).
 
-A thin command: it parses options, then connects the library pieces in order:
-``zoo.load_model`` -> ``genome.inputs.prepare_input`` (validation) -> ``predict.loader`` ->
-``predict.loop.Predictor`` -> an ``io`` writer. All heavy imports happen inside the command.
+A thin command: it parses the options into a :class:`~grelu_cli.run.config.PredictJob`
+(:func:`grelu_cli.api.job`), runs it (:func:`grelu_cli.run.job.run_job`) with a
+:class:`~grelu_cli.cli.runlog.RunLog` rendering progress and warnings, and prints the summary.
+All heavy imports happen inside the library, after the cheap checks.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from pathlib import Path
 
 import typer
 
-from grelu_cli.cli.options import examples, split_csv
+from grelu_cli.cli.options import examples, one_of
+from grelu_cli.core.choices import (
+    AGGREGATES,
+    CHROM_ALIASES,
+    DEVICES,
+    EDGES,
+    LAYOUTS,
+    LOG_FORMATS,
+    OVERLAPS,
+    PRECISIONS,
+)
 from grelu_cli.errors import UsageError
-
-FORMATS = ("parquet", "bigwig")
-LAYOUTS = ("long", "wide")
-OVERLAPS = ("mean", "first", "error")
-AGGREGATES = ("mean", "sum", "max", "min")
-PRECISIONS = ("fp32", "bf16", "fp16")
-LOG_FORMATS = ("text", "json")
+from grelu_cli.io.writers import FORMATS
 
 _IN = "Input"
 _MODEL = "Model"
@@ -38,36 +43,6 @@ EPILOG = examples(
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --shard 0/8 --resume "
     "-o shard-0.parquet --log-format json",
 )
-
-
-def output_format(output: str, fmt: str | None) -> str:
-    """The output format: ``--format`` if given, else inferred from ``-o``.
-
-    ``.parquet``/``.pq`` -> parquet; a trailing ``/``, an existing directory, a ``{task}``
-    template or ``.bw``/``.bigwig`` -> bigwig.
-    """
-    if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"--format {fmt!r} is not a format", fix="use parquet or bigwig")
-        return fmt
-    low = output.lower()
-    if low.endswith((".parquet", ".pq")):
-        return "parquet"
-    if "{task}" in output or low.endswith((".bw", ".bigwig", "/")) or Path(output).is_dir():
-        return "bigwig"
-    raise UsageError(
-        f"cannot tell the output format from -o {output!r}",
-        fix="end it in .parquet, end it in / for a bigWig directory, or pass --format",
-    )
-
-
-def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> str | None:
-    if value is not None and value not in allowed:
-        raise UsageError(
-            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
-        )
-    return value
 
 
 def predict(
@@ -117,7 +92,7 @@ def predict(
         help="chr:start-end or chr:start-end:-, 1-based inclusive like samtools (repeatable).",
     ),
     chrom: list[str] | None = typer.Option(
-        None, "--chrom", rich_help_panel=_IN, help="A whole chromosome (repeatable; use --tile)."
+        None, "--chrom", rich_help_panel=_IN, help="A whole chromosome, tiled (repeatable)."
     ),
     genome: str | None = typer.Option(
         None, "--genome", "-g", rich_help_panel=_IN, help="Genome FASTA (.fai built if missing)."
@@ -126,7 +101,7 @@ def predict(
         "none",
         "--chrom-alias",
         rich_help_panel=_IN,
-        help="none, or auto: match chr1/1 and chrM/MT between input and genome.",
+        help=f"{one_of(CHROM_ALIASES)}; auto matches chr1/1 and chrM/MT between input and genome.",
     ),
     seq_len: int | None = typer.Option(
         None,
@@ -144,7 +119,7 @@ def predict(
         "pad",
         "--edge",
         rich_help_panel=_IN,
-        help="Windows past a chromosome end: pad (with N), shift, drop or error.",
+        help=f"Windows past a chromosome end: {one_of(EDGES)} (pad fills with N).",
     ),
     # Output
     output: str = typer.Option(
@@ -159,19 +134,20 @@ def predict(
         "--format",
         "-f",
         rich_help_panel=_OUT,
-        help="parquet or bigwig (default: from -o).",
+        help=f"{one_of(FORMATS)} (default: from -o).",
     ),
     layout: str = typer.Option(
         "long",
         "--layout",
         rich_help_panel=_OUT,
-        help="Parquet layout: long (row per region x task x bin) or wide (column per task).",
+        help=f"Parquet layout: {one_of(LAYOUTS)} (long: row per region x task x bin; wide: "
+        "column per task).",
     ),
     overlap: str = typer.Option(
         "mean",
         "--overlap",
         rich_help_panel=_OUT,
-        help="bigWig: overlapping predictions of a base: mean, first or error.",
+        help=f"bigWig: overlapping predictions of a base: {one_of(OVERLAPS)}.",
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", rich_help_panel=_OUT, help="Replace existing outputs."
@@ -194,7 +170,7 @@ def predict(
         None,
         "--aggregate",
         rich_help_panel=_PRED,
-        help="One value per region and task: mean, sum, max or min over bins.",
+        help=f"One value per region and task: {one_of(AGGREGATES)} over bins.",
     ),
     bins: int | None = typer.Option(
         None, "--bins", rich_help_panel=_PRED, help="Keep only the central K output bins."
@@ -219,10 +195,10 @@ def predict(
     ),
     # Run
     device: str = typer.Option(
-        "auto", "--device", rich_help_panel=_RUN, help="auto, cpu, cuda or cuda:N."
+        "auto", "--device", rich_help_panel=_RUN, help=f"{', '.join(DEVICES)} or cuda:N."
     ),
     precision: str = typer.Option(
-        "fp32", "--precision", rich_help_panel=_RUN, help="fp32, bf16 or fp16 (autocast)."
+        "fp32", "--precision", rich_help_panel=_RUN, help=f"{one_of(PRECISIONS)} (autocast)."
     ),
     batch_size: str = typer.Option(
         "auto",
@@ -297,41 +273,36 @@ def predict(
     Writes parquet (long or wide layout, with provenance metadata) or one bigWig per task.
     Outputs appear only when complete; errors leave nothing behind.
     """
-    options = {k: v for k, v in locals().items()}
-    from grelu_cli.cli.predict_run import PredictRequest, run_predict
+    from grelu_cli import api
+    from grelu_cli.cli.runlog import RunLog
 
-    for value, allowed, name in (
-        (chrom_alias, ("none", "auto"), "--chrom-alias"),
-        (edge, ("pad", "shift", "drop", "error"), "--edge"),
-        (layout, LAYOUTS, "--layout"),
-        (overlap, OVERLAPS, "--overlap"),
-        (aggregate, AGGREGATES, "--aggregate"),
-        (precision, PRECISIONS, "--precision"),
-        (log_format, LOG_FORMATS, "--log-format"),
-    ):
-        _choice(value, allowed, name)
-    request = PredictRequest(
+    if log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format {log_format!r} is not allowed",
+            fix=f"use one of {', '.join(LOG_FORMATS)}",
+        )
+    job = api.job(
         model=model,
         replicate=replicate,
         species=species,
         arch=arch,
-        params=list(param or []),
+        param=list(param or []),
         trust_checkpoint=trust_checkpoint,
+        seq_len=seq_len,
         bed=bed,
         fasta=fasta,
-        regions=list(region or []),
-        chroms=list(chrom or []),
+        region=list(region or []),
+        chrom=list(chrom or []),
         genome=genome,
         chrom_alias=chrom_alias,
-        seq_len=seq_len,
         tile=tile,
         edge=edge,
         output=output,
-        fmt=output_format(output, fmt),
+        format=fmt,
         layout=layout,
         overlap=overlap,
         overwrite=overwrite,
-        task_names=split_csv(tasks),
+        tasks=tasks,
         tasks_file=tasks_file,
         tasks_query=tasks_query,
         aggregate=aggregate,
@@ -340,19 +311,26 @@ def predict(
         shifts=shifts,
         untransform=untransform,
         logits=logits,
-        device=device,
         precision=precision,
         batch_size=batch_size,
+        compile=compile_model,
+        device=device,
+        devices=devices,
         threads=threads,
         num_workers=num_workers,
-        dry_run=dry_run,
-        quiet=quiet,
-        log_format=log_format,
         shard=shard,
         resume=resume,
         chunk_windows=chunk_windows,
-        devices=devices,
-        compile_model=compile_model,
-        options=options,
     )
-    raise typer.Exit(run_predict(request))
+    if dry_run:
+        from grelu_cli.run.job import dry_run as check
+
+        report = check(job)
+        for line in report.lines:
+            typer.echo(line)  # stdout: the report is the command's output
+        raise typer.Exit(0 if report.ok else 3)
+    from grelu_cli.run.job import run_job
+
+    log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
+    summary = run_job(job, log)
+    log.summary(summary.line(), **summary.fields())

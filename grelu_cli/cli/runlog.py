@@ -1,5 +1,7 @@
 """Messages and progress for one command run, written to stderr.
 
+:class:`RunLog` is the CLI's :class:`~grelu_cli.run.observer.RunObserver`.
+
 Two formats:
 
 - ``text`` (default): a rich progress bar (windows, regions/s, bp/s, ETA) while a terminal is
@@ -33,6 +35,8 @@ class RunLog:
     ) -> None:
         self.fmt = fmt
         self.quiet = quiet
+        #: Model downloads may draw their own bar (RunObserver protocol).
+        self.show_downloads = fmt == "text" and not quiet
         self.stream = stream if stream is not None else sys.stderr
         self._t0 = time.perf_counter()
         self.n_warnings = 0
@@ -94,24 +98,6 @@ class RunLog:
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
-
-
-def describe_error(err: BaseException) -> tuple[str, int]:
-    """The ``error:`` line (without the prefix) and exit code the CLI reports for ``err``.
-
-    Uses :func:`grelu_cli.cli.errors.report` itself (its stderr captured), so what a device
-    worker process sends back is exactly what the CLI would have printed.
-    """
-    import contextlib
-    import io
-
-    from grelu_cli.cli.errors import report
-
-    buf = io.StringIO()
-    with contextlib.redirect_stderr(buf):
-        code = report(err, debug=False)
-    line = buf.getvalue().strip().splitlines()[-1] if buf.getvalue().strip() else repr(err)
-    return line.removeprefix("error: "), code
 
 
 class Progress:

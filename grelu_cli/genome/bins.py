@@ -19,7 +19,7 @@ genome orientation: when ``B - K`` is odd the extra bin is dropped on the right 
 ``trim(end="both")`` convention).
 
 Coordinates are 0-based half-open. This module needs only numpy (no torch, no model import);
-the geometry is any object with gReLU's :class:`~grelu_cli.model.geometry.Geometry` fields.
+the geometry is any object with gReLU's :class:`~grelu_cli.core.geometry.Geometry` fields.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grelu_cli.core.choices import AGGREGATES
+from grelu_cli.core.window import Window
 from grelu_cli.errors import UsageError
-from grelu_cli.genome.window import Window
 
 if TYPE_CHECKING:
-    from grelu_cli.io.block import Block
-    from grelu_cli.model.geometry import Geometry
+    from grelu_cli.core.block import Block
+    from grelu_cli.core.geometry import Geometry
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ class BinLayout:
         return start, end
 
     def block(self, values: np.ndarray, windows: list[Window]) -> Block:
-        """A writer :class:`~grelu_cli.io.block.Block` from predictor output.
+        """A writer :class:`~grelu_cli.core.block.Block` from predictor output.
 
         values: (N, T, B) float32 in genome orientation, as the predictor yields it.
         """
-        from grelu_cli.io.block import Block
+        from grelu_cli.core.block import Block
 
         if values.shape[-1] != self.n_bins:
             raise ValueError(
@@ -130,9 +131,6 @@ class BinLayout:
             bin_start=start,
             bin_end=end,
         )
-
-
-AGGREGATES = ("mean", "sum", "max", "min")
 
 
 def bin_layout(

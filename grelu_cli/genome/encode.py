@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from grelu_cli.core.alphabet import DNA_CHARS
+
 #: Channel order of the one-hot encoding.
 BASES = "ACGT"
 
@@ -26,10 +28,6 @@ _EYE = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), dtype=np.uint8)])
 _COMPLEMENT = bytes.maketrans(
     b"ACGTURYKMSWBDHVNacgturykmswbdhvn", b"TGCAAYRMKSWVHDBNtgcaayrmkswvhdbn"
 )
-
-#: Byte values accepted in FASTA input sequences: IUPAC nucleotide codes, either case, and '-'
-#: is not one of them (gaps are not sequence).
-DNA_CHARS = frozenset(b"ACGTURYKMSWBDHVNacgturykmswbdhvn")
 
 _VALID = np.zeros(256, dtype=bool)
 _VALID[list(DNA_CHARS)] = True
@@ -98,11 +96,6 @@ def _eye_rows(dtype: np.dtype) -> np.ndarray:
         row = np.dtype((np.void, 4 * dtype.itemsize))
         _EYE_ROWS[dtype] = np.ascontiguousarray(_EYE.astype(dtype)).view(row).reshape(5)
     return _EYE_ROWS[dtype]
-
-
-def one_hot_into(out: np.ndarray, seq: bytes) -> None:
-    """Encode ``seq`` into a preallocated (4, L) row (any numeric dtype), overwriting it."""
-    out[...] = _EYE[channel_index(seq)].T
 
 
 def reverse_complement(seq: bytes) -> bytes:

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from grelu_cli.core.alias import ChromResolver
 from grelu_cli.errors import InputDataError, MissingResourceError
-from grelu_cli.genome.alias import ChromResolver
 from grelu_cli.genome.faidx_check import check_fai
 
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grelu_cli.errors import UsageError
-from grelu_cli.genome.alias import ALIAS_MODES
+from grelu_cli.core.alias import ALIAS_MODES
+from grelu_cli.core.geometry import Geometry
+from grelu_cli.errors import MissingResourceError, UsageError
 from grelu_cli.genome.genome import Genome
 from grelu_cli.genome.plan import EDGE_MODES, RunCounts, WindowPlan
 from grelu_cli.genome.report import ValidationReport
@@ -28,7 +29,6 @@ from grelu_cli.genome.table import (
 from grelu_cli.genome.validate import validate
 from grelu_cli.io.fasta import FastaSource
 from grelu_cli.io.regions import parse_region
-from grelu_cli.model.geometry import Geometry
 
 
 @dataclass
@@ -122,22 +122,12 @@ def prepare_input(
         UsageError: no input, several inputs, a genome missing, bad option values.
         MissingResourceError: a file does not exist, or the genome cannot be indexed here.
     """
-    given = [o for o, v in (("--bed", bed), ("--fasta", fasta)) if v is not None]
-    given += [o for o, v in (("--region", regions), ("--chrom", chroms)) if v]
-    if not given:
-        raise UsageError("no input given", fix="pass --bed FILE, --fasta FILE, --region or --chrom")
-    if len(given) > 1:
-        raise UsageError(f"{' and '.join(given)} given together", fix="pass one kind of input")
-    if edge not in EDGE_MODES:
-        raise UsageError(f"--edge {edge!r} is not a mode", fix=f"use one of {EDGE_MODES}")
-    if chrom_alias not in ALIAS_MODES:
-        raise UsageError(
-            f"--chrom-alias {chrom_alias!r} is not a mode", fix=f"use one of {ALIAS_MODES}"
-        )
+    check_input(
+        bed=bed, fasta=fasta, regions=regions, chroms=chroms, genome=genome,
+        chrom_alias=chrom_alias, edge=edge, files=False,
+    )  # fmt: skip
     if tile and (seq_len is None or geometry is None):
         raise UsageError("--tile needs a fixed input length", fix="pass --seq-len")
-    if fasta is None and genome is None:
-        raise UsageError(f"{given[0]} needs --genome", fix="pass --genome FASTA")
 
     report = ValidationReport()
     gen: Genome | None = None
@@ -162,3 +152,48 @@ def prepare_input(
         chrom_alias=chrom_alias,
     )
     return PreparedInput(table, plan, gen, WindowSequences(table, gen), report)
+
+
+def check_input(
+    *,
+    bed: str | Path | None = None,
+    fasta: str | Path | None = None,
+    regions: Sequence[str] = (),
+    chroms: Sequence[str] = (),
+    genome: str | Path | None = None,
+    chrom_alias: str = "none",
+    edge: str = "pad",
+    files: bool = True,
+) -> None:
+    """The checks of :func:`prepare_input` that read no file contents: one kind of input,
+    option values, ``--region`` syntax and (with ``files``) that the named files exist.
+
+    Cheap enough to run before the model is loaded.
+
+    Raises:
+        UsageError: no input, several inputs, a genome missing, bad option values.
+        MissingResourceError: a named input file or the genome does not exist.
+    """
+    given = [o for o, v in (("--bed", bed), ("--fasta", fasta)) if v is not None]
+    given += [o for o, v in (("--region", regions), ("--chrom", chroms)) if v]
+    if not given:
+        raise UsageError("no input given", fix="pass --bed FILE, --fasta FILE, --region or --chrom")
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} given together", fix="pass one kind of input")
+    if edge not in EDGE_MODES:
+        raise UsageError(f"--edge {edge!r} is not a mode", fix=f"use one of {EDGE_MODES}")
+    if chrom_alias not in ALIAS_MODES:
+        raise UsageError(
+            f"--chrom-alias {chrom_alias!r} is not a mode", fix=f"use one of {ALIAS_MODES}"
+        )
+    if fasta is None and genome is None:
+        raise UsageError(f"{given[0]} needs --genome", fix="pass --genome FASTA")
+    for r in regions:
+        parse_region(r)
+    if not files:
+        return
+    for path in (bed, fasta):
+        if path is not None and str(path) != "-" and not Path(path).exists():
+            raise MissingResourceError(f"input file {path} does not exist", fix="check the path")
+    if fasta is None and genome is not None and not Path(genome).exists():
+        raise MissingResourceError(f"genome FASTA {genome} does not exist", fix="check --genome")

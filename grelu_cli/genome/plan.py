@@ -1,7 +1,7 @@
 """Turn the region table into model input windows, lazily: resize, tile, edges, strand.
 
 A :class:`WindowPlan` knows how many windows each region yields (computed with numpy over the
-whole table) but builds :class:`~grelu_cli.genome.window.Window` objects only for the index
+whole table) but builds :class:`~grelu_cli.core.window.Window` objects only for the index
 range asked for, so ``--shard i/N`` can take windows ``[lo, hi)`` of a million-region input
 cheaply. Window ``k`` of the run is the ``k``-th kept window in input order.
 
@@ -31,11 +31,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from grelu_cli.core.choices import EDGES as EDGE_MODES
+from grelu_cli.core.geometry import Geometry
+from grelu_cli.core.window import Window
 from grelu_cli.genome.table import RegionTable
-from grelu_cli.genome.window import Window
-from grelu_cli.model.geometry import Geometry
-
-EDGE_MODES = ("pad", "error", "drop", "shift")
 
 
 @dataclass(frozen=True)

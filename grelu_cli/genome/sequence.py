@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from grelu_cli.core.window import Window
 from grelu_cli.genome.encode import one_hot_batch, reverse_complement
 from grelu_cli.genome.genome import Genome
 from grelu_cli.genome.table import RegionTable
-from grelu_cli.genome.window import Window
 from grelu_cli.io.fasta import FastaRecords
 
 

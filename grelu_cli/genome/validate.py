@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grelu_cli.genome.alias import find_alias
+from grelu_cli.core.alias import find_alias
 from grelu_cli.genome.plan import WindowPlan
 from grelu_cli.genome.report import ValidationReport
 from grelu_cli.genome.table import RegionTable

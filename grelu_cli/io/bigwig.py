@@ -36,15 +36,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grelu_cli.core.block import Block
+from grelu_cli.core.choices import OVERLAPS as OVERLAP_MODES
+from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
-from grelu_cli.genome.window import Window
 from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.block import Block
 
-OVERLAP_MODES = ("mean", "first", "error")
+if TYPE_CHECKING:
+    from grelu_cli.io.writers import WriterSpec
+
 TASK_FIELD = "{task}"
 BIGWIG_SUFFIXES = (".bw", ".bigwig")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -416,3 +420,17 @@ def _overlap_error(chrom: str, position: int, first: str, second: str) -> InputD
         f"regions {first} and {second} both predict {chrom}:{position + 1} (--overlap error)",
         fix="use --overlap mean or --overlap first, or give non-overlapping regions",
     )
+
+
+def make_writer(spec: WriterSpec) -> BigWigWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`)."""
+    if not spec.chrom_sizes:
+        raise UsageError("bigWig output needs --genome", fix="pass --genome FASTA")
+    return BigWigWriter(
+        spec.output, spec.tasks, spec.chrom_sizes, overlap=spec.overlap, overwrite=spec.overwrite
+    )
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One file per task (:func:`bigwig_paths`)."""
+    return bigwig_paths(output, tasks)

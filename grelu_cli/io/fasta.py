@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from grelu_cli.core.alphabet import DNA_CHARS
 from grelu_cli.errors import InputDataError
-from grelu_cli.genome.encode import DNA_CHARS
 from grelu_cli.io.textfile import display_name, open_binary
 
 OnError = Callable[[str], None]

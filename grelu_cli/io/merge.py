@@ -4,7 +4,7 @@ Shard outputs and resume parts are parquet files written by
 :class:`~grelu_cli.io.parquet.ParquetWriter`: rows are windows in input order, each window's
 rows consecutive (``T x B`` rows in the long layout, ``B`` in the wide layout). Their
 ``grelu`` metadata records ``window_range`` ``[lo, hi)``, so :func:`parquet_blocks` can turn
-them back into :class:`~grelu_cli.io.block.Block` objects with the same window indices,
+them back into :class:`~grelu_cli.core.block.Block` objects with the same window indices,
 values, bins and coordinates the predictor produced. Feeding those blocks, in window order,
 into a fresh ParquetWriter or BigWigWriter gives exactly what one unsharded run writes
 (same rows and row groups; same bigWig values, overlap averaging across shard boundaries
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from grelu_cli.core.block import Block
+from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, MissingResourceError
-from grelu_cli.genome.window import Window
-from grelu_cli.io.block import Block
 from grelu_cli.io.parquet import METADATA_KEY
 
 _WINDOWS_PER_BLOCK = 1024

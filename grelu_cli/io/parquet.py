@@ -1,4 +1,4 @@
-"""Parquet writer: streams :class:`~grelu_cli.io.block.Block` predictions to one parquet file.
+"""Parquet writer: streams :class:`~grelu_cli.core.block.Block` predictions to one parquet file.
 
 Long layout (default), one row per window x task x bin, in this column order::
 
@@ -26,14 +26,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grelu_cli.core.block import Block
+from grelu_cli.core.choices import LAYOUTS
 from grelu_cli.errors import UsageError
 from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.block import Block
 from grelu_cli.io.provenance import to_json
+
+if TYPE_CHECKING:
+    from grelu_cli.io.writers import WriterSpec
 
 LONG_COLUMNS = (
     "name",
@@ -51,7 +55,6 @@ LONG_COLUMNS = (
     "value",
 )
 WIDE_LEADING_COLUMNS = tuple(c for c in LONG_COLUMNS if c not in ("task", "value"))
-LAYOUTS = ("long", "wide")
 METADATA_KEY = "grelu"
 # ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
 DEFAULT_ROW_GROUP_ROWS = 1 << 16  # small buffer: peak RSS stays near flat as input grows
@@ -118,6 +121,7 @@ class ParquetWriter(AllOrNothing):
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be positive, got {row_group_rows}")
         self.path = Path(path)
+        self.paths = [self.path]
         self.layout = layout
         self._leading = LONG_COLUMNS if layout == "long" else WIDE_LEADING_COLUMNS
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -322,3 +326,21 @@ class ParquetWriter(AllOrNothing):
         table = pa.Table.from_arrays(list(columns.values()), schema=self._schema)
         self._writer.write_table(table, row_group_size=n_rows)
         self.rows_written += n_rows
+
+
+def make_writer(spec: WriterSpec) -> ParquetWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`)."""
+    extra = {"compression": spec.compression} if spec.compression else {}
+    return ParquetWriter(
+        spec.output,
+        spec.tasks,
+        layout=spec.layout,
+        metadata=spec.metadata,
+        overwrite=spec.overwrite,
+        **extra,
+    )
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One file, whatever the tasks."""
+    return [Path(output)]

@@ -118,6 +118,14 @@ class PartStore:
         with writing(self.final):
             self._write()
 
+    def forget(self, chunks: list[int]) -> None:
+        """Take ``chunks`` off the manifest (their parts are bad): they are predicted again."""
+        for k in chunks:
+            self.done.pop(k, None)
+            with contextlib.suppress(FileNotFoundError):
+                self.part(k).unlink()
+        self._write()
+
     def discard(self) -> None:
         """Delete the parts and the manifest (under the output's lock), and release the lock.
 

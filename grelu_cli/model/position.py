@@ -48,20 +48,6 @@ def get_central_mask(x: Tensor, out_channels: int) -> Tensor:
     return torch.cat((embeddings, signed), dim=-1)
 
 
-def get_exponential_embedding(x: Tensor, out_channels: int, min_half_life: float = 3.0) -> Tensor:
-    """gReLU's exponential-decay embedding: (N, L, C) -> (2L - 1, 2 * (out_channels // 2))."""
-    seq_len = x.shape[-2]
-    features = out_channels // 2
-    max_range = math.log(seq_len) / math.log(2.0)
-    positions = torch.arange(-seq_len + 1, seq_len, device=x.device, dtype=x.dtype)
-    half_life = 2 ** torch.linspace(
-        min_half_life, max_range, features, device=x.device, dtype=x.dtype
-    )
-    embeddings = torch.exp(-math.log(2.0) / half_life[None, ...] * positions[..., None])
-    signed = torch.sign(positions)[..., None] * embeddings
-    return torch.cat((embeddings, signed), dim=-1)
-
-
 # Enformer features. Each takes integer distances (2L-1,) and returns (2L-1, features).
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from grelu_cli.core.choices import PRECISIONS
 from grelu_cli.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
-
-PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def resolve_device(spec: str | None = "auto") -> torch.device:

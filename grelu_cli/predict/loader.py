@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grelu_cli.core.window import Window
 from grelu_cli.genome.plan import WindowPlan
 from grelu_cli.genome.sequence import WindowSequences
-from grelu_cli.genome.window import Window
 
 if TYPE_CHECKING:
     import torch

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.genome.bins import BinLayout, bin_layout
-from grelu_cli.genome.window import Window
 from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
 from grelu_cli.predict.batch_size import BatchSizer, parse_batch_size
 from grelu_cli.predict.device import (
@@ -35,7 +35,6 @@ from grelu_cli.predict.device import (
 )
 from grelu_cli.predict.tasks import TaskPlan, plan_tasks, strand_pairs
 from grelu_cli.predict.transform import activate, activation_name, reduce_bins, untransform_for
-from grelu_cli.predict.warmup import warm_up
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,8 +42,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from grelu_cli.io.block import Block
-    from grelu_cli.model.geometry import Geometry
+    from grelu_cli.core.block import Block
+    from grelu_cli.core.geometry import Geometry
 
 
 @dataclass(frozen=True)
@@ -180,6 +179,8 @@ class Predictor:
         self.compile_error: str | None = None
         if opts.compile:
             self._compile()
+        from grelu_cli.model.warmup import warm_up
+
         warm_up(self.device, (self.autocast,) if self.autocast is not None else ())
         self._slice = None
         if self.plan is not None and self.plan.slice_model_output is not None:

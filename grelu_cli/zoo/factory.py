@@ -11,21 +11,12 @@ import inspect
 from typing import Any
 
 from grelu_cli.errors import GreluCliError, InputDataError, UsageError
+from grelu_cli.model.architectures import NAMES
 from grelu_cli.zoo.param_types import check_types
 from grelu_cli.zoo.registry import close_matches
 
-ARCHITECTURES = (
-    "ConvModel",
-    "DilatedConvModel",
-    "ConvGRUModel",
-    "ConvTransformerModel",
-    "ConvMLPModel",
-    "ExplaiNNModel",
-    "BorzoiModel",
-    "BorzoiPretrainedModel",
-    "EnformerModel",
-    "EnformerPretrainedModel",
-)
+#: Every model class name (:mod:`grelu_cli.model.architectures`).
+ARCHITECTURES = NAMES
 
 # Constructor keywords that never belong in a rebuilt model (placement is ours to decide).
 _PLACEMENT = ("dtype", "device")

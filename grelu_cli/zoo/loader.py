@@ -177,7 +177,6 @@ def load_model(
         else IDENTITY
     )
     geometry = model.geometry()
-    _warm_up(gr_activation)
     return LoadedModel(
         model=model,
         activation=IDENTITY if logits else gr_activation,
@@ -253,16 +252,3 @@ def _seq_len(data_params: dict[str, Any], src: ResolvedSource, geometry: Any) ->
     if src.record is not None and src.record.input_bp:
         return src.record.input_bp
     return getattr(geometry, "fixed_len", None) or getattr(geometry, "default_len", None)
-
-
-def _warm_up(activation: OutputActivation) -> None:
-    """Run the output activation once on a tiny tensor.
-
-    On torch 2.13 CPUs the first call of a transcendental op in a fresh process has been seen
-    to return slightly wrong values (CLI.md); the first real batch must not be that call.
-    """
-    import torch
-
-    x = torch.linspace(-2.0, 2.0, 12).reshape(1, 3, 4)
-    for _ in range(2):
-        activation(x)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from grelu_cli.errors import UsageError
+from grelu_cli.model import architectures
 
 PRETRAINED = "pretrained"
 ARCHITECTURE = "architecture"
@@ -260,52 +261,19 @@ _PRETRAINED: tuple[ModelRecord, ...] = (
     ),
 )
 
-_ARCH_SUMMARIES: tuple[tuple[str, str, tuple[str, ...], int | None], ...] = (
-    ("ConvModel", "convolutional tower + conv head", (), None),
-    ("DilatedConvModel", "dilated residual convolutions (BPNet-like)", (), None),
-    ("ConvGRUModel", "convolutions + bidirectional GRU", (), None),
-    ("ConvTransformerModel", "convolutions + transformer layers", (), None),
-    ("ConvMLPModel", "convolutions + MLP over the flattened sequence", ("seq_len",), None),
-    ("ExplaiNNModel", "independent single-filter CNN units (ExplaiNN)", ("in_len",), None),
-    ("BorzoiModel", "Borzoi architecture (random weights)", (), 524_288),
-    (
-        "BorzoiPretrainedModel",
-        "published Borzoi trunk + new head (weights from a checkpoint)",
-        (),
-        524_288,
-    ),
-    ("EnformerModel", "Enformer architecture (random weights)", (), 196_608),
-    (
-        "EnformerPretrainedModel",
-        "published Enformer trunk + new head (weights from a checkpoint)",
-        (),
-        196_608,
-    ),
-)
-
-# What a user of a built checkpoint should know about gReLU 1.1.0 itself.
-_ARCH_NOTES = {
-    "ExplaiNNModel": "gReLU 1.1.0 cannot construct ExplaiNNModel (its trunk never calls "
-    "nn.Module.__init__), so only grelu-cli can load these checkpoints",
-    "BorzoiPretrainedModel": "gReLU 1.1.0 downloads the Borzoi base weights from the Hub when it "
-    "loads such a checkpoint; grelu-cli never does",
-    "EnformerPretrainedModel": "gReLU 1.1.0 downloads the Enformer base weights from the Hub when "
-    "it loads such a checkpoint; grelu-cli never does",
-}
-
 _ARCHITECTURES: tuple[ModelRecord, ...] = tuple(
     ModelRecord(
-        name=cls,
+        name=a.name,
         kind=ARCHITECTURE,
-        summary=summary,
-        architecture=cls,
-        input_bp=input_bp,
-        required_params=("n_tasks", *required),
+        summary=a.summary,
+        architecture=a.name,
+        input_bp=a.input_bp,
+        required_params=("n_tasks", *a.required),
         citation=GRELU_CITATION,
         license="MIT (gReLU)",
-        notes=_ARCH_NOTES.get(cls),
+        notes=a.note,
     )
-    for cls, summary, required, input_bp in _ARCH_SUMMARIES
+    for a in architectures.ARCHITECTURES
 )
 
 REGISTRY: MappingProxyType[str, ModelRecord] = MappingProxyType(

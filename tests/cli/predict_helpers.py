@@ -258,7 +258,7 @@ class Oracle:
 
 
 def bin_bounds(window_start: int, n_bins: int = N_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Genome span of each output bin (CLI.md formula, with this file's BIN/CROP constants)."""
+    """Genome span of each output bin (README formula, with this file's BIN/CROP constants)."""
     j = np.arange(n_bins)
     return window_start + (CROP + j) * BIN, window_start + (CROP + j + 1) * BIN
 

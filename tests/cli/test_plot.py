@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from grelu_cli.cli import app
-from grelu_cli.genome.window import Window
+from grelu_cli.core.block import Block
+from grelu_cli.core.window import Window
 from grelu_cli.io.bigwig import BigWigWriter
-from grelu_cli.io.block import Block
 from grelu_cli.io.parquet import ParquetWriter
 from grelu_cli.io.regions import parse_region
 from grelu_cli.viz.draw import downsample

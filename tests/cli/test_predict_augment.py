@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from predict_helpers import (
+
+from tests.cli.predict_helpers import (
     BIN,
     CHROM_SIZES,
     CROP,

@@ -1,5 +1,5 @@
 """``grelu predict`` failures through the real CLI: one ``error: `` line on stderr, the exit
-code CLI.md gives (2 usage, 3 bad data, 4 missing file or model), and the output directory
+code the README lists (2 usage, 3 bad data, 4 missing file or model), and the output directory
 exactly as it was before (no output, no temporary file, no created directory)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from predict_helpers import Env, invoke, listing, ok
+
+from tests.cli.predict_helpers import Env, invoke, listing, ok
 
 # No window of these regions runs off a chromosome: no warning precedes an error line.
 CLEAN = [("chrA", 100, 300, "a", 0, "+"), ("chrA", 400, 600, "b", 0, "-")]

@@ -8,7 +8,8 @@ import gzip
 
 import numpy as np
 import pytest
-from predict_helpers import (
+
+from tests.cli.predict_helpers import (
     BIN,
     CROP,
     TASKS,

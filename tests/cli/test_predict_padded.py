@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from predict_helpers import SEQ_LEN, Env, invoke, read_parquet
+
+from tests.cli.predict_helpers import SEQ_LEN, Env, invoke, read_parquet
 
 
 def test_padded_is_capped_at_the_window_width(tmp_path) -> None:

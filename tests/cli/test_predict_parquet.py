@@ -7,7 +7,9 @@ import hashlib
 
 import numpy as np
 import pytest
-from predict_helpers import (
+
+import grelu_cli
+from tests.cli.predict_helpers import (
     BIN,
     CROP,
     LONG_COLUMNS,
@@ -23,8 +25,6 @@ from predict_helpers import (
     ok,
     read_parquet,
 )
-
-import grelu_cli
 
 # name -> (chrom, start, end, strand); covers +, -, '.', odd length, a genome N run, soft-masking,
 # and windows running off a chromosome's end and start.
@@ -71,7 +71,7 @@ def test_long_columns_coordinates_and_values(env, long_run):
     assert list(df["name"].unique()) == list(REGIONS)  # input order
     for name, (chrom, start, end, strand) in REGIONS.items():
         rows = df[df["name"] == name]
-        # BED "." is read as "+" (grelu_cli.genome.window.Window)
+        # BED "." is read as "+" (grelu_cli.core.window.Window)
         assert set(rows["chrom"]) == {chrom} and set(rows["strand"]) == {strand.replace(".", "+")}
         assert set(rows["start"]) == {start} and set(rows["end"]) == {end}
         ws, we = centered(start, end)

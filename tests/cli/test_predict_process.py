@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from predict_helpers import GRELU, TASKS, Env, listing, metadata, read_parquet
+
+from tests.cli.predict_helpers import GRELU, TASKS, Env, listing, metadata, read_parquet
 
 REGIONS = [
     ("chrA", 100, 300, "a", 0, "+"),

@@ -14,7 +14,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from predict_helpers import REF, invoke, listing, metadata, ok, read_parquet
+
+from tests.cli.predict_helpers import REF, invoke, listing, metadata, ok, read_parquet
 
 PRED = REF / "predictions"
 REF_TASKS = ["dnase_k562", "cage_hepg2_plus", "cage_hepg2_minus"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grelu_cli.core.geometry import Geometry
+from grelu_cli.core.window import Window
 from grelu_cli.errors import UsageError
 from grelu_cli.genome.bins import bin_layout
-from grelu_cli.genome.window import Window
-from grelu_cli.model.geometry import Geometry
 
 
 def win(ws: int, we: int, strand: str = "+", chrom: str | None = "chr1") -> Window:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from grelu_cli.core.alias import ChromResolver, alias_candidates
 from grelu_cli.errors import InputDataError, MissingResourceError
 from grelu_cli.genome import genome as genome_mod
-from grelu_cli.genome.alias import ChromResolver, alias_candidates
 from grelu_cli.genome.genome import Genome
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.genome.plan import WindowPlan, fasta_window_start, resize_start
 from grelu_cli.genome.table import table_from_arrays
-from grelu_cli.model.geometry import Geometry
 
 coords = st.integers(min_value=0, max_value=2**40)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.genome.plan import WindowPlan
 from grelu_cli.genome.table import table_from_arrays
-from grelu_cli.model.geometry import Geometry
 
 
 @pytest.mark.parametrize(

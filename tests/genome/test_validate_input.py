@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.genome.inputs import prepare_input
-from grelu_cli.model.geometry import Geometry
 
 INPUT = Path(__file__).parents[1] / "data" / "input"
 

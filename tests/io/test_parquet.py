@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from grelu_cli.core.block import Block
+from grelu_cli.core.window import Window
 from grelu_cli.errors import OutputExistsError, UsageError
-from grelu_cli.genome.window import Window
 from grelu_cli.io.atomic import partial_files
-from grelu_cli.io.block import Block
 from grelu_cli.io.parquet import LONG_COLUMNS, WIDE_LEADING_COLUMNS, ParquetWriter
 from grelu_cli.io.provenance import build_provenance
 

@@ -19,8 +19,7 @@ from grelu_cli.io.oserrors import write_error
 from grelu_cli.io.resume import PartStore
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "workflow"))
-from wf_helpers import (  # noqa: E402
+from tests.workflow.wf_helpers import (  # noqa: E402
     CHROM_SIZES,
     MODEL_PARAMS,
     SEQ_LEN,

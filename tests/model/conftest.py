@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grelu_cli.model.warmup import warm_up_ops
+from grelu_cli.model.warmup import warm_up
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _warm_ops() -> None:
-    """First calls of exp & co. can be slightly off in a fresh process (see CLI.md)."""
-    warm_up_ops(dtypes=(torch.float32, torch.bfloat16))
+    """First calls of exp & co. can be slightly off in a fresh process (README: warm-up)."""
+    warm_up("cpu", (torch.bfloat16,))
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from grelu_cli.core.geometry import Geometry, receptive_field
 from grelu_cli.model import models as M
-from grelu_cli.model.geometry import Geometry, receptive_field
 from tests.model.small import SMALL, build, one_hot
 
 NAMES = sorted(SMALL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from grelu_cli.model import architectures
 from grelu_cli.model import models as M
 from grelu_cli.model.blocks import ConvBlock
 from grelu_cli.model.layers import Activation, Pool
@@ -107,10 +108,31 @@ def test_unknown_names_raise_value_error() -> None:
         ConvBlock(4, 4, 3, order="CDNA")
 
 
-def test_state_dict_round_trip_is_strict() -> None:
-    for name in NAMES:
-        a, b = build(name), SMALL[name][0]()
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_round_trip_is_strict(name: str) -> None:
+    """A fresh model loads another's state dict strictly and then computes the same outputs."""
+    a, b = build(name), SMALL[name][0]().eval()
+    length = SMALL[name][1][-1]
+    x = one_hot(2, length, seed=4)
+    with torch.no_grad():
+        assert not torch.equal(a(x), b(x))  # different random weights before loading
         b.load_state_dict(a.state_dict(), strict=True)
+        torch.testing.assert_close(b(x), a(x), rtol=0, atol=0)
+    assert list(b.state_dict()) == list(a.state_dict())
+
+
+@pytest.mark.parametrize("arch", architectures.ARCHITECTURES, ids=lambda a: a.name)
+def test_every_registered_architecture_has_a_test_configuration(arch) -> None:
+    """The model tests run over tiny configurations; a new architecture needs one (or, for the
+    published fixed-size classes, a check in test_published.py)."""
+    assert hasattr(M, arch.name), f"{arch.name} is registered but not in model.models"
+    tiny = {type(SMALL[n][0](device="meta")).__name__ for n in NAMES}
+    if arch.published:
+        from tests.model import test_published
+
+        assert arch.name in test_published.PUBLISHED, arch.name
+    else:
+        assert arch.name in tiny, f"add a tiny {arch.name} to tests/model/small.py"
 
 
 def test_select_tasks_slices_a_head_norm() -> None:

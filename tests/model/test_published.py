@@ -92,3 +92,10 @@ def test_pretrained_select_tasks(cls: type) -> None:
     model.select_tasks([19, 3])
     weight = model.head.channel_transform.conv.layer.weight
     assert weight.shape[0] == 2 and model.n_tasks == 2
+
+
+#: The published, fixed-size classes and the test that checks each (read by test_models.py).
+PUBLISHED = {
+    "BorzoiPretrainedModel": test_borzoi_published_architecture,
+    "EnformerPretrainedModel": test_enformer_published_architecture,
+}

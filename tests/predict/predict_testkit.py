@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from grelu_cli.genome.window import Window
-from grelu_cli.model.geometry import Geometry
+from grelu_cli.core.geometry import Geometry
+from grelu_cli.core.window import Window
 
 BASES = "ACGT"
 COMP = str.maketrans("ACGTN", "TGCAN")

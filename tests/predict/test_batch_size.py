@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from predict_testkit import BinConv, make_windows, random_genome
 
 from grelu_cli.errors import OutOfMemoryError, UsageError
 from grelu_cli.predict.batch_size import CPU_AUTO, BatchSizer, parse_batch_size
 from grelu_cli.predict.loop import PredictOptions, Predictor
+from tests.predict.predict_testkit import BinConv, make_windows, random_genome
 
 GENOME = random_genome(3000, seed=2)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from predict_testkit import BinConv, make_windows, random_genome
 
 from grelu_cli.errors import UsageError
 from grelu_cli.model.models import ConvModel
 from grelu_cli.predict.device import autocast_dtype, resolve_device, set_threads
 from grelu_cli.predict.loop import PredictOptions, Predictor
+from tests.predict.predict_testkit import BinConv, make_windows, random_genome
 
 GENOME = random_genome(3000, seed=3)
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.genome.encode import one_hot, reverse_complement
 from grelu_cli.genome.inputs import prepare_input
-from grelu_cli.model.geometry import Geometry
 from grelu_cli.predict.loader import WindowBatches, make_loader
 
 INPUT = Path(__file__).parents[1] / "data" / "input"

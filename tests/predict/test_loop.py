@@ -12,10 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from predict_testkit import BinConv, NoSelect, PerWindow, make_windows, random_genome, revcomp
 
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.predict.loop import PredictOptions, Predictor
+from tests.predict.predict_testkit import (
+    BinConv,
+    NoSelect,
+    PerWindow,
+    make_windows,
+    random_genome,
+    revcomp,
+)
 
 GENOME = random_genome(4000, seed=1)
 L = 64

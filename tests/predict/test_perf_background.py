@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from predict_testkit import BinConv, make_windows, random_genome
 
 from grelu_cli.io.parquet import ParquetWriter
 from grelu_cli.predict.background import BackgroundWriter
 from grelu_cli.predict.loop import PredictOptions, Predictor
+from tests.predict.predict_testkit import BinConv, make_windows, random_genome
 
 
 class Recorder:

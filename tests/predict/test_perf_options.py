@@ -10,12 +10,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from predict_testkit import make_windows, random_genome
 
 from grelu_cli.model.models import ConvModel, DilatedConvModel
 from grelu_cli.predict.batch_size import CPU_AUTO, cpu_auto_size
 from grelu_cli.predict.device import keep_freed_memory
 from grelu_cli.predict.loop import PredictOptions, Predictor
+from tests.predict.predict_testkit import make_windows, random_genome
 
 GENOME = random_genome(6000, seed=11)
 

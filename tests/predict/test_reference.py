@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from predict_testkit import one_hot, revcomp
 
-from grelu_cli.genome.window import Window
+from grelu_cli.core.window import Window
 from grelu_cli.predict.loop import PredictOptions, Predictor
 from grelu_cli.zoo.loader import load_model
+from tests.predict.predict_testkit import one_hot, revcomp
 
 REF = Path(__file__).parents[1] / "data" / "reference"
 META = json.loads((REF / "predictions" / "predictions.json").read_text())

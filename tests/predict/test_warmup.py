@@ -1,4 +1,4 @@
-"""Warm-up guards the torch 2.13 first-call fact (shared/CLI.md).
+"""Warm-up guards the torch 2.13 first-call fact (README, "Architecture": warm-up).
 
 In a fresh process the first call of a transcendental op (seen with ``torch.exp``, about 1 in
 30 processes here) can return slightly wrong values; the second call is right. The predictor
@@ -26,8 +26,7 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-import grelu_cli.model.warmup as model_warmup
-import grelu_cli.predict.warmup as warmup
+import grelu_cli.model.warmup as warmup
 from grelu_cli.predict.loop import PredictOptions, Predictor
 
 ROOT = Path(__file__).parents[2]
@@ -48,7 +47,6 @@ class Recorder(TorchFunctionMode):
 @pytest.fixture
 def fresh_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(warmup, "_DONE", set())
-    monkeypatch.setattr(model_warmup, "_DONE", set())
 
 
 def test_warm_up_runs_every_output_op_for_each_dtype(fresh_state) -> None:
@@ -62,7 +60,7 @@ def test_warm_up_runs_every_output_op_for_each_dtype(fresh_state) -> None:
 
 
 def test_predictor_warms_up_before_predicting(fresh_state) -> None:
-    from predict_testkit import BinConv
+    from tests.predict.predict_testkit import BinConv
 
     Predictor(BinConv(), seq_len=64, options=PredictOptions(device="cpu", precision="bf16"))
     assert ("cpu", str(torch.float32)) in warmup._DONE
@@ -74,7 +72,7 @@ CHILD = textwrap.dedent(
     import math, os, sys
     import numpy as np
     import torch
-    from grelu_cli.predict.warmup import warm_up
+    from grelu_cli.model.warmup import warm_up
 
     rng = np.random.default_rng(7)
     X = (rng.standard_normal((16, 8, 1031)) * 4).astype(np.float32)

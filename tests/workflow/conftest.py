@@ -1,5 +1,5 @@
 """Workflow-test fixtures (defined in wf_helpers so test modules can import its helpers)."""
 
-from wf_helpers import unsharded, ws
+from tests.workflow.wf_helpers import unsharded, ws
 
 __all__ = ["unsharded", "ws"]

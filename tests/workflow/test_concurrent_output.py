@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from wf_helpers import grelu_cmd, subprocess_env
 
 from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
 from grelu_cli.io.lock import lock_path
+from tests.workflow.wf_helpers import grelu_cmd, subprocess_env
 
 
 @pytest.fixture(scope="module")

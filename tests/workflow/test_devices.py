@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
-from grelu_cli.predict.multigpu import WorkerError, parse_devices, run_workers
+from grelu_cli.run.devices import WorkerError, parse_devices, run_workers
+from tests.workflow.wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 
 def test_parse_devices():
@@ -77,24 +77,24 @@ def test_all_gpus_equal_one_gpu(ws, tmp_path):
 
 
 def test_chunks_are_interleaved_over_workers(tmp_path):
-    from grelu_cli.cli.predict_chunked import worker_jobs
-    from grelu_cli.cli.predict_run import PredictRequest
+    from grelu_cli import api
     from grelu_cli.io.resume import PartStore
+    from grelu_cli.run.workers import worker_jobs
 
-    req = PredictRequest(model="m.ckpt", output=str(tmp_path / "o.parquet"), fmt="parquet")
+    job = api.job(model="m.ckpt", output=str(tmp_path / "o.parquet"), devices="cuda:0,cuda:1")
     store = PartStore(tmp_path / "o.parquet", {}, 5, resume=False)
     chunks = [(k, 10 * k, 10 * k + 10) for k in range(5)]
-    jobs = worker_jobs(req, ["cuda:0", "cuda:1"], chunks, store, "long", "fp")
-    assert [j.request.device for j in jobs] == ["cuda:0", "cuda:1"]
+    jobs = worker_jobs(job, ["cuda:0", "cuda:1"], chunks, store, "long", "fp")
+    assert [j.job.run.device for j in jobs] == ["cuda:0", "cuda:1"]
     assert [[c[0] for c in j.chunks] for j in jobs] == [[0, 2, 4], [1, 3]]
-    assert all(j.request.devices is None for j in jobs)
+    assert all(j.job.run.devices is None for j in jobs)
     assert jobs[1].parts == {1: str(store.part(1)), 3: str(store.part(3))}
 
 
 def test_chunk_blocks_split_at_chunk_boundaries():
-    from grelu_cli.cli.predict_chunked import chunk_blocks
-    from grelu_cli.genome.window import Window
-    from grelu_cli.io.block import Block
+    from grelu_cli.core.block import Block
+    from grelu_cli.core.window import Window
+    from grelu_cli.run.chunked import chunk_blocks
 
     def block(lo, hi):
         n = hi - lo
@@ -112,3 +112,15 @@ def test_chunk_blocks_split_at_chunk_boundaries():
         assert np.concatenate([b.values[:, 0, 0] for b in blocks]).tolist() == idx
     with pytest.raises(RuntimeError):
         list(chunk_blocks([block(0, 3)], chunks))
+
+
+@pytest.mark.parametrize("fmt", ["p.parquet", "bw/"])
+def test_missing_devices_refused_before_anything_is_created(ws, tmp_path, fmt):
+    """cuda:99 exists nowhere (with or without CUDA): exit 2, and no partial manifest or
+    parts directory is left behind (issue 11, item 9)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    result = invoke("predict", *ws.base(device=False), "--devices", "cuda:0,cuda:99",
+                    "-o", f"{out}/{fmt}")  # fmt: skip
+    assert result.exit_code == 2 and "--devices cuda:0,cuda:99" in result.stderr, result.output
+    assert list(out.iterdir()) == []

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from wf_helpers import REPO, invoke, ok, read_table, subprocess_env
+
+from tests.workflow.wf_helpers import REPO, invoke, ok, read_table, subprocess_env
 
 EXAMPLES = REPO / "examples"
 DEMO = EXAMPLES / "demo"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from wf_helpers import invoke, ok, run_cli
+
+from tests.workflow.wf_helpers import invoke, ok, run_cli
 
 
 def _events(stderr: str) -> list[dict]:

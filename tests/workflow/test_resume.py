@@ -10,7 +10,11 @@ import time
 
 import numpy as np
 import pytest
-from wf_helpers import (
+
+from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
+from grelu_cli.io.lock import lock_path
+from grelu_cli.io.resume import PartStore
+from tests.workflow.wf_helpers import (
     bigwig_values,
     grelu_cmd,
     invoke,
@@ -19,10 +23,6 @@ from wf_helpers import (
     read_table,
     subprocess_env,
 )
-
-from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
-from grelu_cli.io.lock import lock_path
-from grelu_cli.io.resume import PartStore
 
 DENSE = {"chrB": 2500, "chrA": 4000}
 
@@ -205,3 +205,31 @@ def test_existing_bigwig_refused_before_predicting(ws, tmp_path, monkeypatch):
         result = invoke("predict", *base, "-o", f"{out}/", *extra)
         assert result.exit_code == 2 and "already exists" in result.stderr, result.output
         assert (out / "t_b.bw").read_text() == "someone else's file"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "short"])
+def test_corrupt_committed_part_is_predicted_again(ws, unsharded, tmp_path, monkeypatch, damage):
+    """A listed part that does not read back whole (cut footer, or fewer rows than the
+    manifest says) is predicted again on resume, alone, with a warning (issue 11, item 12)."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "c.parquet"
+    args = ["predict", *ws.base(), "-o", out, "--resume", "--chunk-windows", 7]
+    _interrupt_after(monkeypatch, 3)
+    assert invoke(*args).exit_code == 130
+    monkeypatch.undo()
+    part = parts_path(out) / "part-000001.parquet"
+    if damage == "truncate":
+        part.write_bytes(part.read_bytes()[:-20])
+    else:
+        table = pq.read_table(part)
+        pq.write_table(table.slice(0, table.num_rows - 1), part)
+    commits = []
+    real = PartStore.commit
+    monkeypatch.setattr(PartStore, "commit", lambda s, k, r: (commits.append(k), real(s, k, r)))
+    total = json.loads(manifest_path(out).read_text())["chunks"]
+    result = invoke(*[a for a in args if a != "-q"])
+    assert result.exit_code == 0, result.output
+    assert "1 committed chunk(s) could not be read back (chunks 1)" in result.stderr
+    assert commits == [1, *range(3, total)]  # chunk 1 again, then the rest; not 0 or 2
+    assert read_table(out).equals(read_table(unsharded["long"]))

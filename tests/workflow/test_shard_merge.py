@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 import pytest
-from wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 from grelu_cli.io.shards import Shard, chunk_ranges, interleave, parse_shard, shard_range
+from tests.workflow.wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 # Options that say only where/how a run goes; merge keeps shard 0's (documented).
 RUN_ONLY = {"output", "shard", "overwrite", "resume", "quiet", "log_format", "devices"}

@@ -7,10 +7,11 @@ modules.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from grelu_cli.core.geometry import Geometry, receptive_field
 from grelu_cli.model.blocks import ConvTower, GRUBlock, TransformerTower
-from grelu_cli.model.geometry import Geometry, receptive_field
 
 
 def tower_geometry(tower: ConvTower, global_context: bool = False) -> Geometry:
@@ -129,6 +130,45 @@ class DilatedConvTrunk(nn.Module):
         return tower_geometry(self.conv_tower)
 
 
+def plain_conv_tower(
+    stem_channels: int,
+    stem_kernel_size: int,
+    n_conv: int,
+    channel_init: int,
+    channel_mult: float,
+    kernel_size: int,
+    act_func: str,
+    norm: bool,
+    pool_func: str | None,
+    pool_size: int | None,
+    residual: bool,
+    crop_len: int,
+    dtype: torch.dtype | None,
+    device: torch.device | str | None,
+) -> ConvTower:
+    """The undilated conv tower (order "CDNRA") that the GRU and transformer trunks start with:
+    (N, 4, L) -> (N, C, L / pool - 2 * crop_len)."""
+    return ConvTower(
+        stem_channels=stem_channels,
+        stem_kernel_size=stem_kernel_size,
+        n_blocks=n_conv,
+        channel_init=channel_init,
+        channel_mult=channel_mult,
+        kernel_size=kernel_size,
+        dilation_init=1,
+        dilation_mult=1,
+        act_func=act_func,
+        norm=norm,
+        pool_func=pool_func,
+        pool_size=pool_size,
+        residual=residual,
+        order="CDNRA",
+        crop_len=crop_len,
+        dtype=dtype,
+        device=device,
+    )
+
+
 class ConvGRUTrunk(nn.Module):
     """Conv tower, then a bidirectional GRU block (every position sees the whole input)."""
 
@@ -157,25 +197,10 @@ class ConvGRUTrunk(nn.Module):
         device=None,
     ) -> None:
         super().__init__()
-        self.conv_tower = ConvTower(
-            stem_channels=stem_channels,
-            stem_kernel_size=stem_kernel_size,
-            n_blocks=n_conv,
-            channel_init=channel_init,
-            channel_mult=channel_mult,
-            kernel_size=kernel_size,
-            dilation_init=1,
-            dilation_mult=1,
-            act_func=act_func,
-            norm=conv_norm,
-            pool_func=pool_func,
-            pool_size=pool_size,
-            residual=residual,
-            order="CDNRA",
-            crop_len=crop_len,
-            dtype=dtype,
-            device=device,
-        )
+        self.conv_tower = plain_conv_tower(
+            stem_channels, stem_kernel_size, n_conv, channel_init, channel_mult, kernel_size,
+            act_func, conv_norm, pool_func, pool_size, residual, crop_len, dtype, device,
+        )  # fmt: skip
         self.gru_tower = GRUBlock(
             in_channels=self.conv_tower.out_channels,
             n_layers=n_gru,
@@ -226,25 +251,10 @@ class ConvTransformerTrunk(nn.Module):
         device=None,
     ) -> None:
         super().__init__()
-        self.conv_tower = ConvTower(
-            stem_channels=stem_channels,
-            stem_kernel_size=stem_kernel_size,
-            n_blocks=n_conv,
-            channel_init=channel_init,
-            channel_mult=channel_mult,
-            kernel_size=kernel_size,
-            dilation_init=1,
-            dilation_mult=1,
-            act_func=act_func,
-            norm=norm,
-            pool_func=pool_func,
-            pool_size=pool_size,
-            residual=residual,
-            order="CDNRA",
-            crop_len=crop_len,
-            dtype=dtype,
-            device=device,
-        )
+        self.conv_tower = plain_conv_tower(
+            stem_channels, stem_kernel_size, n_conv, channel_init, channel_mult, kernel_size,
+            act_func, norm, pool_func, pool_size, residual, crop_len, dtype, device,
+        )  # fmt: skip
         self.transformer_tower = TransformerTower(
             in_channels=self.conv_tower.out_channels,
             n_blocks=n_transformers,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from grelu_cli.core.geometry import Geometry, receptive_field
 from grelu_cli.model.blocks import ConvBlock, Stem, TransformerTower, UnetTower
-from grelu_cli.model.geometry import Geometry, receptive_field
 from grelu_cli.model.layers import Activation, Crop
 from grelu_cli.model.position import exponential_linspace_int
 

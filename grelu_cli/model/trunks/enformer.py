@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from grelu_cli.core.geometry import Geometry, receptive_field
 from grelu_cli.model.attention import EnformerAttention
 from grelu_cli.model.blocks import ConvBlock, FeedForwardBlock
-from grelu_cli.model.geometry import Geometry, receptive_field
 from grelu_cli.model.layers import Activation, Crop, Dropout, Norm
 from grelu_cli.model.position import exponential_linspace_int
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from grelu_cli.model.geometry import Geometry
+from grelu_cli.core.geometry import Geometry
 from grelu_cli.model.layers import Activation, Dropout, Norm
 
 POOL = 7  # max-pool width and stride of the paper

@@ -6,7 +6,7 @@ queue)`` and relays the messages the workers put on the queue to ``on_message`` 
 parent, which alone writes the manifest and the progress. Workers report failures as
 ``("error", exit_code, line)``; the first failure stops the others and is raised here with
 the worker's exit code. What the workers compute and how results are ordered is the
-caller's business (see :mod:`grelu_cli.cli.predict_chunked`: interleaved chunks written as
+caller's business (see :mod:`grelu_cli.run.workers`: interleaved chunks written as
 part files, stitched in input order).
 """
 
@@ -118,3 +118,17 @@ def _drain(q: Any, on_message: Callable[[tuple[Any, ...]], None]) -> None:
         if msg[0] == "error":
             raise WorkerError(str(msg[2]), exit_code=int(msg[1]))
         on_message(msg)
+
+
+def check_devices(devices: list[str], option: str) -> None:
+    """Every device in ``devices`` exists here (before a run creates any file)."""
+    from grelu_cli.predict.device import resolve_device
+
+    for d in devices:
+        try:
+            resolve_device(d)
+        except UsageError as err:
+            raise UsageError(
+                f"--devices {option}: {err.message.removeprefix(f'--device {d}: ')}",
+                fix="use --devices with the GPUs this machine has, or --device cpu",
+            ) from None

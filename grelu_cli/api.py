@@ -1,0 +1,199 @@
+"""The public Python API: what ``grelu predict`` does, as functions.
+
+Keyword arguments are named like the CLI options (``--chunk-windows`` -> ``chunk_windows``,
+``--format`` -> ``format``, ``--compile`` -> ``compile``); defaults are the CLI's. Functions
+raise :mod:`grelu_cli.errors` exceptions (each also a builtin such as ``ValueError`` or
+``FileNotFoundError``), never exit and never print.
+
+    from grelu_cli import api
+
+    summary = api.predict(model="m.ckpt", bed="r.bed", genome="hg38.fa",
+                          output="p.parquet", rc=True, tasks=["A"])
+    print(summary.files, summary.counts["windows"], summary.seconds)
+
+    for windows, values in api.predict_arrays(model="m.ckpt", region=["chr1:1-2,000"],
+                                              genome="hg38.fa"):
+        ...  # values: (N, T, B) float32, one row per window
+
+Pass ``observer=`` (a :class:`~grelu_cli.run.observer.RunObserver`) to see progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from grelu_cli.core.window import Window
+from grelu_cli.run.config import (
+    InputConfig,
+    ModelConfig,
+    OutputConfig,
+    PredictConfig,
+    PredictJob,
+    RunConfig,
+)
+from grelu_cli.run.job import DryRunReport, PredictSummary
+from grelu_cli.run.observer import RunObserver
+
+__all__ = ["DryRunReport", "PredictJob", "PredictSummary", "check", "job", "predict",
+           "predict_arrays"]  # fmt: skip
+
+_PathLike = str | Path
+
+
+def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _opt(value: _PathLike | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def job(
+    *,
+    model: _PathLike,
+    output: _PathLike = "",
+    # Model
+    replicate: int | None = None,
+    species: str | None = None,
+    arch: str | None = None,
+    param: Sequence[str] = (),
+    trust_checkpoint: bool = False,
+    seq_len: int | None = None,
+    # Input
+    bed: _PathLike | None = None,
+    fasta: _PathLike | None = None,
+    region: str | Sequence[str] = (),
+    chrom: str | Sequence[str] = (),
+    genome: _PathLike | None = None,
+    chrom_alias: str = "none",
+    tile: bool = False,
+    edge: str = "pad",
+    # Output
+    format: str | None = None,
+    layout: str = "long",
+    overlap: str = "mean",
+    overwrite: bool = False,
+    # Prediction
+    tasks: str | Sequence[str] | None = None,
+    tasks_file: _PathLike | None = None,
+    tasks_query: str | None = None,
+    aggregate: str | None = None,
+    bins: int | None = None,
+    rc: bool = False,
+    shifts: int = 0,
+    untransform: bool = False,
+    logits: bool = False,
+    precision: str = "fp32",
+    batch_size: int | str = "auto",
+    compile: bool = False,
+    # Run
+    device: str = "auto",
+    devices: str | Sequence[str] | None = None,
+    threads: int | None = None,
+    num_workers: int | None = None,
+    shard: str | None = None,
+    resume: bool = False,
+    chunk_windows: int = 512,
+) -> PredictJob:
+    """A :class:`PredictJob` from CLI-named keyword arguments (the output format is
+    inferred from ``output`` when ``format`` is None)."""
+    from grelu_cli.io.writers import format_for
+
+    out = str(output)
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    if devices is not None and not isinstance(devices, str):
+        devices = ",".join(devices)
+    return PredictJob(
+        model=ModelConfig(
+            model=str(model),
+            replicate=replicate,
+            species=species,
+            arch=arch,
+            param=_tuple(param),
+            trust_checkpoint=trust_checkpoint,
+            seq_len=seq_len,
+        ),
+        input=InputConfig(
+            bed=_opt(bed),
+            fasta=_opt(fasta),
+            region=_tuple(region),
+            chrom=_tuple(chrom),
+            genome=_opt(genome),
+            chrom_alias=chrom_alias,
+            tile=tile,
+            edge=edge,
+        ),
+        output=OutputConfig(
+            output=out,
+            format=format_for(out, format) if out or format else "parquet",
+            layout=layout,
+            overlap=overlap,
+            overwrite=overwrite,
+        ),
+        predict=PredictConfig(
+            tasks=tuple(tasks) if tasks is not None else None,
+            tasks_file=_opt(tasks_file),
+            tasks_query=tasks_query,
+            aggregate=aggregate,
+            bins=bins,
+            rc=rc,
+            shifts=shifts,
+            untransform=untransform,
+            logits=logits,
+            precision=precision,
+            batch_size=str(batch_size),
+            compile=compile,
+        ),
+        run=RunConfig(
+            device=device,
+            devices=devices,
+            threads=threads,
+            num_workers=num_workers,
+            shard=shard,
+            resume=resume,
+            chunk_windows=chunk_windows,
+        ),
+    )
+
+
+def predict(*, observer: RunObserver | None = None, **options: object) -> PredictSummary:
+    """Predict and write ``output``; returns the run's summary (counts, seconds, files).
+
+    Takes the keyword arguments of :func:`job` (the ``grelu predict`` options).
+    """
+    from grelu_cli.run.job import run_job
+
+    if not options.get("output"):
+        raise TypeError("predict() needs output=...; use predict_arrays() for arrays")
+    return run_job(job(**options), observer)  # type: ignore[arg-type]
+
+
+def check(**options: object) -> DryRunReport:
+    """What ``grelu predict --dry-run`` reports: the plan and every input problem."""
+    from grelu_cli.run.job import dry_run
+
+    return dry_run(job(**options))  # type: ignore[arg-type]
+
+
+def predict_arrays(
+    *, observer: RunObserver | None = None, **options: object
+) -> Iterator[tuple[list[Window], object]]:
+    """Yield ``(windows, values)`` per batch, in input order, writing no file.
+
+    ``values`` is a (N, T, B) float32 numpy array (windows x tasks x bins, genome
+    orientation); ``windows`` the N :class:`~grelu_cli.core.window.Window` records. Takes the
+    keyword arguments of :func:`job` except the output ones.
+    """
+    from grelu_cli.run.batches import predicted_arrays
+    from grelu_cli.run.build import build_run
+    from grelu_cli.run.config import check_job
+
+    the_job = job(**options)  # type: ignore[arg-type]
+    check_job(the_job)
+    run = build_run(the_job, observer)
+    yield from predicted_arrays(run.inp, run.predictor, 0, run.inp.plan.count(),
+                                the_job.run.num_workers)  # fmt: skip

@@ -1,0 +1,25 @@
+"""Every fixed choice list of a prediction run, in one place.
+
+The library validates against these tuples and the CLI builds its help and checks from them,
+so a new choice is added here once. (Output formats are the writer registry's names:
+:data:`grelu_cli.io.writers.FORMATS`.)
+"""
+
+from __future__ import annotations
+
+#: Parquet layouts: a row per region x task x bin, or a column per task.
+LAYOUTS = ("long", "wide")
+#: What a bigWig writer does with overlapping predictions of one base.
+OVERLAPS = ("mean", "first", "error")
+#: Windows that run past a chromosome end.
+EDGES = ("pad", "error", "drop", "shift")
+#: One value per region and task, over the kept bins.
+AGGREGATES = ("mean", "sum", "max", "min")
+#: Autocast precisions.
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: Chromosome-name matching between input and genome.
+CHROM_ALIASES = ("none", "auto")
+#: Device names ``--device`` takes (``cuda:N`` as well).
+DEVICES = ("auto", "cpu", "cuda")
+#: How a run reports on stderr.
+LOG_FORMATS = ("text", "json")

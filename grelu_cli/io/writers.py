@@ -1,0 +1,139 @@
+"""The writer registry: every output format, how its files are named, and how it is opened.
+
+A writer is an :class:`~grelu_cli.io.atomic.AllOrNothing` context manager with
+``write(block)``: ``open()`` on entry, ``finish()`` (commit atomically) on success,
+``abort()`` (leave nothing) on error; it lists its final files in ``paths``. Predict, the
+chunk part writers and ``grelu merge`` all open writers through :func:`open_writer`.
+
+Each format module (``grelu_cli.io.<name>``) defines two functions, imported only when that
+format is used::
+
+    def make_writer(spec: WriterSpec) -> Writer: ...
+    def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
+
+Adding a format is that module plus one line in :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from grelu_cli.core.block import Block
+from grelu_cli.errors import UsageError
+
+
+class Writer(Protocol):
+    """What every format's writer provides (see the module docstring)."""
+
+    paths: list[Path]
+
+    def __enter__(self) -> Writer: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def write(self, block: Block) -> None: ...
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Format:
+    """One registry entry.
+
+    Attributes:
+        name: the ``--format`` value.
+        suffixes: file-name endings that select this format (lower case).
+        module: the module holding ``make_writer`` and ``output_paths``.
+        tracks: takes a directory (``DIR/``) or ``{task}`` template: one file per task.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    module: str
+    tracks: bool = False
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    """Everything a writer factory may need; each format uses the fields that apply to it.
+
+    Attributes:
+        output: the ``-o`` value.
+        tasks: task names, in the order of the blocks' task axis.
+        metadata: the provenance record.
+        layout: parquet layout ("long" or "wide").
+        overlap: bigWig overlap mode.
+        chrom_sizes: (name, length) of every chromosome of the genome, in index order.
+        overwrite: replace existing outputs.
+        compression: codec override (part files use a fast one).
+    """
+
+    output: str
+    tasks: Sequence[str]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    layout: str = "long"
+    overlap: str = "mean"
+    chrom_sizes: Sequence[tuple[str, int]] | None = None
+    overwrite: bool = False
+    compression: str | None = None
+
+
+REGISTRY: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("parquet", (".parquet", ".pq"), "grelu_cli.io.parquet"),
+        Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.bigwig", tracks=True),
+    )
+}
+
+#: Every ``--format`` name.
+FORMATS = tuple(REGISTRY)
+
+
+def get_format(name: str) -> Format:
+    """The registry entry of ``name`` (case-insensitive)."""
+    fmt = REGISTRY.get(name.lower())
+    if fmt is None:
+        raise UsageError(f"--format {name!r} is not a format", fix=f"use {' or '.join(FORMATS)}")
+    return fmt
+
+
+def has_suffix(output: str | Path, name: str) -> bool:
+    """Whether ``output``'s file name selects format ``name`` (``x.pq`` -> parquet)."""
+    text = str(output).lower().rstrip("/")
+    return text.endswith(REGISTRY[name].suffixes)
+
+
+def format_for(output: str, fmt: str | None = None) -> str:
+    """The output format: ``fmt`` if given, else inferred from ``output``.
+
+    A registered suffix selects its format; a trailing ``/``, an existing directory or a
+    ``{task}`` template selects the one-file-per-task format (bigWig).
+    """
+    if fmt is not None:
+        return get_format(fmt).name
+    for f in REGISTRY.values():
+        if has_suffix(output, f.name) and not (f.tracks and output.endswith("/")):
+            return f.name
+    if "{task}" in output or output.endswith("/") or Path(output).is_dir():
+        return next(f.name for f in REGISTRY.values() if f.tracks)
+    endings = ", ".join(s for f in REGISTRY.values() for s in f.suffixes[:1])
+    raise UsageError(
+        f"cannot tell the output format from -o {output!r}",
+        fix=f"end it in {endings}, end it in / for a bigWig directory, or pass --format",
+    )
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(get_format(name).module)
+
+
+def open_writer(name: str, spec: WriterSpec) -> Writer:
+    """A writer of format ``name`` for ``spec`` (not yet entered)."""
+    return _module(name).make_writer(spec)
+
+
+def output_paths(name: str, output: str, tasks: Sequence[str]) -> list[Path]:
+    """The final files a writer of format ``name`` makes for ``output`` and ``tasks``."""
+    return _module(name).output_paths(output, tasks)

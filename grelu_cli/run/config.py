@@ -1,0 +1,212 @@
+"""A prediction job as data: five frozen records, and the checks that need no model.
+
+:class:`PredictJob` groups what the model is (:class:`ModelConfig`), what the input is
+(:class:`InputConfig`), how to predict (:class:`PredictConfig`), what to write
+(:class:`OutputConfig`) and how to run (:class:`RunConfig`: device, devices, shard, resume).
+Field names follow the CLI options (``--chunk-windows`` -> ``chunk_windows``).
+
+:func:`check_job` does every check that reads no model and imports no torch (option values,
+input files, output paths), so a mistake is reported in milliseconds, not after the model load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from grelu_cli.core.choices import (
+    AGGREGATES,
+    CHROM_ALIASES,
+    EDGES,
+    LAYOUTS,
+    OVERLAPS,
+    PRECISIONS,
+)
+from grelu_cli.errors import UsageError
+from grelu_cli.io.writers import has_suffix
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model: a zoo name, a Hub repo or a checkpoint file, and how to load it."""
+
+    model: str
+    replicate: int | None = None
+    species: str | None = None
+    arch: str | None = None
+    param: tuple[str, ...] = ()
+    trust_checkpoint: bool = False
+    seq_len: int | None = None
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """Which windows: regions (BED, ``region``, ``chrom``) on a genome, or FASTA records."""
+
+    bed: str | None = None
+    fasta: str | None = None
+    region: tuple[str, ...] = ()
+    chrom: tuple[str, ...] = ()
+    genome: str | None = None
+    chrom_alias: str = "none"
+    tile: bool = False
+    edge: str = "pad"
+
+    @property
+    def tiles(self) -> bool:
+        """Whole chromosomes (``chrom``) are always tiled: one central window would cover
+        a sliver of them."""
+        return self.tile or bool(self.chrom)
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """How to predict: tasks, augmentation, bins, activation, precision, batch size."""
+
+    tasks: tuple[str, ...] | None = None
+    tasks_file: str | None = None
+    tasks_query: str | None = None
+    aggregate: str | None = None
+    bins: int | None = None
+    rc: bool = False
+    shifts: int = 0
+    untransform: bool = False
+    logits: bool = False
+    precision: str = "fp32"
+    batch_size: str = "auto"
+    compile: bool = False
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """What to write: the path (or bigWig directory/template), format and its options."""
+
+    output: str
+    format: str = "parquet"
+    layout: str = "long"
+    overlap: str = "mean"
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How to run: device(s), threads, reader processes, shard, resume, chunk size."""
+
+    device: str = "auto"
+    devices: str | None = None
+    threads: int | None = None
+    num_workers: int | None = None
+    shard: str | None = None
+    resume: bool = False
+    chunk_windows: int = 512
+
+
+@dataclass(frozen=True)
+class PredictJob:
+    """One ``grelu predict`` / :func:`grelu_cli.api.predict` job."""
+
+    model: ModelConfig
+    input: InputConfig
+    output: OutputConfig
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def options(self) -> dict[str, Any]:
+        """Every option by its CLI name (provenance and the shard fingerprint record these).
+
+        ``output`` is made absolute, like the other paths the provenance records.
+        """
+        out: dict[str, Any] = {}
+        for part in (self.model, self.input, self.output, self.predict, self.run):
+            for f in fields(part):
+                value = getattr(part, f.name)
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        out["fmt"] = out.pop("format")
+        out["compile_model"] = out.pop("compile")
+        out["output"] = absolute_output(self.output.output)
+        return out
+
+    @property
+    def shard_file(self) -> bool:
+        """A bigWig shard writes one per-window parquet file (``grelu merge`` makes the
+        bigWigs)."""
+        return self.output.format == "bigwig" and self.run.shard is not None
+
+    @property
+    def writes_parquet(self) -> bool:
+        """The output is one parquet file (a parquet run, or a bigWig shard)."""
+        return self.output.format == "parquet" or self.shard_file
+
+    @property
+    def chunked(self) -> bool:
+        """Predicts chunk by chunk into part files (``resume`` or several devices)."""
+        return self.run.resume or self.run.devices is not None
+
+
+def absolute_output(output: str) -> str:
+    """``output`` as an absolute path, keeping a trailing ``/`` (a bigWig directory)."""
+    if output == "-":
+        return output
+    path = str(Path(output).expanduser().absolute())
+    return path + "/" if output.endswith("/") and not path.endswith("/") else path
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
+    if value is not None and value not in allowed:
+        raise UsageError(
+            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
+        )
+
+
+def check_job(job: PredictJob) -> None:
+    """Every check that needs neither torch nor the model; raises the library's errors.
+
+    Option values and their combinations. (Input files and the output path are checked by
+    :func:`grelu_cli.run.job.check_cheap`, which also knows about ``resume``.)
+    """
+    inp, out, pred, run = job.input, job.output, job.predict, job.run
+    for value, allowed, name in (
+        (inp.chrom_alias, CHROM_ALIASES, "--chrom-alias"),
+        (inp.edge, EDGES, "--edge"),
+        (out.layout, LAYOUTS, "--layout"),
+        (out.overlap, OVERLAPS, "--overlap"),
+        (pred.aggregate, AGGREGATES, "--aggregate"),
+        (pred.precision, PRECISIONS, "--precision"),
+    ):
+        _choice(value, allowed, name)
+    if out.format == "bigwig" and inp.fasta is not None:
+        raise UsageError(
+            "bigWig output needs genomic coordinates but the input is --fasta",
+            fix="write parquet (-o preds.parquet) or give regions with --bed/--region and --genome",
+        )
+    if out.format == "bigwig" and out.layout != "long":
+        raise UsageError("--layout applies to parquet output only", fix="drop --layout")
+    if pred.bins is not None and pred.bins < 1:
+        raise UsageError(f"--bins {pred.bins} must be at least 1", fix="pass --bins K with K >= 1")
+    if job.model.seq_len is not None and job.model.seq_len < 1:
+        raise UsageError(f"--seq-len {job.model.seq_len} must be positive", fix="pass --seq-len N")
+    if run.num_workers is not None and run.num_workers < 0:
+        raise UsageError(f"--num-workers {run.num_workers} must be 0 or more", fix="use 0..N")
+    if run.resume and out.overwrite:
+        raise UsageError(
+            "--resume and --overwrite were both given",
+            fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
+        )
+    if run.chunk_windows < 1:
+        raise UsageError(f"--chunk-windows {run.chunk_windows} must be at least 1", fix="e.g. 512")
+    if job.model.arch is None and job.model.param:
+        raise UsageError("--param needs --arch", fix="pass --arch NAME or drop --param")
+    if run.devices is not None and run.device != "auto":
+        raise UsageError(
+            f"--device {run.device} and --devices {run.devices} were both given",
+            fix="use --devices for several devices, --device for one",
+        )
+    if job.shard_file and not has_suffix(out.output, "parquet"):
+        raise UsageError(
+            f"a bigWig shard (--format bigwig --shard) writes one per-window parquet file that "
+            f"grelu merge turns into bigWigs, but -o {out.output} is not a .parquet path",
+            fix="pass e.g. -o shard-0.parquet, then grelu merge shard-*.parquet -o tracks/",
+        )
+    if out.format == "bigwig" and inp.genome is None:
+        raise UsageError("bigWig output needs --genome", fix="pass --genome FASTA")

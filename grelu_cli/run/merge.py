@@ -1,0 +1,49 @@
+"""Join the shard outputs of ``predict --shard i/N`` into one output (``grelu merge``).
+
+The shards' rows are read back, in shard order, as the blocks the predictor produced and fed
+into the same writer an unsharded run uses, so the merged parquet has the unsharded rows and
+row groups, and merged bigWigs the unsharded values (overlaps across shard boundaries
+averaged over every prediction).
+"""
+
+from __future__ import annotations
+
+from grelu_cli.errors import UsageError
+from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
+from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer
+
+
+def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> list[str]:
+    """Check that ``inputs`` are every shard of one run, then write what one unsharded run
+    writes to ``output`` (parquet, or one bigWig per task for a bigWig run's shards).
+
+    Returns the files written.
+    """
+    shards = order_shards(inputs)
+    first = shards[0][1]
+    tasks = list(first["output"]["tasks"])
+    record = merged_record(shards, output)
+    bigwig = first.get("bigwig")
+    if bigwig is not None:
+        if has_suffix(output, "parquet"):
+            raise UsageError(
+                f"the shards are of a --format bigwig run but -o {output} is a parquet file",
+                fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
+            )
+        sizes = [(str(c), int(n)) for c, n in bigwig["chrom_sizes"]]
+        spec = WriterSpec(output, tasks, chrom_sizes=sizes, overlap=bigwig["overlap"],
+                          overwrite=overwrite)  # fmt: skip
+        writer = open_writer("bigwig", spec)
+    else:
+        if not has_suffix(output, "parquet"):
+            raise UsageError(
+                f"the shards are parquet output but -o {output} does not end in .parquet",
+                fix="pass -o merged.parquet",
+            )
+        spec = WriterSpec(output, tasks, metadata=record, layout=first["output"]["layout"],
+                          overwrite=overwrite)  # fmt: skip
+        writer = open_writer("parquet", spec)
+    with writer:
+        for block in merged_blocks(shards):
+            writer.write(block)
+    return [str(p) for p in writer.paths]

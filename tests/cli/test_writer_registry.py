@@ -1,0 +1,45 @@
+"""A new output format is one module plus one registry entry (io/writers.py): predict finds
+it by name and by file suffix, and writes through it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grelu_cli import api
+from grelu_cli.errors import UsageError
+from grelu_cli.io import writers
+from tests.cli.predict_helpers import TASKS, Env, read_parquet
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> Env:
+    e = Env(tmp_path_factory.mktemp("registry"))
+    e.small = e.bed("small.bed", [("chrA", 100, 300, "a", 0, "+"), ("chrC", 200, 500, "c", 0, "-")])
+    return e
+
+
+def test_registry_names_and_suffixes():
+    assert writers.FORMATS == ("parquet", "bigwig")
+    assert writers.format_for("x.PQ") == "parquet"
+    assert writers.format_for("out/") == writers.format_for("o/{task}.bw") == "bigwig"
+    assert writers.format_for("x.parquet", "BigWig") == "bigwig"
+    with pytest.raises(UsageError, match="cannot tell the output format"):
+        writers.format_for("x.txt")
+
+
+def test_a_registered_format_is_written_by_predict(env, tmp_path, monkeypatch):
+    entry = writers.Format("npz", (".npz",), "tests.io.npz_writer")
+    monkeypatch.setitem(writers.REGISTRY, "npz", entry)
+    out = tmp_path / "p.npz"
+    summary = api.predict(model=env.model, bed=env.small, genome=env.genome, output=out)
+    assert summary.files == [str(out)]
+    got = np.load(out)
+    api.predict(model=env.model, bed=env.small, genome=env.genome, output=tmp_path / "p.parquet",
+                layout="wide")  # fmt: skip
+    df, _ = read_parquet(tmp_path / "p.parquet")
+    assert list(got["tasks"]) == TASKS and got["values"].shape[:2] == (2, len(TASKS))
+    for i, name in enumerate(["a", "c"]):
+        rows = df[df["name"] == name].sort_values("bin")
+        want = np.stack([rows[t].to_numpy() for t in TASKS])
+        np.testing.assert_array_equal(got["values"][i], want)
