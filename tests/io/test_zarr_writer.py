@@ -60,7 +60,7 @@ def test_layout_chunks_codecs_and_dimension_names(tmp_path):
     assert meta["dimension_names"] == ["window", "task", "bin"]
     sharding = meta["codecs"][0]
     assert sharding["name"] == "sharding_indexed"
-    blosc = [c for c in sharding["configuration"]["codecs"] if c["name"] == "blosc"][0]
+    blosc = next(c for c in sharding["configuration"]["codecs"] if c["name"] == "blosc")
     assert blosc["configuration"]["cname"] == "zstd"
     assert blosc["configuration"]["shuffle"] == "bitshuffle"
     shard_files = sorted(

@@ -99,6 +99,14 @@ class ZarrStore:
         start = np.asarray(self.group["bin_start"][lo:hi], dtype=np.int64)
         return start, np.asarray(self.group["bin_end"][lo:hi], dtype=np.int64)
 
+    def overlapping(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Indices of the windows on ``chrom`` whose input span overlaps ``[start, end)``
+        (every bin of a window lies inside its input span)."""
+        on = np.asarray(self.group["chrom"][:]) == chrom
+        ws = np.asarray(self.group["window_start"][:], dtype=np.int64)
+        we = np.asarray(self.group["window_end"][:], dtype=np.int64)
+        return np.flatnonzero(on & (ws < end) & (we > start))
+
     def task_indices(self, names: Sequence[str] | None) -> list[int]:
         """Positions of ``names`` on the task axis (all when None), in the order given."""
         tasks = self.tasks
