@@ -75,10 +75,11 @@ class WindowList:
 
 
 def codec() -> Any:
-    """blosc zstd with bit shuffle: 0.7x raw on fp32 predictions, a few hundred MB/s."""
+    """blosc zstd (level 3) with bit shuffle, one blosc block per 1 MB inner chunk (measured:
+    smaller and faster than blosc's default blocks on fp32 predictions)."""
     from zarr.codecs import BloscCodec
 
-    return BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle")
+    return BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle", blocksize=1 << 20)
 
 
 def chunk_shapes(n_tasks: int, n_bins: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
