@@ -9,7 +9,12 @@ import pyarrow.parquet as pq
 from grelu_cli.genome.window import Window
 from grelu_cli.io.block import Block
 from grelu_cli.io.parquet import ParquetWriter
-from grelu_cli.io.sizes import parquet_size_warning, wide_footer_bytes, wide_row_group_rows
+from grelu_cli.io.sizes import (
+    ZARR_RATIO,
+    parquet_size_warning,
+    wide_footer_bytes,
+    wide_row_group_rows,
+)
 
 
 def test_small_runs_get_no_warning():
@@ -27,7 +32,8 @@ def test_borzoi_scale_long_layout_warns_with_sizes_and_suggests_zarr():
     assert f"{8 * 7611 * 6144:,} values" in text
     assert f"about {raw * 1.9 / 1e9:.1f} GB on disk" in text
     assert "-o preds.zarr" in text
-    assert f"about {raw * 0.7 / 1e9:.1f} GB ({raw * 0.3 / 1e6:.1f} MB with --dtype float16)" in text
+    f32, f16 = raw * ZARR_RATIO["float32"], raw * ZARR_RATIO["float16"]
+    assert f"about {f32 / 1e9:.1f} GB ({f16 / 1e6:.1f} MB with --dtype float16)" in text
 
 
 def test_wide_layout_warns_on_footer_growth():
