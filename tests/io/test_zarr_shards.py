@@ -136,3 +136,30 @@ def test_finalize_twice_changes_nothing(tmp_path):
     first = (store / "zarr.json").read_bytes()
     assert finalize_store(store)["fingerprint"] == FINGERPRINT
     assert (store / "zarr.json").read_bytes() == first
+
+
+def test_cheap_output_check_before_predicting(tmp_path):
+    from grelu_cli.errors import UsageError
+    from grelu_cli.io.zarr import check_zarr_output
+
+    store = tmp_path / "preds.zarr"
+    assert check_zarr_output(store) is False
+    assert check_zarr_output(store, sharded=True) is False
+    assert run_shards(store, [0], 2)[0][0] == 0  # a partial shared store
+    assert check_zarr_output(store, sharded=True) is False  # shards join it
+    assert check_zarr_output(store, sharded=True, resume=True) is False
+    with pytest.raises(OutputExistsError):
+        check_zarr_output(store)  # an unsharded run does not take it over
+    assert check_zarr_output(store, overwrite=True) is False
+    assert run_shards(store, [1], 2)[0][0] == 0
+    finalize_store(store)
+    assert check_zarr_output(store, resume=True) is True
+    assert check_zarr_output(store, sharded=True, resume=True) is True
+    with pytest.raises(OutputExistsError, match="already complete"):
+        check_zarr_output(store, sharded=True)
+    (tmp_path / "f.zarr").write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        check_zarr_output(tmp_path / "f.zarr")
+    (tmp_path / "other.zarr").mkdir()
+    with pytest.raises(OutputExistsError, match="not a grelu zarr store"):
+        check_zarr_output(tmp_path / "other.zarr", sharded=True)

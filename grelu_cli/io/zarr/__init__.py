@@ -34,11 +34,15 @@ from grelu_cli.io.zarr.read import (
     store_blocks,
     store_to_bigwig,
 )
+from grelu_cli.io.zarr.schema import DTYPES, WindowList, check_dtype
 from grelu_cli.io.zarr.writer import ZarrWriter, check_zarr_output
 
 __all__ = [
+    "DTYPES",
+    "WindowList",
     "ZarrStore",
     "ZarrWriter",
+    "check_dtype",
     "check_zarr_output",
     "finalize_store",
     "is_complete",
