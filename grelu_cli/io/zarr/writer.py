@@ -168,6 +168,7 @@ class ZarrWriter(AllOrNothing):
         self.chrom_sizes = [[str(c), int(n)] for c, n in chrom_sizes] if chrom_sizes else None
         self.durable = durable
         self.store = self.path if sharded else partial_store(self.path)
+        self.paths = [self.path]  # the final output (the writer protocol)
         self.already_complete = False  # resume found a finished store: nothing to write
         self.clipped = 0  # float16 values clipped by this writer
         self.windows_written = 0
