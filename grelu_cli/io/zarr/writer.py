@@ -83,19 +83,23 @@ def check_zarr_output(
         raise UsageError(f"output {path} is a file, not a zarr store", fix="choose another -o")
     if not path.exists():
         return False
-    complete = is_complete(path) if (path / "zarr.json").is_file() else None
+    try:
+        complete: bool | None = is_complete(path)
+    except (InputDataError, OSError):
+        complete = None  # not a grelu store (or not a zarr store at all)
     if complete and resume:
         return True
+    if complete is None:
+        # Never replaced or joined, even with --overwrite: it may be someone else's data.
+        raise OutputExistsError(
+            f"output {path} already exists and is not a grelu zarr store",
+            fix="choose another -o, or delete it yourself",
+        )
     if not sharded:
         if overwrite:
             return False
         raise OutputExistsError(
             f"output {path} already exists", fix="use --overwrite to replace it"
-        )
-    if complete is None:
-        raise OutputExistsError(
-            f"output {path} exists and is not a grelu zarr store",
-            fix="choose another -o or delete it",
         )
     if complete:
         raise OutputExistsError(
