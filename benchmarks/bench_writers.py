@@ -14,8 +14,14 @@ Writers: ``zarr`` (float32), ``zarr16`` (``--dtype float16``), ``long`` and ``wi
 Numbers are reported, never asserted.
 
     python benchmarks/bench_writers.py [--windows 8] [--tasks 7611] [--bins 6144]
-        [--writers zarr,zarr16,long,wide] [--data softplus|noisy] [--workdir DIR]
+        [--writers zarr,zarr16,long,wide] [--values smooth|noise] [--workdir DIR]
         [--json out.json] [--keep]
+
+``--values smooth`` (default) generates tracks that vary smoothly along the bins, like real
+Borzoi/Enformer predictions (coverage-like: a smooth background, peaks a few bins wide, each
+track its own mix and scale); ``--values noise`` adds independent noise to every value (the
+full-mantissa softplus data of the first benchmark), a worst case for any lossless codec.
+Compressed sizes depend on this choice; write speed and memory hardly do.
 """
 
 from __future__ import annotations
@@ -62,15 +68,60 @@ def windows(n: int, bins: int) -> list[Any]:
     ]  # fmt: skip
 
 
-def values(index: int, tasks: int, bins: int, data: str = "softplus") -> np.ndarray:
-    """(1, T, B) float32 predictions of window ``index`` (seeded), shaped like coverage.
+def values(index: int, tasks: int, bins: int, kind: str = "smooth") -> np.ndarray:
+    """(1, T, B) float32 predictions of window ``index`` (seeded); see :func:`smooth_values`
+    (``smooth``, default) and :func:`noise_values` (``noise``)."""
+    if kind == "smooth":
+        return smooth_values(index, tasks, bins)
+    return noise_values(index, tasks, bins)
+
+
+def _smoothed_walks(rng: np.random.Generator, k: int, bins: int, sigma: float) -> np.ndarray:
+    """(k, B) random walks smoothed by a Gaussian kernel of ``sigma`` bins, centred."""
+    steps = rng.normal(0, 0.08, size=(k, bins)).cumsum(axis=1)
+    x = np.arange(-int(4 * sigma), int(4 * sigma) + 1)
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    kernel /= kernel.sum()
+    out = np.stack([np.convolve(w, kernel, mode="same") for w in steps])
+    return out - out.mean(axis=1, keepdims=True)
+
+
+def smooth_values(index: int, tasks: int, bins: int) -> np.ndarray:
+    """Coverage-like tracks that change smoothly from bin to bin, as model outputs do.
+
+    Per window: four smoothed random walks (a slowly varying log-background) and about 60
+    Gaussian peaks (1-6 bins wide, shared positions). Track t is
+    ``scale_t * (exp(offset_t + loadings_t @ walks) + gain_t * peaks)``: each track its own
+    background mix, peak height and scale. Computed in float32 (full mantissas), with no
+    per-value noise.
+    """
+    rng = np.random.default_rng(index)
+    walks = _smoothed_walks(rng, 4, bins, sigma=12.0).astype(np.float32)
+    x = np.arange(bins, dtype=np.float32)
+    peaks = np.zeros(bins, dtype=np.float32)
+    for c, w, h in zip(rng.uniform(0, bins, 60), rng.uniform(1, 6, 60), rng.gamma(1.2, 3, 60),
+                       strict=True):  # fmt: skip
+        lo, hi = int(max(0, c - 5 * w)), int(min(bins, c + 5 * w + 1))
+        peaks[lo:hi] += np.float32(h) * np.exp(-0.5 * ((x[lo:hi] - c) / w) ** 2)
+    loadings = rng.normal(0, 1, size=(tasks, 4)).astype(np.float32)
+    offset = rng.normal(-2.5, 1.0, size=(tasks, 1)).astype(np.float32)
+    gain = rng.gamma(1.0, 0.5, size=(tasks, 1)).astype(np.float32)
+    scale = rng.gamma(1.5, 1.0, size=(tasks, 1)).astype(np.float32)
+    out = loadings @ walks
+    out += offset
+    np.exp(out, out=out)
+    out += gain * peaks[None, :]
+    out *= scale
+    return out[None]
+
+
+def noise_values(index: int, tasks: int, bins: int) -> np.ndarray:
+    """Full-mantissa noise on a smooth signal (the first benchmark's ``softplus`` data).
 
     A smooth per-window signal (AR(1) walk along the bins, stationary std ~1) shared by all
-    tracks, each track with its own offset and gain, plus per-value noise. ``softplus``
-    (default): ``softplus(offset + gain * walk + N(0, 0.1))``, as Borzoi's and Enformer's
-    heads end in softplus (most values small). ``noisy``: ``scale * exp(walk) * (1 + 5%
-    noise)``, values spread over more binades. Every value has a full fp32 mantissa, as
-    model outputs do; how well any lossless codec compresses depends on this distribution.
+    tracks, each track with its own offset and gain, plus independent N(0, 0.1) noise on
+    every value: ``softplus(offset + gain * walk + noise)``. The noise makes neighbouring
+    values unrelated in their low bits, which real predictions are not.
     """
     rng = np.random.default_rng(index)
     steps = rng.normal(0, 0.3, size=bins)
@@ -79,19 +130,12 @@ def values(index: int, tasks: int, bins: int, data: str = "softplus") -> np.ndar
     for j in range(1, bins):
         walk[j] = 0.95 * walk[j - 1] + steps[j]
     out = rng.standard_normal((tasks, bins), dtype=np.float32)
-    if data == "softplus":
-        offset = rng.normal(-2.0, 1.5, size=(tasks, 1)).astype(np.float32)
-        gain = rng.uniform(0.5, 1.5, size=(tasks, 1)).astype(np.float32)
-        out *= 0.1
-        out += offset
-        out += gain * walk.astype(np.float32)[None, :]
-        np.logaddexp(np.float32(0), out, out=out)
-    else:
-        scale = rng.gamma(1.5, 2.0, size=(tasks, 1)).astype(np.float32)
-        out *= 0.05
-        out += 1.0
-        out *= scale
-        out *= np.exp(walk).astype(np.float32)[None, :]
+    offset = rng.normal(-2.0, 1.5, size=(tasks, 1)).astype(np.float32)
+    gain = rng.uniform(0.5, 1.5, size=(tasks, 1)).astype(np.float32)
+    out *= 0.1
+    out += offset
+    out += gain * walk.astype(np.float32)[None, :]
+    np.logaddexp(np.float32(0), out, out=out)
     return out[None]
 
 
@@ -134,6 +178,7 @@ def output_path(workdir: Path, kind: str) -> Path:
 def child_write(
     kind: str, workdir: Path, n: int, tasks: int, bins: int, data: str
 ) -> dict[str, Any]:
+    """Write ``n`` windows of ``data`` values (smooth or noise) with writer ``kind``."""
     out = output_path(workdir, kind)
     lay, wins = layout(bins), windows(n, bins)
     writer = make_writer(kind, out, n, tasks, bins)
@@ -221,7 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", type=int, default=7611)
     p.add_argument("--bins", type=int, default=6144)
     p.add_argument("--writers", default=",".join(WRITERS))
-    p.add_argument("--data", choices=("softplus", "noisy"), default="softplus")
+    p.add_argument(
+        "--values",
+        choices=("smooth", "noise"),
+        default="smooth",
+        help="smooth (default): tracks smooth along bins, like real model output; noise: "
+        "full-mantissa noise on every value (a codec's worst case)",
+    )
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--keep", action="store_true", help="keep the written outputs")
@@ -230,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.child:
         mode, kind, workdir = a.child[0], a.child[1], Path(a.child[2])
         if mode == "write":
-            report = child_write(kind, workdir, a.windows, a.tasks, a.bins, a.data)
+            report = child_write(kind, workdir, a.windows, a.tasks, a.bins, a.values)
         else:
             report = child_read(kind, workdir, mode, a.windows, a.tasks, a.bins)
         print(json.dumps(report))
@@ -238,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="bench-writers-"))
     workdir.mkdir(parents=True, exist_ok=True)
     shape = ["--windows", str(a.windows), "--tasks", str(a.tasks), "--bins", str(a.bins)]
-    shape += ["--data", a.data]
+    shape += ["--values", a.values]
     results = []
     for kind in a.writers.split(","):
         if kind not in WRITERS:
@@ -252,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.keep:
             out = output_path(workdir, kind)
             shutil.rmtree(out) if out.is_dir() else out.unlink()
-    report = {"windows": a.windows, "tasks": a.tasks, "bins": a.bins, "data": a.data,
+    report = {"windows": a.windows, "tasks": a.tasks, "bins": a.bins, "values": a.values,
               "results": results,
               "raw_mb": round(a.windows * a.tasks * a.bins * 4 / 1e6, 1)}  # fmt: skip
     if a.json:
