@@ -52,12 +52,15 @@ from grelu_cli.model.attention import (
 )
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, Stem
 from grelu_cli.model.cpu_conv import ChannelsLastConv1d
+from grelu_cli.model.cpu_pool import ChannelsLastMaxPool1d, attention_pool_pairs
 from grelu_cli.model.heads import ConvHead
-from grelu_cli.model.layers import ChannelTransform
+from grelu_cli.model.layers import AttentionPool, ChannelTransform
 from grelu_cli.model.position import get_central_mask, get_positional_embed
 
 __all__ = [
     "ChannelsLastConv1d",
+    "ChannelsLastMaxPool1d",
+    "InferenceAttentionPool",
     "InferenceConvBlock",
     "InferenceConvHead",
     "InferenceStem",
@@ -304,14 +307,53 @@ def _inplace_blocks(model: nn.Module) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Attention through scaled_dot_product_attention
-def _sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor) -> Tensor:
-    """softmax(q k^T + bias) v with q already scaled: (N, H, L, D) -> (N, L, H*Dv)."""
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=1.0)
+def _sdpa_applies(k: Tensor, v: Tensor) -> bool:
+    """Whether SDPA has a fused kernel for these heads.
+
+    With wider value than key heads (Borzoi, Enformer: 64 vs 192) torch's fused CPU kernel does
+    not apply and SDPA runs its unfused "math" path: the same (L, L) logits as the plain module
+    plus a contiguous copy of the shifted mask and a "safe" softmax with three more passes
+    (``isneginf``, ``all``, ``where``) over the logits, 3% of a full Borzoi forward on 2 cores.
+    The plain module's arithmetic is then cheaper. (Computing the attention a block of queries
+    at a time was measured too: 30-40% slower here, from the per-block copies of the shifted
+    position logits and of the outputs.)
+    """
+    return k.shape[-1] == v.shape[-1]
+
+
+def _attend(
+    q: Tensor, k: Tensor, v: Tensor, content_bias: Tensor, pos_bias: Tensor, pos_k: Tensor
+) -> Tensor:
+    """softmax((q + content_bias) k^T + shift((q + pos_bias) pos_k^T)) v, q already scaled.
+
+    q, k: (N, H, L, D); v: (N, H, L, Dv); pos_k: (H, 2L - 1, D) -> (N, L, H*Dv).
+    """
+    if not _sdpa_applies(k, v):
+        logits = torch.matmul(q + content_bias, k.transpose(-1, -2))
+        pos_logits = relative_shift(torch.matmul(q + pos_bias, pos_k.transpose(-1, -2)))
+        if logits.dtype == pos_logits.dtype:
+            logits.add_(pos_logits)
+        else:
+            logits = logits + pos_logits
+        del pos_logits  # (N, H, L, 2L - 1): freed before the softmax, a lower peak
+        return _merge_heads(torch.matmul(_softmax_(logits), v))
+    pos_logits = relative_shift(torch.matmul(q + pos_bias, pos_k.transpose(-1, -2)))
+    out = F.scaled_dot_product_attention(
+        q + content_bias, k, v, attn_mask=pos_logits.to(q.dtype), scale=1.0
+    )
     return _merge_heads(out)
 
 
+def _softmax_(x: Tensor) -> Tensor:
+    """Softmax over the last axis, in place where autocast leaves the dtype alone (fp32)."""
+    autocast = torch.is_autocast_enabled(x.device.type)
+    if x.dtype == torch.float32 and not autocast and x.is_contiguous():
+        return torch.softmax(x, dim=-1, out=x)
+    return x.softmax(dim=-1)
+
+
 class SDPAAttention(Attention):
-    """:class:`Attention` (gReLU's relative-position attention) computed with SDPA."""
+    """:class:`Attention` (gReLU's relative-position attention), fused or blockwise."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and self.attn_dropout.p > 0:
@@ -323,12 +365,12 @@ class SDPAAttention(Attention):
         positions = self.pos_dropout(positions.to(x.dtype))
         pos_k = self.to_pos_k(positions)
         pos_k = pos_k.reshape(pos_k.shape[0], h, -1).transpose(0, 1)
-        pos_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, pos_k.transpose(-1, -2)))
-        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, pos_logits))
+        out = _attend(q, k, v, self.rel_content_bias, self.rel_pos_bias, pos_k)
+        return self.to_out(out)
 
 
 class SDPAEnformerAttention(EnformerAttention):
-    """:class:`EnformerAttention` computed with SDPA."""
+    """:class:`EnformerAttention`, fused or blockwise."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and self.attn_dropout.p > 0:
@@ -342,8 +384,8 @@ class SDPAEnformerAttention(EnformerAttention):
         )
         rel_k = self.to_rel_k(self.pos_dropout(positions.to(weight_dtype)))
         rel_k = rel_k.reshape(rel_k.shape[0], h, -1).transpose(0, 1)
-        rel_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, rel_k.transpose(-1, -2)))
-        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, rel_logits))
+        out = _attend(q, k, v, self.rel_content_bias, self.rel_pos_bias, rel_k)
+        return self.to_out(out)
 
 
 def _sdpa_attention(model: nn.Module) -> int:
@@ -354,6 +396,32 @@ def _sdpa_attention(model: nn.Module) -> int:
             n += 1
         elif type(module) is EnformerAttention and not module.training:
             module.__class__ = SDPAEnformerAttention
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling on position-major activations (grelu_cli/model/cpu_pool.py)
+class InferenceAttentionPool(AttentionPool):
+    """:class:`AttentionPool` over pairs of a position-major input without the reshape copy
+    (:func:`attention_pool_pairs`); anything else runs the plain module."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pool_size == 2 and not (torch.is_grad_enabled() and x.requires_grad):
+            y = attention_pool_pairs(x, self.to_attn_logits.weight)
+            if y is not None:
+                return y
+        return super().forward(x)
+
+
+def _fast_pools(model: nn.Module) -> int:
+    n = 0
+    for module in model.modules():
+        if type(module) is nn.MaxPool1d:
+            module.__class__ = ChannelsLastMaxPool1d
+            n += 1
+        elif type(module) is AttentionPool and not module.training:
+            module.__class__ = InferenceAttentionPool
             n += 1
     return n
 
@@ -373,16 +441,18 @@ def optimize_for_inference(model: nn.Module, *, channels_last: bool = True) -> d
 
     Returns:
         Counts of what was changed: ``{"folded_bn", "channels_last_convs", "inplace_blocks",
-        "sdpa_attention"}``.
+        "sdpa_attention", "fast_pools"}``.
     """
     model.eval()
     folded = fold_batch_norms(model)
     convs = _channels_last_convs(model) if channels_last else 0
     blocks = _inplace_blocks(model)
     attention = _sdpa_attention(model)
+    pools = _fast_pools(model) if channels_last else 0
     return {
         "folded_bn": folded,
         "channels_last_convs": convs,
         "inplace_blocks": blocks,
         "sdpa_attention": attention,
+        "fast_pools": pools,
     }
