@@ -46,6 +46,7 @@ def main() -> int:
     from grelu_cli.predict.loop import PredictOptions, Predictor
     from grelu_cli.zoo import load_model
 
+    t_load = time.perf_counter()
     loaded = load_model(args.ckpt, progress=False)
     opts = PredictOptions(
         device=args.device,
@@ -65,6 +66,7 @@ def main() -> int:
         tasks=loaded.tasks,
         geometry=loaded.geometry,
     )
+    load_s = time.perf_counter() - t_load  # checkpoint, rewrites, warm-up of the predictor
     inp = prepare_input(
         bed=args.bed, genome=args.genome, seq_len=loaded.seq_len, geometry=loaded.geometry
     )
@@ -127,6 +129,7 @@ def main() -> int:
         "cpu_s": cpu,
         "regions_per_cpu_s": n / cpu,
         "batch_size": pred.sizer.size,
+        "load_s": load_s,
         "batch_s": batch_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -1,5 +1,6 @@
-"""Pooling on position-major activations (grelu_cli/model/cpu_pool.py) and the attention path
-choice: same values as the plain modules, and the fast paths are really taken."""
+"""Rewrites aimed at full-size Borzoi and Enformer: pooling on position-major activations
+(grelu_cli/model/cpu_pool.py), the attention path choice, and cropping before the pointwise
+tail. Same values as the plain modules, and the fast paths are really taken."""
 
 from __future__ import annotations
 
@@ -154,3 +155,31 @@ def test_attention_uses_sdpa_only_with_a_fused_kernel(
         monkeypatch.undo()
         assert bool(calls) is sdpa
         assert _rel(ref, got) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["borzoi", "enformer"])
+def test_trunk_crops_before_its_pointwise_tail(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from grelu_cli.model.inference import InferenceBorzoiTrunk, InferenceEnformerTrunk
+
+    factory, lengths = SMALL[name]
+    torch.manual_seed(0)
+    model = factory().eval()
+    with torch.no_grad():  # non-trivial batch norm statistics in the pointwise block
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 1.5)
+    fast = copy.deepcopy(model)
+    assert optimize_for_inference(fast)["crop_first"] == 1
+    trunk = fast.embedding
+    assert type(trunk) in (InferenceBorzoiTrunk, InferenceEnformerTrunk)
+    seen: list[int] = []
+    hook = trunk.pointwise_conv.register_forward_pre_hook(lambda _m, a: seen.append(a[0].shape[-1]))
+    g = torch.Generator().manual_seed(3)
+    x = F.one_hot(torch.randint(0, 4, (2, lengths[-1]), generator=g), 4).transpose(1, 2).float()
+    with torch.inference_mode():
+        ref, got = model(x), fast(x)
+    hook.remove()
+    crop = trunk.crop.crop_len
+    assert seen == [got.shape[-1]] and crop > 0  # the pointwise conv saw only kept positions
+    assert got.shape == ref.shape and _rel(ref, got) < 1e-5
