@@ -24,15 +24,27 @@ different summation order). What it does, and why each pays on CPU:
   activation, the mean over positions moves before the 1x1 conv (``mean(W x + b) ==
   W mean(x) + b``), and a bf16 trunk output is averaged in fp32 by the head itself.
 * Relative-position attention (Borzoi/ConvTransformer :class:`Attention`, Enformer's
-  :class:`EnformerAttention`) through ``scaled_dot_product_attention``: the logits are
-  ``(q + content_bias) k^T + shift((q + pos_bias) pos_k^T)``, i.e. SDPA of ``q + content_bias``
-  with the relative-position logits as an additive mask and scale 1 (q is pre-scaled). The
-  fused kernel never materialises the content logits or the softmax separately. Eval only
-  (attention dropout is the identity then).
+  :class:`EnformerAttention`): the logits are ``(q + content_bias) k^T + shift((q +
+  pos_bias) pos_k^T)``. Where key and value heads have the same size, SDPA of ``q +
+  content_bias`` with the relative-position logits as an additive mask and scale 1 (q is
+  pre-scaled): the fused kernel never materialises the content logits or the softmax
+  separately. Borzoi's and Enformer's value heads are wider (192 vs 64), which torch's fused
+  CPU kernel does not take; SDPA's fallback "math" path adds a copy of the mask and a "safe"
+  softmax (three extra passes over the (L, L) logits) to the plain arithmetic, so those run
+  the plain arithmetic with the position logits added in place, freed before the softmax, and
+  the softmax in place. Eval only (attention dropout is the identity then).
+* Pooling on position-major activations (:mod:`grelu_cli.model.cpu_pool`): max pooling
+  (Borzoi's conv tower) as an elementwise maximum of strided views instead of
+  ``max_pool1d``'s copy to channel-major and back; Enformer's attention pooling over pairs as
+  one matmul over channels and a sigmoid of the logit difference instead of a reshape copy,
+  a 2-D conv and a softmax over an axis of length 2.
+* Crop first (Borzoi, Enformer trunks): the trunk's last conv block is 1x1 and its final
+  activation position-wise, so the crop moves before them (Borzoi's published geometry keeps
+  6,144 of 16,384 positions).
 
 All of these compute the same function with the same parameters; only the order of
 floating-point operations (pool-first heads, fused epilogues) and where intermediate values
-live change.
+live change (the attention pooling's pair softmax is a sigmoid of the difference).
 """
 
 from __future__ import annotations
