@@ -82,7 +82,9 @@ def cpu_s(sample: dict) -> float:
     return float(sample.get("user_s", 0) + sample.get("sys_s", 0))
 
 
-def run_model(bench: Bench, key: str, windows: int, repeats: int, e2e: str) -> dict[str, Any]:
+def run_model(
+    bench: Bench, key: str, windows: int, repeats: int, e2e: str, precisions: list[str]
+) -> dict[str, Any]:
     arch, seq_len, params, _ = FULL[key]
     fa, bed = bench.inputs(key, windows, seq_len)
     ckpt = bench.checkpoint(key, arch, seq_len, params, FULL_TRACKS[key])
@@ -97,7 +99,7 @@ def run_model(bench: Bench, key: str, windows: int, repeats: int, e2e: str) -> d
     s.update({"e2e_fp32": [], "e2e_bf16": []} if e2e != "none" else {})
     saves = {p: bench.dir / f"{key}.{p}.npy" for p in ("fp32", "bf16")}
     for rep in range(repeats):
-        for prec in ("fp32", "grelu", "bf16"):
+        for prec in [p for p in ("fp32", "grelu", "bf16") if p in (*precisions, "grelu")]:
             log(f"{key} repeat {rep + 1}/{repeats}: {prec}")
             if prec == "grelu":
                 if bench.args.grelu_python:
@@ -108,13 +110,14 @@ def run_model(bench: Bench, key: str, windows: int, repeats: int, e2e: str) -> d
                 extra += ["--save", str(saves[prec])]
             s[f"fwd_{prec}"].append(bench.forward(ckpt, bed, fa, windows, extra))
         if e2e != "none":
-            for prec in ("fp32", "bf16"):
+            for prec in precisions:
                 log(f"{key} repeat {rep + 1}/{repeats}: end to end {prec} -> {e2e}")
                 target = bench.dir / f"{key}.{prec}.{e2e}"
                 s[f"e2e_{prec}"].append(bench.ours(ckpt, bed, fa, target, ["--precision", prec]))
     out["samples"] = s
     out["summary"] = summarise(s, windows)
-    out["agreement"] = agreement(saves["fp32"], saves["bf16"])
+    if all(p in precisions for p in ("fp32", "bf16")):
+        out["agreement"] = agreement(saves["fp32"], saves["bf16"])
     return out
 
 
@@ -183,7 +186,8 @@ def table(results: dict) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     for key, r in results["models"].items():
-        lines.append(f"{key}: bf16 vs fp32 {json.dumps(r['agreement'])}")
+        if "agreement" in r:
+            lines.append(f"{key}: bf16 vs fp32 {json.dumps(r['agreement'])}")
     return "\n".join(lines)
 
 
@@ -198,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=2, help="windows per run")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--e2e", choices=("none", "parquet", "zarr"), default="none")
+    ap.add_argument(
+        "--precisions",
+        default="fp32,bf16",
+        help="ours: fp32, bf16 or both (bf16 is emulated and slow on CPUs without AVX512-BF16)",
+    )
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", default="bench_full.json")
     ap.add_argument("--workdir", default=None)
@@ -206,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in names if m not in NAMES]
     if unknown:
         ap.error(f"--models: unknown {unknown}; known: {sorted(NAMES)}")
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    if not precisions or set(precisions) - {"fp32", "bf16"}:
+        ap.error(f"--precisions {args.precisions!r}: use fp32, bf16 or fp32,bf16")
     if args.windows < 1 or args.repeats < 1:
         ap.error("--windows and --repeats must be at least 1")
     if args.e2e == "zarr" and not zarr_available():
@@ -218,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         key = NAMES[name]
         try:
-            res["models"][key] = run_model(bench, key, args.windows, args.repeats, args.e2e)
+            res["models"][key] = run_model(
+                bench, key, args.windows, args.repeats, args.e2e, precisions
+            )
         except RuntimeError as e:  # one model failing does not lose the other's numbers
             log(f"{key} failed: {e}")
             res.setdefault("failed", {})[key] = str(e)[-2000:]
