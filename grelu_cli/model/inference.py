@@ -335,6 +335,10 @@ def _sdpa_applies(k: Tensor, v: Tensor) -> bool:
     return k.shape[-1] == v.shape[-1]
 
 
+#: bytes of attention logits (content + relative position) computed at once on the plain path
+_ATTN_BYTES = 256 << 20
+
+
 def _attend(
     q: Tensor, k: Tensor, v: Tensor, content_bias: Tensor, pos_bias: Tensor, pos_k: Tensor
 ) -> Tensor:
@@ -343,14 +347,25 @@ def _attend(
     q, k: (N, H, L, D); v: (N, H, L, Dv); pos_k: (H, 2L - 1, D) -> (N, L, H*Dv).
     """
     if not _sdpa_applies(k, v):
-        logits = torch.matmul(q + content_bias, k.transpose(-1, -2))
-        pos_logits = relative_shift(torch.matmul(q + pos_bias, pos_k.transpose(-1, -2)))
-        if logits.dtype == pos_logits.dtype:
-            logits.add_(pos_logits)
-        else:
-            logits = logits + pos_logits
-        del pos_logits  # (N, H, L, 2L - 1): freed before the softmax, a lower peak
-        return _merge_heads(torch.matmul(_softmax_(logits), v))
+        n, h, length, _ = q.shape
+        # Heads in groups whose (N, h, L, 2L - 1) position logits stay under _ATTN_BYTES:
+        # at Borzoi's 4,096 positions all 8 heads at once hold 1.6 GB of logits (fp32).
+        per_head = n * length * (3 * length) * 4
+        step = max(1, min(h, _ATTN_BYTES // max(1, per_head)))
+        q_c, q_p = q + content_bias, q + pos_bias
+        outs = []
+        for i in range(0, h, step):
+            sl = slice(i, i + step)
+            logits = torch.matmul(q_c[:, sl], k[:, sl].transpose(-1, -2))
+            pos_logits = relative_shift(torch.matmul(q_p[:, sl], pos_k[sl].transpose(-1, -2)))
+            if logits.dtype == pos_logits.dtype:
+                logits.add_(pos_logits)
+            else:
+                logits = logits + pos_logits
+            del pos_logits  # freed before the softmax, a lower peak
+            outs.append(torch.matmul(_softmax_(logits), v[:, sl]))
+            del logits
+        return _merge_heads(outs[0] if len(outs) == 1 else torch.cat(outs, dim=1))
     pos_logits = relative_shift(torch.matmul(q + pos_bias, pos_k.transpose(-1, -2)))
     out = F.scaled_dot_product_attention(
         q + content_bias, k, v, attn_mask=pos_logits.to(q.dtype), scale=1.0

@@ -183,3 +183,26 @@ def test_trunk_crops_before_its_pointwise_tail(monkeypatch: pytest.MonkeyPatch, 
     crop = trunk.crop.crop_len
     assert seen == [got.shape[-1]] and crop > 0  # the pointwise conv saw only kept positions
     assert got.shape == ref.shape and _rel(ref, got) < 1e-5
+
+
+def test_wide_value_attention_in_head_groups_equals_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a small logits budget the heads run one at a time (Borzoi's 4,096 positions): same
+    values as all heads at once."""
+    torch.manual_seed(0)
+    module = Attention(16, 8, 24, n_heads=3, n_pos_features=8).eval()
+    fast = copy.deepcopy(module)
+    optimize_for_inference(fast)
+    x = torch.randn(2, 20, 16)
+    calls: list[int] = []
+    real = torch.matmul
+    monkeypatch.setattr(inference, "_ATTN_BYTES", 1)
+    monkeypatch.setattr(
+        inference.torch, "matmul", lambda a, b, _c=calls, _f=real: _c.append(1) or _f(a, b)
+    )
+    with torch.inference_mode():
+        got = fast(x)
+    monkeypatch.undo()
+    with torch.inference_mode():
+        ref = module(x)
+    assert len(calls) == 3 * 3  # three matmuls per head, one head per group
+    assert _rel(ref, got) < 1e-5
