@@ -253,10 +253,11 @@ def predict(
         None,
         "--shard",
         rich_help_panel=_FLOW,
-        help="i/N: predict only the i-th (0-based) of N contiguous, balanced parts of the "
-        "windows; join the N outputs with grelu merge. bigWig shards write a per-window "
-        ".parquet (-o shard-i.parquet); zarr shards all write into one store (-o preds.zarr), "
-        "then grelu merge preds.zarr.",
+        help="i/N: predict only the i-th (0-based) of N contiguous parts of the windows, "
+        "balanced in whole batches (give every shard the same --batch-size); join the N "
+        "outputs with grelu merge. bigWig shards write a per-window .parquet "
+        "(-o shard-i.parquet); zarr shards all write into one store (-o preds.zarr), then "
+        "grelu merge preds.zarr.",
     ),
     resume: bool = typer.Option(
         False,
@@ -269,7 +270,8 @@ def predict(
         512,
         "--chunk-windows",
         rich_help_panel=_FLOW,
-        help="Windows per committed chunk (--resume) or per work item (--devices).",
+        help="Windows per committed chunk (--resume) or per work item (--devices), rounded "
+        "up to whole batches.",
     ),
     devices: str | None = typer.Option(
         None,

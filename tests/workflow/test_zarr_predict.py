@@ -229,3 +229,14 @@ def test_api_predict_to_zarr_and_dry_run(ws, plain, tmp_path):
     np.testing.assert_array_equal(_store_values(out), _store_values(plain))
     dry = run_cli("predict", *ws.base(), "-o", tmp_path / "d.zarr", "--dry-run")
     assert "ok: input is valid" in dry.stdout and not (tmp_path / "d.zarr").exists()
+
+
+def test_shard_with_another_batch_size_is_refused(ws, tmp_path):
+    """Shard boundaries fall on whole batches, so a store's shards must share the batch size."""
+    store = tmp_path / "b.zarr"
+    ok("predict", *ws.base(), "--batch-size", "4", "--shard", "0/3", "-o", store)
+    bad = invoke("predict", *ws.base(), "--batch-size", "8", "--shard", "1/3", "-o", store)
+    assert bad.exit_code == 3 and "batches of 4" in bad.output, bad.output
+    ok("predict", *ws.base(), "--batch-size", "4", "--shard", "2/3", "-o", store)
+    missing = invoke("merge", store)
+    assert missing.exit_code == 3 and "shards 1/3 are not finished" in missing.output

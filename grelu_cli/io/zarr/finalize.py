@@ -77,13 +77,14 @@ def _missing_message(
     shown = ", ".join(f"{a}-{b}" for a, b in missing[:8]) + (" ..." if len(missing) > 8 else "")
     text = f"zarr store {path}: {n:,} of {total:,} windows are not written yet (windows {shown})"
     count = _shard_count(markers)
+    batch = _shard_batch(markers)
     if count:
         owners = [
             i
             for i in range(count)
             if any(
                 a < hi and lo < b
-                for lo, hi in [shard_range(total, Shard(i, count))]
+                for lo, hi in [shard_range(total, Shard(i, count), batch)]
                 for a, b in missing
             )
         ]
@@ -94,6 +95,14 @@ def _missing_message(
 def _shard_count(markers: list[dict[str, Any]]) -> int | None:
     counts = {int(m["shard"]["count"]) for m in markers if isinstance(m.get("shard"), dict)}
     return counts.pop() if len(counts) == 1 else None
+
+
+def _shard_batch(markers: list[dict[str, Any]]) -> int:
+    """The batch size the shards' boundaries fall on (1 when unknown)."""
+    sizes = {
+        int(m["shard"].get("batch_size") or 1) for m in markers if isinstance(m.get("shard"), dict)
+    }
+    return sizes.pop() if len(sizes) == 1 else 1
 
 
 def _fix(markers: list[dict[str, Any]]) -> str:

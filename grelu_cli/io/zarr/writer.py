@@ -255,6 +255,8 @@ class ZarrWriter(AllOrNothing):
         """The root ``grelu`` attribute: provenance plus the store's description."""
         record = copy.deepcopy(self.metadata)
         if self.sharded:  # the store is the whole run's, not this shard's
+            # Shard boundaries fall on whole batches: every shard must use the same size.
+            record["shard_batch_size"] = (record.get("shard") or {}).get("batch_size")
             record["shard"] = None
             record["window_range"] = [0, self.total]
             if isinstance(record.get("options"), dict):
@@ -290,6 +292,12 @@ class ZarrWriter(AllOrNothing):
             mismatch = "its tasks or windows differ from this run's"
         elif out.get("bins") != len(self.bins) or record.get("dtype") != self.dtype:
             mismatch = "its bins or dtype differ from this run's"
+        elif self.sharded and not _same_batches(record, self.metadata):
+            mismatch = (
+                f"its shards were predicted in batches of {record['shard_batch_size']}, this "
+                f"one in batches of {self.metadata['shard']['batch_size']} (shard boundaries "
+                "fall on whole batches: give every shard the same --batch-size and device type)"
+            )
         if mismatch:
             raise InputDataError(
                 f"zarr store {self.store} cannot take this run's predictions: {mismatch}",
@@ -441,6 +449,13 @@ class ZarrWriter(AllOrNothing):
         if self._lock is not None:
             lock.release(self._lock)
             self._lock = None
+
+
+def _same_batches(record: Mapping[str, Any], metadata: Mapping[str, Any]) -> bool:
+    """Whether a joining shard's batch size is the store's (True when either is unknown)."""
+    theirs = record.get("shard_batch_size")
+    ours = (metadata.get("shard") or {}).get("batch_size")
+    return theirs is None or ours is None or theirs == ours
 
 
 def _to_float16(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
