@@ -240,3 +240,15 @@ def test_shard_with_another_batch_size_is_refused(ws, tmp_path):
     ok("predict", *ws.base(), "--batch-size", "4", "--shard", "2/3", "-o", store)
     missing = invoke("merge", store)
     assert missing.exit_code == 3 and "shards 1/3 are not finished" in missing.output
+
+
+def test_empty_shards_are_recorded(ws, tmp_path):
+    """Shards hold whole batches, so with few batches the last shards are empty; the shard
+    ending where they sit must not delete their done markers (merge lists every shard)."""
+    store = tmp_path / "e.zarr"
+    for i in (2, 1, 0):  # 67 windows in batches of 64: shard 2 is empty, at shard 1's end
+        ok("predict", *ws.base(), "--batch-size", "64", "--shard", f"{i}/3", "-o", store)
+    ok("merge", store)
+    merged = _record(store)["merged"]
+    assert merged["shards"] == 3
+    assert [m["shard"]["index"] for m in merged["from"]] == [0, 1, 2]

@@ -407,11 +407,15 @@ class ZarrWriter(AllOrNothing):
         }
         clipped = {str(w): n for w, n in sorted(self._clipped.items()) if n}
         write_marker(self.store, self.lo, self.hi, {"clipped": clipped, **shard_info})
-        # Markers inside [lo, hi) (this run's blocks, an interrupted run's) are covered now.
+        # Block markers inside [lo, hi) (this run's, an interrupted run's) are covered now.
+        # Other shards' markers stay, even an empty shard's at the edge of this range.
         inside = [
             m["file"]
             for m in read_markers(self.store)
-            if self.lo <= m["windows"][0] and m["windows"][1] <= self.hi and m["file"] != name
+            if self.lo <= m["windows"][0]
+            and m["windows"][1] <= self.hi
+            and m["file"] != name
+            and not m.get("shard")
         ]
         remove_markers(self.store, inside)
         self._block_markers = []
