@@ -5,7 +5,8 @@ those files, and only then writes the marker ``STORE/.grelu/done/{a:012d}-{b:012
 (temporary name, fsync, rename). So a window counts as done only once its data is on disk,
 and a process killed mid-window leaves that window not done. Shards write disjoint window
 ranges, so no two processes ever write the same marker or chunk file. When a shard ends it
-writes one marker for its whole range (with its provenance) and removes its per-block ones.
+writes one marker for its whole range (with its provenance), named ``{a}-{b}.shard-{i}.json``
+since empty shards share a range, and removes its per-block ones.
 
 Marker content: ``{"windows": [a, b], "clipped": {"<window>": n, ...}, ...}``; ``clipped``
 counts float16-clipped values per window (only windows with any), so totals stay exact when
@@ -27,18 +28,21 @@ import numpy as np
 from grelu_cli.io.atomic import fsync_dir, fsync_file
 from grelu_cli.io.zarr.schema import marker_dir
 
-_NAME = re.compile(r"^(\d{12})-(\d{12})\.json$")
+_NAME = re.compile(r"^(\d{12})-(\d{12})(?:\.shard-\d+)?\.json$")
 
 
-def marker_name(lo: int, hi: int) -> str:
-    """File name of the marker of windows ``[lo, hi)``."""
-    return f"{lo:012d}-{hi:012d}.json"
+def marker_name(lo: int, hi: int, shard: int | None = None) -> str:
+    """File name of the marker of windows ``[lo, hi)``; a shard's end-of-run marker carries
+    its index (empty shards of one run share a range, not a name)."""
+    return f"{lo:012d}-{hi:012d}" + (f".shard-{shard}" if shard is not None else "") + ".json"
 
 
-def write_marker(store: Path, lo: int, hi: int, data: dict[str, Any]) -> Path:
+def write_marker(
+    store: Path, lo: int, hi: int, data: dict[str, Any], shard: int | None = None
+) -> Path:
     """Record windows ``[lo, hi)`` as done (atomically; readers see all of it or nothing)."""
     folder = marker_dir(store)
-    path = folder / marker_name(lo, hi)
+    path = folder / marker_name(lo, hi, shard)
     tmp = folder / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump({"windows": [lo, hi], **data}, handle, separators=(",", ":"))

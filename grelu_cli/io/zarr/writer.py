@@ -399,14 +399,15 @@ class ZarrWriter(AllOrNothing):
         return record
 
     def _finish_shard(self) -> None:
-        name = marker_name(self.lo, self.hi)
+        index = (self.metadata.get("shard") or {}).get("index")
+        name = marker_name(self.lo, self.hi, index)
         shard_info = {
             "shard": self.metadata.get("shard"),
             "created": self.metadata.get("created"),
             "counts": self.metadata.get("counts"),
         }
         clipped = {str(w): n for w, n in sorted(self._clipped.items()) if n}
-        write_marker(self.store, self.lo, self.hi, {"clipped": clipped, **shard_info})
+        write_marker(self.store, self.lo, self.hi, {"clipped": clipped, **shard_info}, index)
         # Block markers inside [lo, hi) (this run's, an interrupted run's) are covered now.
         # Other shards' markers stay, even an empty shard's at the edge of this range.
         inside = [
