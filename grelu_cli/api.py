@@ -76,6 +76,7 @@ def job(
     layout: str = "long",
     overlap: str = "mean",
     overwrite: bool = False,
+    dtype: str = "float32",
     # Prediction
     tasks: str | Sequence[str] | None = None,
     tasks_file: _PathLike | None = None,
@@ -133,6 +134,7 @@ def job(
             layout=layout,
             overlap=overlap,
             overwrite=overwrite,
+            dtype=dtype,
         ),
         predict=PredictConfig(
             tasks=tuple(tasks) if tasks is not None else None,

@@ -1,6 +1,8 @@
 """``grelu merge``: join the shard outputs of ``grelu predict --shard i/N`` into one output.
 
-Parses the options, calls :func:`grelu_cli.run.merge.merge_shards` and prints the summary.
+Parquet shards are merged into one file (or bigWigs); a zarr store, which every shard wrote
+into, is finalized in place, or turned into bigWig files. Parses the options, calls
+:mod:`grelu_cli.run.merge` and prints the summary.
 """
 
 from __future__ import annotations
@@ -8,25 +10,39 @@ from __future__ import annotations
 import typer
 
 from grelu_cli.cli.options import examples, one_of
-from grelu_cli.core.choices import LOG_FORMATS
+from grelu_cli.core.choices import LOG_FORMATS, OVERLAPS
 from grelu_cli.errors import UsageError
 
 EPILOG = examples(
     "grelu merge shard-0.parquet shard-1.parquet shard-2.parquet -o preds.parquet",
     "grelu merge shards/*.parquet -o tracks/          # shards of a --format bigwig run",
     "grelu merge shards/*.parquet -o 'out/{task}.bw' --log-format json",
+    "grelu merge preds.zarr                           # finalize a store its shards wrote",
+    "grelu merge preds.zarr --format bigwig -o tracks/ --tasks DNASE:K562,CAGE:K562",
 )
 
 
 def merge(
     inputs: list[str] = typer.Argument(
-        ..., metavar="IN...", help="Every shard file of one run (any order)."
+        ..., metavar="IN...", help="Every shard file of one run (any order), or one zarr store."
     ),
-    output: str = typer.Option(
-        ...,
+    output: str | None = typer.Option(
+        None,
         "--output",
         "-o",
-        help="X.parquet for parquet shards; DIR/ or 'out/{task}.bw' for bigWig shards.",
+        help="X.parquet for parquet shards; DIR/ or 'out/{task}.bw' for bigWig shards or a "
+        "zarr store's tracks. Not needed to finalize a zarr store.",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="bigwig: write a zarr store's tracks (default: from -o)."
+    ),
+    tasks: str | None = typer.Option(
+        None, "--tasks", help="zarr to bigWig: comma-separated tasks to write (default: all)."
+    ),
+    overlap: str = typer.Option(
+        "mean",
+        "--overlap",
+        help=f"zarr to bigWig: overlapping predictions of a base: {one_of(OVERLAPS)}.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary line."),
@@ -38,19 +54,56 @@ def merge(
 
     Checks that all N shards of the same run (same model, input and options) are present,
     each once, then writes exactly what one unsharded run writes: parquet row for row, or
-    one bigWig per task (for shards of a --format bigwig run).
+    one bigWig per task (for shards of a --format bigwig run). A zarr store (the shards of a
+    -o X.zarr run all write into it) is finalized in place once every window is written, or
+    turned into bigWig files with --format bigwig -o DIR/.
     """
     from grelu_cli.cli.runlog import RunLog
+    from grelu_cli.run import merge as run_merge
 
     if log_format not in LOG_FORMATS:
         raise UsageError(
             f"--log-format {log_format!r} is not allowed", fix=f"use {one_of(LOG_FORMATS)}"
         )
+    if overlap not in OVERLAPS:
+        raise UsageError(f"--overlap {overlap!r} is not allowed", fix=f"use {one_of(OVERLAPS)}")
     log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
+    store = run_merge.is_store(inputs)
+    if not store and (tasks is not None or fmt is not None or overlap != "mean"):
+        raise UsageError(
+            "--format, --tasks and --overlap apply to a zarr store's tracks only",
+            fix="merging parquet shards writes what the shards' run would have written",
+        )
+    if store and output is None:
+        if fmt is not None or tasks is not None:
+            raise UsageError("--format/--tasks need -o", fix="pass -o tracks/ for bigWig files")
+        log.start("merge", inputs=1, output=inputs[0])
+        record = run_merge.finalize(inputs[0])
+        counts = record.get("counts") or {}
+        clipped = (
+            f", {counts['clipped']:,} values clipped to float16" if counts.get("clipped") else ""
+        )
+        log.summary(
+            f"finalized {inputs[0]}: {counts.get('windows_written', 0):,} windows{clipped}",
+            output=inputs[0],
+            files=[inputs[0]],
+            **counts,
+        )
+        return
+    if output is None:
+        raise UsageError("grelu merge of shard files needs -o", fix="pass -o merged.parquet")
     log.start("merge", inputs=len(inputs), output=output)
-    from grelu_cli.run.merge import merge_shards
-
-    files = merge_shards(inputs, output, overwrite)
+    if store:
+        names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+        files, nonfinite = run_merge.store_to_tracks(
+            inputs[0], output, fmt=fmt, tasks=names, overlap=overlap, overwrite=overwrite
+        )
+        if nonfinite:
+            log.warn(f"{nonfinite:,} NaN/inf predictions were not written to bigWig",
+                     count=nonfinite)  # fmt: skip
+        log.summary(f"{inputs[0]} -> {', '.join(files)}", output=output, files=files)
+        return
+    files = run_merge.merge_shards(inputs, output, overwrite)
     log.summary(
         f"merged {len(inputs)} shards -> {', '.join(files)}",
         output=output,

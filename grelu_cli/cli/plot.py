@@ -26,7 +26,7 @@ def plot(
         ...,
         metavar="INPUT",
         help="bigWig files, folders of bigWig files (grelu predict --format bigwig), or "
-        "parquet files from grelu predict (long or wide layout).",
+        "parquet files (long or wide layout) or zarr stores from grelu predict.",
         show_default=False,
     ),
     region: str = typer.Option(

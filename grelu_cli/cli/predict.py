@@ -1,4 +1,4 @@
-"""``grelu predict``: regions or sequences in, predicted tracks out (parquet or bigWig).
+"""``grelu predict``: regions or sequences in, predicted tracks out (parquet, bigWig, zarr).
 
 A thin command: it parses the options into a :class:`~grelu_cli.run.config.PredictJob`
 (:func:`grelu_cli.api.job`), runs it (:func:`grelu_cli.run.job.run_job`) with a
@@ -17,6 +17,7 @@ from grelu_cli.core.choices import (
     AGGREGATES,
     CHROM_ALIASES,
     DEVICES,
+    DTYPES,
     EDGES,
     LAYOUTS,
     LOG_FORMATS,
@@ -39,6 +40,7 @@ EPILOG = examples(
     "grelu predict -m enformer --region chr1:1,000,001-1,200,000 --genome hg38.fa --tile "
     "--tasks-query \"assay == 'CAGE'\" -o 'out/{task}.bw'",
     "grelu predict -m model.ckpt --fasta seqs.fa --layout wide -o preds.parquet",
+    "grelu predict -m borzoi --bed regions.bed --genome hg38.fa --dtype float16 -o preds.zarr",
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --dry-run",
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --shard 0/8 --resume "
     "-o shard-0.parquet --log-format json",
@@ -127,7 +129,8 @@ def predict(
         "--output",
         "-o",
         rich_help_panel=_OUT,
-        help="X.parquet, DIR/ (one DIR/{task}.bw per task) or a 'out/{task}.bw' template.",
+        help="X.parquet, X.zarr (dense store), DIR/ (one DIR/{task}.bw per task) or a "
+        "'out/{task}.bw' template.",
     ),
     fmt: str | None = typer.Option(
         None,
@@ -151,6 +154,13 @@ def predict(
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", rich_help_panel=_OUT, help="Replace existing outputs."
+    ),
+    dtype: str = typer.Option(
+        "float32",
+        "--dtype",
+        rich_help_panel=_OUT,
+        help=f"zarr: stored values, {one_of(DTYPES)} (half the size; finite values beyond "
+        "+-65,504 are clipped and counted).",
     ),
     # Prediction
     tasks: str | None = typer.Option(
@@ -245,8 +255,9 @@ def predict(
         rich_help_panel=_FLOW,
         help="i/N: predict only the i-th (0-based) of N contiguous parts of the windows, "
         "balanced in whole batches (give every shard the same --batch-size); join the N "
-        "outputs with grelu merge. bigWig shards write a per-window "
-        ".parquet (-o shard-i.parquet).",
+        "outputs with grelu merge. bigWig shards write a per-window .parquet "
+        "(-o shard-i.parquet); zarr shards all write into one store (-o preds.zarr), then "
+        "grelu merge preds.zarr.",
     ),
     resume: bool = typer.Option(
         False,
@@ -272,7 +283,8 @@ def predict(
 ) -> None:
     """Predict tracks for regions (BED, --region, --chrom) or sequences (FASTA).
 
-    Writes parquet (long or wide layout, with provenance metadata) or one bigWig per task.
+    Writes parquet (long or wide layout, with provenance metadata), one bigWig per task, or a
+    dense zarr store (window x task x bin).
     Outputs appear only when complete; errors leave nothing behind.
     """
     from grelu_cli import api
@@ -304,6 +316,7 @@ def predict(
         layout=layout,
         overlap=overlap,
         overwrite=overwrite,
+        dtype=dtype,
         tasks=tasks,
         tasks_file=tasks_file,
         tasks_query=tasks_query,

@@ -23,3 +23,5 @@ CHROM_ALIASES = ("none", "auto")
 DEVICES = ("auto", "cpu", "cuda")
 #: How a run reports on stderr.
 LOG_FORMATS = ("text", "json")
+#: Value types of a dense zarr store (float16 clips finite values beyond +-65,504).
+DTYPES = ("float32", "float16")

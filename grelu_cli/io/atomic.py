@@ -19,6 +19,9 @@ Naming scheme (stable; a future ``--resume`` finds a partial run by these names)
     DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.io.resume`)
     DIR/.NAME.partial.parts/              committed chunks of a resumable run (resume.py);
                                           kept until the output is complete
+    DIR/.NAME.partial/                    an unsharded zarr store being written (io/zarr;
+                                          a fixed name, so --resume continues it)
+    DIR/.NAME.shard-LO-HI.lock            lock of one shard's windows of a shared zarr store
 
 For a group of outputs (one bigWig per task) the scratch directory, manifest and lock belong to
 the first output of the group. A temporary name never ends in the final extension, so nothing

@@ -33,8 +33,11 @@ def lock_path(final: str | Path) -> Path:
     return final.with_name(f".{final.name}.lock")
 
 
-def acquire(final: str | Path) -> Path:
+def acquire(final: str | Path, what: str | None = None) -> Path:
     """Lock ``final`` for this process (re-entrant); returns the lock path for :func:`release`.
+
+    ``what`` names the locked thing in the error (default ``output FINAL``), e.g. a shard's
+    windows of a shared zarr store.
 
     Raises:
         OutputLockedError: another process holds the lock.
@@ -53,7 +56,8 @@ def acquire(final: str | Path) -> Path:
                 os.close(fd)
                 who = f"pid {pid}" if pid else "pid unknown"
                 raise OutputLockedError(
-                    f"output {final} is being written by another grelu process ({who})",
+                    f"{what or f'output {final}'} is being written by another grelu process "
+                    f"({who})",
                     fix="wait for it to finish, or choose another -o",
                 ) from None
             except BaseException:

@@ -237,7 +237,7 @@ def merged_record(shards: list[tuple[Path, dict[str, Any]]], output: str) -> dic
     rec = copy.deepcopy(shards[0][1])
     rec.pop("output", None)  # the writer adds its own
     total = int(rec["shard"]["total_windows"])
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     rec["created"] = now.isoformat().replace("+00:00", "Z")
     rec.setdefault("options", {})
     rec["options"]["shard"] = None

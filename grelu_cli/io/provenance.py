@@ -131,7 +131,7 @@ def build_provenance(
         created: UTC timestamp; defaults to now.
     """
     if created is None:
-        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
         created = now.isoformat().replace("+00:00", "Z")
     record: dict[str, Any] = {
         "tool": "grelu-cli",

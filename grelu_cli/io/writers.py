@@ -67,6 +67,14 @@ class WriterSpec:
         chrom_sizes: (name, length) of every chromosome of the genome, in index order.
         overwrite: replace existing outputs.
         compression: codec override (part files use a fast one).
+        windows: every window of the run, in run order (a ``WindowPlan``); dense formats
+            (zarr) write their coordinates from it up front.
+        bin_layout: the kept output bins and their genomic spans (the predictor's layout).
+        task_table: the tasks-table rows of the output tasks (pandas DataFrame) or None.
+        dtype: stored value type of dense formats ("float32" or "float16").
+        window_range: ``[lo, hi)`` of ``windows`` this writer fills (a shard's share).
+        sharded: shards write into one shared output (zarr) instead of one file each.
+        resume: continue an interrupted output of the same run, keeping what it wrote.
     """
 
     output: str
@@ -77,6 +85,13 @@ class WriterSpec:
     chrom_sizes: Sequence[tuple[str, int]] | None = None
     overwrite: bool = False
     compression: str | None = None
+    windows: Any = None
+    bin_layout: Any = None
+    task_table: Any = None
+    dtype: str = "float32"
+    window_range: tuple[int, int] | None = None
+    sharded: bool = False
+    resume: bool = False
 
 
 REGISTRY: dict[str, Format] = {
@@ -84,6 +99,7 @@ REGISTRY: dict[str, Format] = {
     for f in (
         Format("parquet", (".parquet", ".pq"), "grelu_cli.io.parquet"),
         Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.bigwig", tracks=True),
+        Format("zarr", (".zarr",), "grelu_cli.io.zarr"),
     )
 }
 

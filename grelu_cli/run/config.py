@@ -18,6 +18,7 @@ from typing import Any
 from grelu_cli.core.choices import (
     AGGREGATES,
     CHROM_ALIASES,
+    DTYPES,
     EDGES,
     LAYOUTS,
     OVERLAPS,
@@ -87,6 +88,7 @@ class OutputConfig:
     layout: str = "long"
     overlap: str = "mean"
     overwrite: bool = False
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,17 @@ class PredictJob:
         return self.output.format == "parquet" or self.shard_file
 
     @property
+    def dense(self) -> bool:
+        """The output is a zarr store, which records its own written windows: shards write
+        into one store and ``resume`` needs no part files."""
+        return self.output.format == "zarr"
+
+    @property
     def chunked(self) -> bool:
-        """Predicts chunk by chunk into part files (``resume`` or several devices)."""
+        """Predicts chunk by chunk into part files (``resume`` or several devices; a zarr
+        store resumes by itself, so only several devices)."""
+        if self.dense:
+            return self.run.devices is not None
         return self.run.resume or self.run.devices is not None
 
 
@@ -173,8 +184,24 @@ def check_job(job: PredictJob) -> None:
         (out.overlap, OVERLAPS, "--overlap"),
         (pred.aggregate, AGGREGATES, "--aggregate"),
         (pred.precision, PRECISIONS, "--precision"),
+        (out.dtype, DTYPES, "--dtype"),
     ):
         _choice(value, allowed, name)
+    if out.dtype != "float32" and out.format != "zarr":
+        raise UsageError(
+            f"--dtype {out.dtype} applies to zarr output only (parquet and bigWig store float32)",
+            fix="write a zarr store (-o preds.zarr) or drop --dtype",
+        )
+    if out.format == "zarr" and run.shard is not None and run.devices is not None:
+        raise UsageError(
+            "--devices with --shard is not supported for a zarr store",
+            fix="run one shard per device (--shard i/N --device cuda:i), all into the same store",
+        )
+    if out.format == "zarr" and out.layout != "long":
+        raise UsageError(
+            "--layout applies to parquet output only (a zarr store is (window, task, bin))",
+            fix="drop --layout",
+        )
     if out.format == "bigwig" and inp.fasta is not None:
         raise UsageError(
             "bigWig output needs genomic coordinates but the input is --fasta",

@@ -38,6 +38,7 @@ class PredictSummary:
         seconds: wall time of the run.
         shard: ``"i/N"`` or None; ``window_range``: the run's ``[lo, hi)``.
         nonfinite: NaN/inf predictions not written to bigWig.
+        clipped: predictions clipped to the float16 range (zarr ``--dtype float16``).
         already_complete: ``resume`` found the output finished and left it as it was.
         warnings: every warning the run gave.
     """
@@ -51,6 +52,7 @@ class PredictSummary:
     shard: str | None = None
     window_range: tuple[int, int] = (0, 0)
     nonfinite: int = 0
+    clipped: int = 0
     already_complete: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -68,6 +70,7 @@ class PredictSummary:
             f"{c.get('dropped_windows', 0):,} dropped){part}, "
             f"{self.forward_passes:,} forward pass{'' if self.forward_passes == 1 else 'es'} "
             f"in {self.seconds:.1f} s -> {where}"
+            + (f" ({self.clipped:,} values clipped to float16)" if self.clipped else "")
         )
 
     def fields(self) -> dict[str, Any]:
@@ -80,6 +83,7 @@ class PredictSummary:
             "shard": self.shard,
             "shard_windows": self.windows,
             "forward_passes": self.forward_passes,
+            **({"clipped": self.clipped} if self.clipped else {}),
             **self.counts,
         }
 
@@ -111,6 +115,9 @@ def check_cheap(job: PredictJob) -> None:
     )
     if job.run.shard is not None:
         parse_shard(job.run.shard)
+    if job.dense:
+        _zarr_done(job)  # raises for an existing store this run may not write into
+        return
     one = _one_file(job)
     if one is not None and not (job.run.resume and one.is_file()):
         check_output(one, overwrite=job.output.overwrite)
@@ -143,6 +150,18 @@ def _check_track_files(job: PredictJob) -> None:
             f"output {out} already exists: {folder} holds track files ({shown})",
             fix="use --overwrite to replace them, or write to a new directory",
         )
+
+
+def _zarr_done(job: PredictJob) -> bool:
+    """Cheap check of a zarr output; True when ``resume`` finds the store finished."""
+    from grelu_cli.io.zarr import check_zarr_output
+
+    return check_zarr_output(
+        job.output.output,
+        overwrite=job.output.overwrite,
+        sharded=job.run.shard is not None,
+        resume=job.run.resume,
+    )
 
 
 def _one_file(job: PredictJob) -> Path | None:
@@ -204,8 +223,10 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
     check_cheap(job)
     out, run_opts = job.output, job.run
     shard = parse_shard(run_opts.shard) if run_opts.shard is not None else None
+    if job.dense and _zarr_done(job):
+        return _already_done(job, [Path(out.output)])
     one = _one_file(job)
-    if one is not None and run_opts.resume and one.is_file():
+    if not job.dense and one is not None and run_opts.resume and one.is_file():
         return _already_done(job, [one])
     devices = _devices(job)
     obs.start("predict", model=job.model.model, output=out.output, format=out.format,
@@ -222,10 +243,11 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
     tasks = run.predictor.task_names
     fmt = "parquet" if job.shard_file else out.format
     finals = output_paths(fmt, out.output, tasks)
-    if run_opts.resume and all(p.is_file() for p in finals):
-        return _already_done(job, finals)
-    for path in finals:  # before predicting: a chunked run opens its writer only at the end
-        check_output(path, overwrite=out.overwrite)
+    if not job.dense:
+        if run_opts.resume and all(p.is_file() for p in finals):
+            return _already_done(job, finals)
+        for path in finals:  # before predicting: a chunked run opens its writer only at the end
+            check_output(path, overwrite=out.overwrite)
 
     from grelu_cli.run.batches import run_batch_size
 
@@ -240,6 +262,18 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
         "layout": out.layout if out.format == "parquet" else "long",
         "overlap": out.overlap if out.format == "bigwig" else None,
     }
+    if job.dense:
+        target["dtype"] = out.dtype
+    n_bins = len(run.predictor.layout.bins)
+    if job.writes_parquet and not job.shard_file:
+        from grelu_cli.io.sizes import parquet_size_warning
+
+        message = parquet_size_warning(
+            layout=target["layout"], windows=hi - lo, tasks=len(tasks), bins=n_bins,
+            output=out.output,
+        )  # fmt: skip
+        if message:
+            warnings.warn(message)
     fp = fingerprint(job, run, target)
     record = provenance(job, run)
     record["fingerprint"] = fp
@@ -264,6 +298,13 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
         overlap=out.overlap,
         chrom_sizes=sizes,
         overwrite=out.overwrite,
+        windows=inp.plan,
+        bin_layout=run.predictor.layout,
+        task_table=_task_table(loaded, run) if job.dense else None,
+        dtype=out.dtype,
+        window_range=(lo, hi),
+        sharded=shard is not None,
+        resume=run_opts.resume and not job.chunked,
     )
     writer = open_writer(fmt, spec)
     counts = inp.counts()
@@ -281,14 +322,27 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
                 "tasks": tasks,
             }
             run_chunked(run, devices if multi else None, writer, finals[0], identity, warnings)
+        elif job.dense:
+            from grelu_cli.run.plain import run_dense
+
+            run_dense(run, writer, counts.as_dict(), warnings)
         else:
             from grelu_cli.run.plain import run_plain
 
             run_plain(run, writer, finals[0], lo, hi, counts.as_dict(), warnings)
+    if getattr(writer, "already_complete", False):
+        return _already_done(job, finals)
     nonfinite = sum(getattr(writer, "nonfinite", []) or [0])
     if nonfinite:
         warnings.warn(
             f"{nonfinite:,} NaN/inf predictions were not written to bigWig", count=nonfinite
+        )
+    clipped = int(getattr(writer, "clipped", 0) or 0)
+    if clipped:
+        warnings.warn(
+            f"{clipped:,} predictions beyond the float16 range (+-65,504) were clipped to it "
+            "(--dtype float16; counts.clipped in the store)",
+            count=clipped,
         )
     from grelu_cli.predict.augment import augmentations
 
@@ -303,6 +357,7 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
         shard=str(shard) if shard is not None else None,
         window_range=(lo, hi),
         nonfinite=nonfinite,
+        clipped=clipped,
         warnings=warnings.messages,
     )
 
@@ -327,6 +382,14 @@ class _Recorder:
 
     def progress(self, total: int) -> Any:
         return self.inner.progress(total)
+
+
+def _task_table(loaded: Any, run: Any) -> Any:
+    """The tasks-table rows of the output tasks, in output order (None without a table)."""
+    table, plan = getattr(loaded, "tasks", None), run.predictor.plan
+    if table is None or plan is None or not hasattr(table, "iloc"):
+        return None
+    return table.iloc[list(plan.selected)].reset_index(drop=True)
 
 
 def _devices(job: PredictJob) -> list[str] | None:

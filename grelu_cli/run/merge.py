@@ -4,9 +4,14 @@ The shards' rows are read back, in shard order, as the blocks the predictor prod
 into the same writer an unsharded run uses, so the merged parquet has the unsharded rows and
 row groups, and merged bigWigs the unsharded values (overlaps across shard boundaries
 averaged over every prediction).
+
+Shards of a zarr run write into one store; merging it means finalizing it in place
+(:func:`finalize`), and a finished store turns into bigWig files (:func:`store_to_tracks`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from grelu_cli.errors import UsageError
 from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
@@ -47,3 +52,42 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
         for block in merged_blocks(shards):
             writer.write(block)
     return [str(p) for p in writer.paths]
+
+
+def is_store(inputs: list[str]) -> bool:
+    """Whether ``inputs`` is one zarr store (``grelu merge preds.zarr``)."""
+    from grelu_cli.io.zarr import is_zarr_path
+
+    return len(inputs) == 1 and is_zarr_path(inputs[0])
+
+
+def finalize(path: str) -> dict[str, Any]:
+    """Complete a zarr store its shards wrote (every window done, counts, ``complete``);
+    returns its final record. A finished store is left as it is."""
+    from grelu_cli.io.zarr import finalize_store
+
+    return finalize_store(path)
+
+
+def store_to_tracks(
+    path: str,
+    output: str,
+    *,
+    fmt: str | None = None,
+    tasks: list[str] | None = None,
+    overlap: str = "mean",
+    overwrite: bool = False,
+) -> tuple[list[str], int]:
+    """bigWig files (one per task of ``tasks``, all when None) from a zarr store, finalizing
+    it first if its shards are all written; returns (files, NaN/inf values not written)."""
+    from grelu_cli.io.writers import format_for
+    from grelu_cli.io.zarr import store_to_bigwig
+
+    if format_for(output, fmt) != "bigwig":
+        raise UsageError(
+            f"a zarr store converts to bigWig only, but -o {output} is not a bigWig output",
+            fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
+        )
+    finalize(path)
+    writer = store_to_bigwig(path, output, tasks=tasks, overlap=overlap, overwrite=overwrite)
+    return [str(p) for p in writer.paths], int(sum(getattr(writer, "nonfinite", []) or [0]))

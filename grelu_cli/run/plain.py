@@ -36,3 +36,26 @@ def run_plain(
             progress.advance(len(block.windows), bp=len(block.windows) * run.seq_len)
         if hasattr(writer, "metadata"):
             writer.metadata["counts"] = counts
+
+
+def run_dense(run: BuiltRun, writer: Writer, counts: dict[str, int], observer: RunObserver) -> None:
+    """Predict into a writer that records which windows it has written (a zarr store):
+    only the ranges its ``todo()`` lists after opening, so ``resume`` needs no part files.
+    """
+    from grelu_cli.predict.background import BackgroundWriter
+
+    with BackgroundWriter(writer) as background:
+        todo = background.todo()
+        lo, hi = background.lo, background.hi
+        with observer.progress(hi - lo) as progress:
+            done = (hi - lo) - sum(b - a for a, b in todo)
+            if done and not background.already_complete:
+                observer.info(f"resuming {writer.output_label()}: {done:,} of {hi - lo:,} "  # type: ignore[attr-defined]
+                              "windows already written")  # fmt: skip
+            if done:
+                progress.skip(done)
+            for a, b in todo:
+                for block in run.blocks(a, b):
+                    background.write(block)
+                    progress.advance(len(block.windows), bp=len(block.windows) * run.seq_len)
+        background.metadata["counts"] = counts

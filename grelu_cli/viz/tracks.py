@@ -1,13 +1,15 @@
-"""Read one genomic region of predicted tracks from bigWig files and ``grelu predict`` parquet.
+"""Read one genomic region of predicted tracks from bigWig files and ``grelu predict`` parquet
+or zarr output.
 
 Every track comes back at base resolution over the region, ``values: (L,)`` float64 with NaN
 where nothing was predicted, so tracks from different files and bin sizes line up. Parquet
 rows whose bins overlap (overlapping input regions) are averaged per base, as the bigWig
-writer does. Inputs are recognised by their first bytes (bigWig magic, parquet ``PAR1``), so
-names do not matter; a directory stands for the bigWig files in it.
+writer does; so are the windows of a zarr store. Inputs are recognised by their first bytes
+(bigWig magic, parquet ``PAR1``) or, for a directory, by a ``zarr.json`` inside (a zarr
+store), so names do not matter; any other directory stands for the bigWig files in it.
 
-Track names: a bigWig file's stem (``out/motif_a.bw`` -> ``motif_a``), a parquet file's task
-names. ``--tasks`` matches either the name or its file-safe form
+Track names: a bigWig file's stem (``out/motif_a.bw`` -> ``motif_a``), a parquet file's or
+zarr store's task names. ``--tasks`` matches either the name or its file-safe form
 (:func:`grelu_cli.io.bigwig.safe_task_name`), so the same ``--tasks`` works for both outputs.
 """
 
@@ -89,7 +91,9 @@ def expand_inputs(paths: Sequence[str | Path]) -> list[tuple[str, Path]]:
     out: list[tuple[str, Path]] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and (path / "zarr.json").is_file():
+            out.append(("zarr", path))
+        elif path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in BIGWIG_SUFFIXES)
             if not found:
                 raise MissingResourceError(
@@ -136,7 +140,8 @@ def read_tracks(
                 continue
             track = read_bigwig(path, region)
         else:
-            names, found = read_parquet(path, region, tasks)
+            read = read_zarr if kind == "zarr" else read_parquet
+            names, found = read(path, region, tasks)
             known.extend(names)
             tracks.extend(found)
             chrom_seen = chrom_seen or bool(found)
@@ -321,6 +326,42 @@ def read_parquet(
         for name in chosen:
             value = np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
             tracks.append(Track(name, str(path), _per_base(region, start, end, value)))
+    return names, tracks
+
+
+def read_zarr(
+    path: Path, region: RegionSpec, tasks: Sequence[str] | None
+) -> tuple[list[str], list[Track]]:
+    """(every task name in the store, tracks over ``region`` for the selected tasks).
+
+    Reads only the windows that overlap the region and the selected tasks' chunks.
+    """
+    from grelu_cli.io.zarr import open_store
+
+    store = open_store(path)
+    names = store.tasks
+    chosen = _pick(names, tasks)
+    if not chosen:
+        return names, []
+    hits = store.overlapping(region.chrom, region.start, region.end)
+    if len(hits) == 0:
+        chroms = np.asarray(store.group["chrom"][:])
+        if len(chroms) and (chroms == "").all():
+            raise InputDataError(
+                f"{path} holds predictions for FASTA records, which have no genomic coordinates",
+                fix="plot predictions made with --bed/--region/--chrom and --genome",
+            )
+        if not (chroms == region.chrom).any():
+            return names, []
+    picks = store.task_indices(chosen)
+    values = store.preds.get_orthogonal_selection((hits, picks, slice(None)))  # (n, T, B)
+    start = np.asarray(store.group["bin_start"].get_orthogonal_selection((hits, slice(None))))
+    end = np.asarray(store.group["bin_end"].get_orthogonal_selection((hits, slice(None))))
+    tracks = [
+        Track(name, str(path), _per_base(region, start.ravel(), end.ravel(),
+                                         np.asarray(values[:, k, :], dtype=np.float64).ravel()))
+        for k, name in enumerate(chosen)
+    ]  # fmt: skip
     return names, tracks
 
 

@@ -38,6 +38,7 @@ def test_help_does_not_import_torch():
         "sys.argv = ['grelu', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch imported by --help'\n"
+        "assert 'zarr' not in sys.modules, 'zarr imported by --help'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

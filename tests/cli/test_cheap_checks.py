@@ -35,6 +35,8 @@ def env(tmp_path_factory) -> Env:
     (e.done / "one.bw").write_bytes(b"an earlier track")
     (e.done / "tracks").mkdir()
     (e.done / "tracks" / "t_dnase.bw").write_bytes(b"an earlier track")
+    (e.done / "p.zarr").mkdir()  # an existing directory that is not a grelu store
+    (e.done / "p.zarr" / "zarr.json").write_text("{}")
     return e
 
 
@@ -60,6 +62,10 @@ CASES = {
                           "already exists"),
     "bigwig template exists": (["--bed", "{bed}", "-g", "{genome}", "-o",
                                 "{done}/tracks/{{task}}.bw"], 2, "already exists"),
+    "zarr store exists": (["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/p.zarr",
+                           "--overwrite"], 2, "not a grelu zarr store"),
+    "zarr dtype": (["--bed", "{bed}", "-g", "{genome}", "--dtype", "int8", "-o",
+                    "{root}/n.zarr"], 2, "--dtype"),
     "unknown format": (["--bed", "{bed}", "-g", "{genome}", "-o", "{root}/p.txt"], 2,
                        "output format"),
 }  # fmt: skip

@@ -20,8 +20,9 @@ def env(tmp_path_factory) -> Env:
 
 
 def test_registry_names_and_suffixes():
-    assert writers.FORMATS == ("parquet", "bigwig")
+    assert writers.FORMATS == ("parquet", "bigwig", "zarr")
     assert writers.format_for("x.PQ") == "parquet"
+    assert writers.format_for("x.zarr") == writers.format_for("x.zarr/") == "zarr"
     assert writers.format_for("out/") == writers.format_for("o/{task}.bw") == "bigwig"
     assert writers.format_for("x.parquet", "BigWig") == "bigwig"
     with pytest.raises(UsageError, match="cannot tell the output format"):

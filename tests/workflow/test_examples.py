@@ -71,7 +71,7 @@ def _run_snakemake(exe: Path, workdir: Path, **config: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["parquet", "bigwig"])
+@pytest.mark.parametrize("fmt", ["parquet", "bigwig", "zarr"])
 def test_snakemake_example_equals_unsharded_run(snakemake, demo_inputs, tmp_path, fmt):
     inputs = {"model": demo_inputs["model"], "bed": demo_inputs["regions"],
               "genome": demo_inputs["genome"]}  # fmt: skip
@@ -87,7 +87,17 @@ def test_snakemake_example_equals_unsharded_run(snakemake, demo_inputs, tmp_path
         assert events[-1]["event"] == "summary"
     base = ["-m", inputs["model"], "--bed", inputs["bed"], "-g", inputs["genome"], "-q",
             "--device", "cpu"]  # fmt: skip
-    if fmt == "parquet":
+    if fmt == "zarr":  # three shards wrote one store, merge finalized it
+        import zarr
+
+        ok("predict", *base, "-o", tmp_path / "plain.zarr")
+        got = zarr.open_group(str(res / "preds.zarr"), mode="r")
+        want = zarr.open_group(str(tmp_path / "plain.zarr"), mode="r")
+        assert got.attrs["grelu"]["complete"] is True
+        assert got.attrs["grelu"]["merged"]["shards"] == 3
+        assert (got["preds"][:] == want["preds"][:]).all()
+        assert (res / "preds.zarr.done").is_file()
+    elif fmt == "parquet":
         ok("predict", *base, "-o", tmp_path / "plain.parquet")
         assert read_table(res / "preds.parquet").equals(read_table(tmp_path / "plain.parquet"))
     else:

@@ -121,6 +121,7 @@ def test_models_list_does_not_import_torch_and_reports_cache(hub, hf_home):
         "sys.argv = ['grelu', 'models', 'list', '--format', 'json']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
         "assert 'torch' not in sys.modules, 'torch imported by models list'\n"
+        "assert 'zarr' not in sys.modules, 'zarr imported by models list'\n"
         "assert 'huggingface_hub' not in sys.modules, 'huggingface_hub imported'\n"
     )
     env = {**os.environ, "HF_HOME": str(hf_home)}

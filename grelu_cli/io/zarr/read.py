@@ -1,0 +1,216 @@
+"""Read grelu zarr stores back: the root record, windows, and writer blocks for chosen tasks.
+
+:func:`store_blocks` turns a store into :class:`~grelu_cli.io.block.Block` objects (values
+upcast to float32), so any writer can consume a finished store: :func:`store_to_bigwig` feeds
+them to :class:`~grelu_cli.io.bigwig.BigWigWriter`, which averages overlapping windows exactly
+as ``grelu predict --format bigwig`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grelu_cli.core.block import Block
+from grelu_cli.core.window import Window
+from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
+from grelu_cli.io.zarr.schema import ATTR, PREDS, WINDOW_COORDS
+
+_BLOCK_VALUES = 1 << 24  # values per block read back (64 MB of float32)
+
+
+def is_zarr_path(path: str | Path) -> bool:
+    """True for a ``.zarr`` path or a directory holding a ``zarr.json``."""
+    path = Path(path)
+    return path.suffix.lower() == ".zarr" or (path / "zarr.json").is_file()
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """The root ``grelu`` attribute of a store (read from ``zarr.json``, no zarr import)."""
+    path = Path(path)
+    meta = path / "zarr.json"
+    if not path.exists():
+        raise MissingResourceError(f"zarr store {path} does not exist", fix="check the path")
+    try:
+        doc = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputDataError(
+            f"{path} is not a readable zarr v3 store ({err})",
+            fix="give a store written by grelu predict -o NAME.zarr",
+        ) from None
+    record = (doc.get("attributes") or {}).get(ATTR)
+    if not isinstance(record, dict) or (record.get("output") or {}).get("format") != "zarr":
+        raise InputDataError(
+            f"{path} has no grelu metadata", fix="give a store written by grelu predict"
+        )
+    return record
+
+
+def is_complete(path: str | Path) -> bool:
+    """Whether the store at ``path`` is finished (``complete`` is true in its record)."""
+    return read_record(path).get("complete") is True
+
+
+@dataclass
+class ZarrStore:
+    """An open store. ``preds`` is the zarr array (window, task, bin)."""
+
+    path: Path
+    record: dict[str, Any]
+    group: Any
+    preds: Any
+
+    @property
+    def tasks(self) -> list[str]:
+        return [str(t) for t in self.record["output"]["tasks"]]
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.preds.shape[0])
+
+    @property
+    def bins(self) -> np.ndarray:
+        """(B,) int64 output bin index of each column."""
+        return np.asarray(self.group["bin"][:], dtype=np.int64)
+
+    def windows(self, lo: int, hi: int) -> list[Window]:
+        """Windows ``[lo, hi)``; chrom "" (FASTA input) comes back as None; padding as
+        ``pad_left`` and ``region_index`` -1 (neither is stored)."""
+        col = {key: self.group[key][lo:hi] for key in WINDOW_COORDS}
+        names, chroms, strands = (
+            [str(v) for v in col[k].tolist()] for k in ("name", "chrom", "strand")
+        )
+        ints = {k: col[k].astype(np.int64).tolist() for k in WINDOW_COORDS[2:] if k != "strand"}
+        return [
+            Window(lo + j, -1, names[j], chroms[j] or None, ints["start"][j], ints["end"][j],
+                   strands[j], ints["window_start"][j], ints["window_end"][j],
+                   ints["padded"][j], 0)
+            for j in range(hi - lo)
+        ]  # fmt: skip
+
+    def bin_spans(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """(bin_start, bin_end), each (hi - lo, B) int64."""
+        start = np.asarray(self.group["bin_start"][lo:hi], dtype=np.int64)
+        return start, np.asarray(self.group["bin_end"][lo:hi], dtype=np.int64)
+
+    def overlapping(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Indices of the windows on ``chrom`` whose input span overlaps ``[start, end)``
+        (every bin of a window lies inside its input span)."""
+        on = np.asarray(self.group["chrom"][:]) == chrom
+        ws = np.asarray(self.group["window_start"][:], dtype=np.int64)
+        we = np.asarray(self.group["window_end"][:], dtype=np.int64)
+        return np.flatnonzero(on & (ws < end) & (we > start))
+
+    def task_indices(self, names: Sequence[str] | None) -> list[int]:
+        """Positions of ``names`` on the task axis (all when None), in the order given."""
+        tasks = self.tasks
+        if names is None:
+            return list(range(len(tasks)))
+        where = {t: i for i, t in reversed(list(enumerate(tasks)))}
+        unknown = [n for n in names if n not in where]
+        if unknown:
+            shown = ", ".join(tasks[:12]) + (
+                f", ... ({len(tasks)} in all)" if len(tasks) > 12 else ""
+            )
+            raise UsageError(
+                f"--tasks {','.join(unknown)}: no such task in {self.path}; known: {shown}",
+                fix="pick names from that list",
+            )
+        return list(dict.fromkeys(where[n] for n in names))
+
+
+def open_store(path: str | Path, *, require_complete: bool = True) -> ZarrStore:
+    """Open a grelu store for reading; InputDataError (exit 3) if it is not finished."""
+    import zarr
+
+    path = Path(path)
+    record = read_record(path)
+    if require_complete and record.get("complete") is not True:
+        raise InputDataError(
+            f"zarr store {path} is not complete (its shards are not all written, or it was "
+            "not finalized)",
+            fix=f"finish every shard, then run grelu merge {path}",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # consolidated metadata is not yet in the v3 spec
+        group = zarr.open_group(str(path), mode="r", zarr_format=3)
+    return ZarrStore(path, record, group, group[PREDS])
+
+
+def store_blocks(
+    store: ZarrStore | str | Path,
+    tasks: Sequence[str] | None = None,
+    *,
+    lo: int = 0,
+    hi: int | None = None,
+    windows_per_block: int | None = None,
+) -> Iterator[Block]:
+    """Blocks of windows ``[lo, hi)`` in window order, values (n, T_sel, B) as float32.
+
+    ``tasks`` picks and orders tasks by name (all when None). A block holds about 16 M
+    values unless ``windows_per_block`` says otherwise, so memory stays bounded.
+    """
+    if not isinstance(store, ZarrStore):
+        store = open_store(store)
+    picks = store.task_indices(tasks)
+    hi = store.n_windows if hi is None else hi
+    bins = store.bins
+    per_window = max(1, len(picks) * len(bins))
+    step = windows_per_block or max(1, _BLOCK_VALUES // per_window)
+    contiguous = picks == list(range(picks[0], picks[0] + len(picks))) if picks else True
+    for a in range(lo, hi, step):
+        z = min(a + step, hi)
+        if contiguous and picks:
+            values = store.preds[a:z, picks[0] : picks[-1] + 1, :]
+        else:
+            values = store.preds.get_orthogonal_selection((slice(a, z), picks, slice(None)))
+        start, end = store.bin_spans(a, z)
+        yield Block(
+            store.windows(a, z),
+            np.ascontiguousarray(values, dtype=np.float32),
+            bins,
+            start,
+            end,
+        )
+
+
+def store_to_bigwig(
+    path: str | Path,
+    output: str | Path,
+    *,
+    tasks: Sequence[str] | None = None,
+    overlap: str = "mean",
+    overwrite: bool = False,
+    chrom_sizes: Sequence[tuple[str, int]] | None = None,
+) -> Any:
+    """Write bigWig files (one per selected task) from a finished store; returns the writer
+    (``.paths``, ``.nonfinite``).
+
+    ``chrom_sizes`` defaults to the genome recorded in the store (``chrom_sizes``); give it
+    for stores written without one.
+    """
+    from grelu_cli.io.bigwig import BigWigWriter
+
+    store = open_store(path)
+    if chrom_sizes is None:
+        chrom_sizes = store.record.get("chrom_sizes")
+    if not chrom_sizes:
+        raise UsageError(
+            f"zarr store {path} records no chromosome sizes, which bigWig headers need",
+            fix="pass the genome (--genome FASTA) the predictions were made on",
+        )
+    names = [store.tasks[i] for i in store.task_indices(tasks)]
+    writer = BigWigWriter(
+        output, names, [(str(c), int(n)) for c, n in chrom_sizes], overlap=overlap,
+        overwrite=overwrite,
+    )  # fmt: skip
+    with writer:
+        for block in store_blocks(store, names):
+            writer.write(block)
+    return writer
