@@ -60,7 +60,10 @@ def _bgzip_tabix(path: Path) -> Path:
 
 def _bcf(tmp_path: Path, vcf: Path) -> Path:
     out = tmp_path / "calls.bcf"
-    with pysam.VariantFile(str(vcf)) as src, pysam.VariantFile(str(out), "wb", header=src.header) as dst:
+    with (
+        pysam.VariantFile(str(vcf)) as src,
+        pysam.VariantFile(str(out), "wb", header=src.header) as dst,
+    ):
         for rec in src:
             dst.write(rec)
     pysam.tabix_index(str(out), preset="bcf", csi=True, force=True, keep_original=True)

@@ -15,7 +15,7 @@ from grelu_cli.variants.plan import AllelePlanner, PlannedAllele, VariantCounts
 from grelu_cli.variants.windows import SequenceReader, window_start
 
 # chr1: 40 bp; position p (0-based) holds CHR1[p].
-CHR1 = "ACGTACGTAA" "CCGGTTAACC" "GGTTAACCGG" "TTTTAAAACC"
+CHR1 = "ACGTACGTAACCGGTTAACCGGTTAACCGGTTTTAAAACC"
 CHR2 = "acgtnacgta"  # soft-masked, with an N
 
 
@@ -167,7 +167,9 @@ def test_bad_positions_and_chromosomes(genome: Genome) -> None:
         plan(genome, rec(41, "A", ("C",)))
     with pytest.raises(InputDataError, match=r"REF \(3 bp from POS 39\) runs past the end"):
         plan(genome, rec(39, "CCA", ("C",)))
-    with pytest.raises(InputDataError, match=r"chromosome '1' is not in g\.fa .*--chrom-alias auto"):
+    with pytest.raises(
+        InputDataError, match=r"chromosome '1' is not in g\.fa .*--chrom-alias auto"
+    ):
         plan(genome, rec(15, "T", ("A",), "1"))
     aliased = Genome(genome.path, "auto")
     assert plan(aliased, rec(15, "T", ("A",), "1")).chrom == "chr1"

@@ -68,7 +68,7 @@ def make_variants() -> list[dict]:
         out.append({"chrom": chrom, "pos": pos, "ref": ref, "alt": alts[rng.randint(3)]})
     # A multi-allelic site: a second ALT at the first SNV's position (adjacent rows).
     first = out[0]
-    other = [b for b in "ACGT" if b not in (first["ref"], first["alt"])][0]
+    other = next(b for b in "ACGT" if b not in (first["ref"], first["alt"]))
     out.insert(1, {**first, "alt": other})
     return out
 
@@ -97,7 +97,9 @@ def main() -> None:
                 str(HERE / "checkpoints" / f"{ckpt}.ckpt"), weights_only=False
             )
             lm.eval()
-            augs = [(False, 0), (True, 0), (False, 2), (True, 2)] if agg else [(False, 0), (True, 0)]
+            augs = (
+                [(False, 0), (True, 0), (False, 2), (True, 2)] if agg else [(False, 0), (True, 0)]
+            )
             for rc, shift in augs:
                 for cf in ("subtract", "divide", "log2FC", None):
                     transform = Aggregate(length_aggfunc=agg) if agg else None
