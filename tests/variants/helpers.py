@@ -32,6 +32,7 @@ def golden() -> tuple[dict, dict[str, np.ndarray]]:
 def copy_genome(tmp_path: Path) -> Path:
     dst = tmp_path / "genome.fa"
     shutil.copy(REF / "inputs" / "genome.fa", dst)
+    shutil.copy(REF / "inputs" / "genome.fa.fai", tmp_path / "genome.fa.fai")  # newer: kept
     return dst
 
 
