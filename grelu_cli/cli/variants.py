@@ -239,10 +239,24 @@ def variants(
         for line in lines:
             typer.echo(line)
         raise typer.Exit(3 if n_errors else 0)
+    import sys
+    from contextlib import ExitStack
+
     log = RunLog(log_format, quiet=quiet)  # type: ignore[arg-type]
     log.start("variants", model=model, vcf=vcf, output=output)
-    with log.progress(0, what="alleles") as progress:
-        run = run_variants(req, on_progress=lambda n: progress.advance(n))
+    shown = log_format == "json" or (not quiet and sys.stderr.isatty())
+    with ExitStack() as stack:
+        bar: list = []
+
+        def start(source) -> None:  # count records only when progress is shown
+            if shown:
+                bar.append(stack.enter_context(log.progress(source.count(), what="records")))
+
+        def advance(done: int) -> None:
+            if bar:
+                bar[0].advance(done - bar[0].done)
+
+        run = run_variants(req, on_start=start, on_progress=advance)
     c = run.counts.as_dict()
     skipped = ", ".join(f"{k} {v:,}" for k, v in c["skipped_by_reason"].items() if v)
     if c["ref_status"]["mismatch"] or c["ref_status"]["swapped"]:

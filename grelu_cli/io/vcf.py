@@ -138,6 +138,10 @@ class VariantSource:
     def __iter__(self) -> Iterator[VariantRecord]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def count(self) -> int:
+        """Records this source yields (one pass over the input; for progress totals)."""
+        return sum(1 for _ in self)
+
     def provenance(self) -> dict[str, Any]:
         """What outputs record about the input."""
         return {"path": str(Path(self.path).absolute()), "kind": self.kind, "indexed": self.indexed}
@@ -182,6 +186,19 @@ class HtsVariants(VariantSource):
             fix="a VCF needs a header ending in '#CHROM\\tPOS\\tID\\tREF\\tALT...'; "
             "for a plain table use columns chrom, pos, ref, alt",
         )
+
+    def count(self) -> int:
+        """Records this source yields; a whole text VCF is counted by its lines."""
+        if self.kind == "vcf" and not self.where.active:
+            n = 0
+            with open_binary(self.path) as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    n += block.count(b"\n")
+                    last = block
+            if n and not last.endswith(b"\n"):
+                n += 1
+            return max(0, n - self.header_lines)
+        return super().count()
 
     def _open(self) -> Any:
         import pysam

@@ -245,10 +245,15 @@ def build_predictor(req: VariantRequest, loaded: Any, seq_len: int) -> Any:
 def run_variants(
     req: VariantRequest,
     *,
+    on_start: Callable[[VariantSource], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
 ) -> VariantRun:
     """Score every allele of ``req.vcf`` and write ``req.output`` (atomically).
+
+    ``on_start(source)`` is called once the model is loaded, before predicting (e.g. to
+    count records for a progress bar); ``on_progress(records_done)`` after each result
+    chunk is written.
 
     Raises GreluCliError subclasses for bad options (2), bad input (3), missing files (4).
     """
@@ -275,6 +280,8 @@ def run_variants(
     )
     metadata = _provenance(req, loaded, genome, source, predictor, seq_len, scores)
     tasks = predictor.task_names
+    if on_start is not None:
+        on_start(source)
     with VariantParquetWriter(
         req.output, tasks, scores, layout=req.layout, metadata=metadata, overwrite=req.overwrite
     ) as writer:
@@ -290,7 +297,7 @@ def run_variants(
         ):
             writer.write(result_columns(res), res.ref_value, res.alt_value, res.scores)
             if on_progress is not None:
-                on_progress(len(res.alleles))
+                on_progress(counts.records)
         writer.metadata["counts"] = counts.as_dict()
     return VariantRun(counts, tasks, req.output, loaded.name, seq_len)
 

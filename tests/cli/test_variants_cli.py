@@ -268,3 +268,5 @@ def test_json_log(files: dict[str, Path]) -> None:
     events = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert events[0]["event"] == "start" and events[-1]["event"] == "summary"
     assert events[-1]["scored"] == 4
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress and progress[-1]["done"] == progress[-1]["total"] == 6  # records

@@ -78,6 +78,8 @@ def test_plain_vcf_records_and_lines(tmp_path: Path) -> None:
     assert recs[0].where.endswith("calls.vcf line 7")
     assert recs[3].where.endswith("calls.vcf line 10")
     assert [r.index for r in recs] == [0, 1, 2, 3]
+    assert src.count() == 4
+    assert open_variants(_vcf(tmp_path, RECORDS.rstrip("\n"), "noeol.vcf")).count() == 4
 
 
 def test_bgzip_tabix_and_bcf_csi_read_the_same(tmp_path: Path) -> None:
@@ -102,6 +104,7 @@ def test_region_and_chrom_queries(tmp_path: Path, kind: str) -> None:
     where = RegionFilter((parse_region("chr1:11-300"),), ("chr2",))
     src = open_variants(path, where)
     assert src.indexed == (kind != "plain")
+    assert src.count() == 3
     assert sorted(r.pos for r in src) == [5, 50, 300]
     # alias: the VCF says chr1, the user says 1
     where = RegionFilter((parse_region("1:1-20"),), (), alias="auto")
