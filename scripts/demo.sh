@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and run the main job on the shipped example data:
-# predict bigWig and parquet tracks with the demo model and draw a plot (see examples/demo/).
+# predict bigWig and parquet tracks with the demo model, draw plots and score the demo VCF
+# (see examples/demo/).
 # Usage: bash scripts/demo.sh [OUTDIR]      (default out/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
