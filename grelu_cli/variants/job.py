@@ -230,6 +230,9 @@ def build_predictor(req: VariantRequest, loaded: Any, seq_len: int) -> Any:
         shifts=req.shifts,
         untransform=req.untransform,
         center_bins=req.bins,
+        # Keep freed memory for the next batch (CPU): ~10% faster. Safe here because what
+        # happens between batches allocates little (per-allele rows, not per-bin tables).
+        keep_memory=True,
     )
     return Predictor(
         loaded.model,
