@@ -7,6 +7,11 @@ warnings and the summary. Heavy imports happen inside the command.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
 
 from grelu_cli.cli.options import examples, split_csv
@@ -27,6 +32,25 @@ EPILOG = examples(
     "--ref-mismatch swap -o part.parquet",
     "grelu variants -m model.ckpt --vcf variants.tsv -g hg38.fa --dry-run",
 )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (what schedulers send) becomes KeyboardInterrupt, so the writer removes its
+    temporary file before the process exits (as ``grelu predict`` does)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
@@ -256,6 +280,7 @@ def variants(
             if bar:
                 bar[0].advance(done - bar[0].done)
 
+        stack.enter_context(_sigterm_as_interrupt())
         run = run_variants(req, on_start=start, on_progress=advance)
     c = run.counts.as_dict()
     skipped = ", ".join(f"{k} {v:,}" for k, v in c["skipped_by_reason"].items() if v)
