@@ -124,8 +124,12 @@ def plan_variants(
                 continue
             yield planned
     if counts.records == 0:
+        name = getattr(records, "path", "the variant input")
+        where = getattr(records, "where", None)
+        regions = " in the requested --region/--chrom" if where is not None and where.active else ""
         raise InputDataError(
-            "the variant input has no records", fix="check the file (and --region/--chrom)"
+            f"{name} has no variant records{regions}",
+            fix="check the file" + (" and the regions" if regions else ""),
         )
 
 

@@ -258,7 +258,8 @@ def test_usage_and_missing_resources(files: dict[str, Path]) -> None:
         "-o",
         files["dir"] / "z.parquet",
     )
-    assert result.exit_code == 3 and "no records" in one_error_line(result)
+    assert result.exit_code == 3
+    assert "empty.vcf has no variant records (check the file)" in one_error_line(result)
     assert not (files["dir"] / "z.parquet").exists()
 
 
