@@ -185,6 +185,25 @@ def result_columns(results: AlleleResults) -> dict[str, list[Any]]:
     return cols
 
 
+class ResultsWriter:
+    """Adapts a :class:`~grelu_cli.io.variant_parquet.VariantParquetWriter` to ``write(results)``
+    (one :class:`AlleleResults` at a time), so it can run inside a
+    :class:`~grelu_cli.predict.background.BackgroundWriter`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> ResultsWriter:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def write(self, res: AlleleResults) -> None:
+        self.inner.write(result_columns(res), res.ref_value, res.alt_value, res.scores)
+
+
 # -- the whole job -------------------------------------------------------------------------
 @dataclass
 class VariantRun:
@@ -289,9 +308,15 @@ def run_variants(
     tasks = predictor.task_names
     if on_start is not None:
         on_start(source)
-    with VariantParquetWriter(
+    from grelu_cli.predict.background import BackgroundWriter
+
+    inner = VariantParquetWriter(
         req.output, tasks, scores, layout=req.layout, metadata=metadata, overwrite=req.overwrite
-    ) as writer:
+    )
+    # The writer runs on its own thread (its own malloc arena): with freed memory kept for
+    # the next batch (keep_memory), row buffers built between batches on this thread would
+    # strand activation-sized holes and the heap would grow with every batch.
+    with BackgroundWriter(ResultsWriter(inner)) as writer:
         planned = plan_variants(source, planner, req.max_indel_len, on_skip)
         for res in score_variants(
             planned,
@@ -302,10 +327,11 @@ def run_variants(
             pseudocount=req.pseudocount,
             counts=counts,
         ):
-            writer.write(result_columns(res), res.ref_value, res.alt_value, res.scores)
+            writer.write(res)
             if on_progress is not None:
                 on_progress(counts.records)
-        writer.metadata["counts"] = counts.as_dict()
+        writer.flush()
+        inner.metadata["counts"] = counts.as_dict()
     return VariantRun(counts, tasks, req.output, loaded.name, seq_len)
 
 
