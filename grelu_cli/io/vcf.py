@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
-from grelu_cli.genome.alias import ChromResolver
+from grelu_cli.genome.alias import ChromResolver, alias_candidates
 from grelu_cli.io.regions import RegionSpec
 from grelu_cli.io.textfile import iter_lines, open_binary
 
@@ -75,14 +75,27 @@ class RegionFilter:
     def active(self) -> bool:
         return bool(self.regions or self.chroms)
 
-    def _same(self, a: str, b: str) -> bool:
-        return a == b or (self.alias == "auto" and ChromResolver([b], "auto").resolve(a) == b)
+    def __post_init__(self) -> None:
+        # Every spelling each query matches, worked out once (keep() runs per record).
+        chroms = frozenset().union(*(self._names(c) for c in self.chroms))
+        regions = tuple((self._names(r.chrom), r.start, r.end) for r in self.regions)
+        object.__setattr__(self, "_chrom_names", chroms)
+        object.__setattr__(self, "_region_names", regions)
+
+    def _names(self, name: str) -> frozenset[str]:
+        """``name`` and, with ``auto``, its other spellings."""
+        if self.alias != "auto":
+            return frozenset((name,))
+        return frozenset((name, *alias_candidates(name)))
 
     def keep(self, chrom: str, pos: int) -> bool:
         """True when the record at ``chrom``:``pos`` (1-based) is selected."""
-        if any(self._same(chrom, c) for c in self.chroms):
+        if chrom in self._chrom_names:  # type: ignore[attr-defined]
             return True
-        return any(self._same(chrom, r.chrom) and r.start < pos <= r.end for r in self.regions)
+        return any(
+            chrom in names and lo < pos <= hi
+            for names, lo, hi in self._region_names  # type: ignore[attr-defined]
+        )
 
 
 def sniff(path: str | Path) -> str:
