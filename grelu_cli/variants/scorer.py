@@ -1,11 +1,15 @@
 """Stream planned alleles through a :class:`~grelu_cli.predict.loop.Predictor` and score them.
 
-Alleles are gathered into chunks whose *distinct* inputs fill one predictor batch: ref and alt
-windows travel in the same batches, and an input shared by several alleles (the reference
-window of a multi-allelic site, duplicated records, every allele at the same POS) is predicted
-once. A chunk may also reuse inputs of the chunk before it, so a site split across a chunk
-boundary still costs one reference prediction. Results are handed out per chunk, in input
-order, as :class:`AlleleResults`; nothing else accumulates (memory stays flat).
+Records are taken in fixed groups counted from the start of the input (group k holds the
+records with index ``[k*G, (k+1)*G)``, ``G`` = :attr:`VariantScorer.group_records`). The
+*distinct* inputs of a group's alleles form its batch (ref and alt windows travel together,
+and an input shared by several alleles, such as the reference window of a multi-allelic
+site, duplicated records or every allele at the same POS, is predicted once); a group with
+more distinct inputs than a batch holds is cut into consecutive batches. So a batch depends
+only on its group: a shard or a resumed run that starts on a group boundary predicts
+exactly the batches an uninterrupted run does (bit-identical numbers, nothing padded or
+predicted twice). Results are handed out per group, in input order, as
+:class:`AlleleResults`; nothing else accumulates (memory stays flat).
 
 The predictor does the augmentation (``--rc``, ``--shifts``: inputs carry ``flank`` extra
 bases per side), activation, ``--untransform``, strand-pair swapping and the ``--bins``
@@ -34,10 +38,10 @@ if TYPE_CHECKING:
 
     from grelu_cli.predict.loop import Predictor
 
-#: Batches are padded to an even size of at least this many windows with copies of their
-#: first window (outputs dropped): CPU kernels give last-bit differences for odd batch
-#: sizes, and a variant's numbers should not depend on its neighbours (as grelu predict).
-MIN_BATCH = 8
+
+def group_size(batch_windows: int) -> int:
+    """Records per group for batches of ``batch_windows`` inputs: a SNV needs two."""
+    return max(1, batch_windows // 2)
 
 
 @dataclass
@@ -57,12 +61,11 @@ class AlleleResults:
 
 
 @dataclass
-class _Chunk:
-    cid: int
-    specs: list[Any]  # distinct SeqSpecs predicted in this chunk
+class _Group:
+    specs: list[Any]  # distinct SeqSpecs predicted for this group
     alleles: list[PlannedAllele]
-    refs: list[tuple[int, int]]  # (chunk id, slot) of each allele's ref input
-    alts: list[tuple[int, int]]
+    refs: list[int]  # slot of each allele's ref input in specs
+    alts: list[int]
 
 
 class VariantScorer:
@@ -76,6 +79,8 @@ class VariantScorer:
         pseudocount: ``--pseudocount`` for ``log2fc``.
         counts: ``windows`` (distinct inputs predicted) is added to it.
         batch_windows: distinct inputs per batch (default: the predictor's batch size).
+        group_records: records per group (default :func:`group_size` of ``batch_windows``);
+            shards and resumed runs must cut the input on multiples of it.
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class VariantScorer:
         pseudocount: float = 0.0,
         counts: VariantCounts | None = None,
         batch_windows: int | None = None,
+        group_records: int | None = None,
     ) -> None:
         if reader.flank != predictor.flank or reader.seq_len != predictor.seq_len:
             raise ValueError("the sequence reader and the predictor disagree on length/flank")
@@ -100,62 +106,61 @@ class VariantScorer:
         self.pseudocount = pseudocount
         self.counts = counts if counts is not None else VariantCounts()
         self.batch_windows = max(2, int(batch_windows or predictor.sizer.size))
+        self.group_records = int(group_records or group_size(self.batch_windows))
         self.cuda = predictor.device.type == "cuda"
 
     def score(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
-        """Yield results chunk by chunk, in input order."""
-        pending: deque[_Chunk] = deque()
-        previous: tuple[int, np.ndarray] | None = None
-        batches = self._batches(self._chunks(planned), pending)
+        """Yield results group by group, in input order."""
+        pending: deque[tuple[_Group, int]] = deque()  # (group, batches it was cut into)
+        parts: list[np.ndarray] = []
+        batches = self._batches(self._groups(planned), pending)
         for values, _ in self.predictor.predict(batches):
-            chunk = pending.popleft()
-            values = values[: len(chunk.specs)]
-            if chunk.alleles:
-                yield self._results(chunk, values, previous)
-            previous = (chunk.cid, values)
+            parts.append(values)
+            group, n_batches = pending[0]
+            if len(parts) < n_batches:
+                continue
+            pending.popleft()
+            yield self._results(group, parts[0] if n_batches == 1 else np.concatenate(parts))
+            parts = []
 
-    # -- chunks ----------------------------------------------------------------------------
-    def _chunks(self, planned: Iterable[PlannedAllele]) -> Iterator[_Chunk]:
-        cid = 0
-        prev_keys: dict[tuple, int] = {}
+    # -- groups ----------------------------------------------------------------------------
+    def _groups(self, planned: Iterable[PlannedAllele]) -> Iterator[_Group]:
+        """One :class:`_Group` per run of records in one group that has scored alleles."""
+        current = -1
+        group = _Group([], [], [], [])
         keys: dict[tuple, int] = {}
-        chunk = _Chunk(cid, [], [], [], [])
 
-        def slot(spec: Any) -> tuple[int, int]:
+        def slot(spec: Any) -> int:
             k = spec.key
-            if k in keys:
-                return cid, keys[k]
-            if k in prev_keys:
-                return cid - 1, prev_keys[k]
-            keys[k] = len(chunk.specs)
-            chunk.specs.append(spec)
-            return cid, keys[k]
+            if k not in keys:
+                keys[k] = len(group.specs)
+                group.specs.append(spec)
+            return keys[k]
 
         for p in planned:
-            wanted = {p.ref_input.key, p.alt_input.key}
-            new = sum(1 for k in wanted if k not in keys and k not in prev_keys)
-            if chunk.specs and len(chunk.specs) + new > self.batch_windows:
-                yield chunk
-                cid += 1
-                prev_keys, keys = keys, {}
-                chunk = _Chunk(cid, [], [], [], [])
-            chunk.alleles.append(p)
-            chunk.refs.append(slot(p.ref_input))
-            chunk.alts.append(slot(p.alt_input))
-        if chunk.alleles or chunk.specs:
-            yield chunk
+            g = p.allele.record.index // self.group_records
+            if g != current:
+                if group.alleles:
+                    yield group
+                current, group, keys = g, _Group([], [], [], []), {}
+            group.alleles.append(p)
+            group.refs.append(slot(p.ref_input))
+            group.alts.append(slot(p.alt_input))
+        if group.alleles:
+            yield group
 
     def _batches(
-        self, chunks: Iterable[_Chunk], pending: deque[_Chunk]
+        self, groups: Iterable[_Group], pending: deque[tuple[_Group, int]]
     ) -> Iterator[tuple[torch.Tensor, list[Window]]]:
-        for chunk in chunks:
-            specs = list(chunk.specs)
-            n = len(specs)
-            if n > 0 and (n < MIN_BATCH or n % 2):
-                specs += [specs[0]] * (max(MIN_BATCH, n + 1) - n)
-            self.counts.windows += n
-            pending.append(chunk)
-            yield self._encode(specs), [self._window(i, s) for i, s in enumerate(specs)]
+        size = self.batch_windows
+        for group in groups:
+            specs = group.specs
+            starts = range(0, len(specs), size)
+            self.counts.windows += len(specs)
+            pending.append((group, len(starts)))
+            for lo in starts:
+                part = specs[lo : lo + size]
+                yield self._encode(part), [self._window(lo + i, s) for i, s in enumerate(part)]
 
     def _encode(self, specs: list[Any]) -> torch.Tensor:
         """(n, 4, L + 2 flank): float32 position-major on the CPU (what its channels-last
@@ -176,24 +181,12 @@ class VariantScorer:
         return Window(i, i, "", spec.chrom, spec.start, end, "+", spec.start, end)
 
     # -- results ---------------------------------------------------------------------------
-    def _results(
-        self, chunk: _Chunk, values: np.ndarray, previous: tuple[int, np.ndarray] | None
-    ) -> AlleleResults:
-        def gather(where: list[tuple[int, int]]) -> np.ndarray:
-            out = np.empty((len(where), *values.shape[1:]), dtype=np.float32)
-            for i, (cid, s) in enumerate(where):
-                if cid == chunk.cid:
-                    out[i] = values[s]
-                else:
-                    assert previous is not None and previous[0] == cid
-                    out[i] = previous[1][s]
-            return out
-
+    def _results(self, group: _Group, values: np.ndarray) -> AlleleResults:
         ref_value, alt_value, scores = compute_scores(
-            gather(chunk.refs),
-            gather(chunk.alts),
+            values[group.refs],
+            values[group.alts],
             self.scores,
             aggregate=self.aggregate,
             pseudocount=self.pseudocount,
         )
-        return AlleleResults(chunk.alleles, ref_value, alt_value, scores)
+        return AlleleResults(group.alleles, ref_value, alt_value, scores)

@@ -67,6 +67,7 @@ def run_library(
     aggregate: str = "mean",
     ref_mismatch: str = "skip",
     batch_windows: int | None = None,
+    group_records: int | None = None,
     model_hook=None,
 ) -> tuple[list, np.ndarray, np.ndarray, dict[str, np.ndarray], VariantCounts]:
     loaded = load_model(ckpt, progress=False)
@@ -90,6 +91,7 @@ def run_library(
         aggregate=aggregate,
         counts=counts,
         batch_windows=batch_windows,
+        group_records=group_records,
     )
     alleles, refs, alts = [], [], []
     out: dict[str, list] = {s: [] for s in scores}

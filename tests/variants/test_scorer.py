@@ -1,5 +1,6 @@
 """The streaming scorer: reference windows shared (multi-allelic sites, duplicates, several
-variants at one POS), counted at the model's forward; chunking never changes the numbers."""
+variants at one POS) within a group of records, counted at the model's forward; batches are
+exactly a group's distinct inputs (no padding); grouping never changes the numbers."""
 
 from __future__ import annotations
 
@@ -61,16 +62,30 @@ def test_reference_windows_are_predicted_once(tmp_path: Path) -> None:
     assert not np.array_equal(alt[4], alt[5])
 
 
-def test_chunking_does_not_change_values(tmp_path: Path) -> None:
+def test_grouping_does_not_change_values(tmp_path: Path) -> None:
     vcf = _vcf(tmp_path)
     genome = copy_genome(tmp_path)
     scores = ("diff", "log2fc", "sad")
     big = run_library(CONV, vcf, genome, scores)
-    for batch in (2, 3):
-        small = run_library(CONV, vcf, genome, scores, batch_windows=batch)
+    assert big[4].windows == 9
+    for batch, group, windows in ((2, 5, 9), (3, 5, 9), (16, 1, 4 + 2 + 2 + 2 + 2)):
+        small = run_library(CONV, vcf, genome, scores, batch_windows=batch, group_records=group)
         np.testing.assert_allclose(small[1], big[1], rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(small[2], big[2], rtol=1e-6, atol=1e-7)
         for s in scores:
             np.testing.assert_allclose(small[3][s], big[3][s], rtol=1e-5, atol=1e-7)
-        # a site split across two chunks reuses the previous chunk's reference
-        assert small[4].windows == big[4].windows
+        # inputs are shared within a group (cut into batches as needed), not across groups
+        assert small[4].windows == windows
+
+
+def test_batches_are_the_groups_distinct_inputs(tmp_path: Path) -> None:
+    sizes: list[int] = []
+
+    def hook(module, args, output) -> None:
+        sizes.append(args[0].shape[0])
+
+    vcf = _vcf(tmp_path)
+    run_library(CONV, vcf, copy_genome(tmp_path), batch_windows=16, group_records=2,
+                model_hook=hook)  # fmt: skip
+    # records 0-1: ref + 3 alts; 2-3: ref, SNV, deletion; 4: ref + alt. Nothing padded.
+    assert sizes == [4, 3, 2]
