@@ -236,6 +236,9 @@ def variants_job(
     overwrite: bool = False,
     device: str = "auto",
     threads: int | None = None,
+    shard: str | None = None,
+    resume: bool = False,
+    chunk_records: int = 4096,
 ) -> VariantJob:
     """A :class:`~grelu_cli.run.variants.VariantJob` from ``grelu variants``-named keyword
     arguments (``scores`` and ``tasks`` as lists or comma-separated strings)."""
@@ -279,6 +282,9 @@ def variants_job(
         overwrite=overwrite,
         device=device,
         threads=threads,
+        shard=shard,
+        resume=resume,
+        chunk_records=chunk_records,
     )
 
 

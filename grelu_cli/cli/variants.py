@@ -29,6 +29,8 @@ EPILOG = examples(
     "grelu variants -m model.ckpt --vcf calls.vcf.gz -g hg38.fa --region chr1:1-2,000,000 "
     "--ref-mismatch swap -o part.parquet",
     "grelu variants -m model.ckpt --vcf variants.tsv -g hg38.fa --dry-run",
+    "grelu variants -m model.ckpt --vcf calls.vcf.gz -g hg38.fa --shard 0/8 --resume "
+    "-o shard-0.parquet  # then: grelu merge shard-*.parquet -o effects.parquet",
 )
 
 
@@ -162,6 +164,26 @@ def variants(
     threads: int | None = typer.Option(
         None, "--threads", rich_help_panel=_RUN, help="CPU threads for torch."
     ),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        rich_help_panel=_RUN,
+        help="i/N: score the i-th (0-based) of N contiguous parts of the records (whole "
+        "groups of records); join the N outputs with grelu merge.",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        rich_help_panel=_RUN,
+        help="Commit the run chunk by chunk and continue an interrupted run from its last "
+        "committed chunk; a finished output is left as it is (exit 0).",
+    ),
+    chunk_records: int = typer.Option(
+        4096,
+        "--chunk-records",
+        rich_help_panel=_RUN,
+        help="Records per committed chunk (--resume; rounded up to whole groups).",
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -222,6 +244,9 @@ def variants(
         replicate=replicate,
         species=species,
         trust_checkpoint=trust_checkpoint,
+        shard=shard,
+        resume=resume,
+        chunk_records=chunk_records,
     )
     if dry_run:
         from grelu_cli.run.variants import dry_run_variants

@@ -217,6 +217,19 @@ class VariantParquetWriter(AllOrNothing):
         if self._buffered >= self.row_group_rows:
             self._flush(final=False)
 
+    def write_table(self, table: Any) -> None:
+        """Append rows read back from a file this writer's kind wrote (a shard or a resume
+        part, same tasks, scores and layout): the row groups come out as if the rows had
+        been written here in the first place."""
+        if self._writer is None:
+            raise RuntimeError("VariantParquetWriter.write_table() outside an open writer")
+        if table.num_rows == 0:
+            return
+        self._buffer.append(table.select(self._schema.names).cast(self._schema))
+        self._buffered += table.num_rows
+        if self._buffered >= self.row_group_rows:
+            self._flush(final=False)
+
     def _flush(self, final: bool) -> None:
         import pyarrow as pa
 

@@ -28,10 +28,12 @@ def plan_variants(
     planner: AllelePlanner,
     max_indel_len: int = DEFAULT_MAX_INDEL_LEN,
     on_skip: Callable[[Skipped], None] | None = None,
+    allow_empty: bool = False,
 ) -> Iterator[PlannedAllele]:
     """Split, check and place every allele of ``records``; skipped ones are counted in
     ``planner.counts`` (and passed to ``on_skip``). Raises InputDataError on bad input,
-    including an input with no records at all."""
+    including an input with no records at all (unless ``allow_empty``: a shard's slice of a
+    non-empty input may be empty)."""
     counts = planner.counts
     for rec in records:
         counts.records += 1
@@ -48,7 +50,7 @@ def plan_variants(
                     on_skip(planned)
                 continue
             yield planned
-    if counts.records == 0:
+    if counts.records == 0 and not allow_empty:
         name = getattr(records, "path", "the variant input")
         where = getattr(records, "where", None)
         regions = " in the requested --region/--chrom" if where is not None and where.active else ""
@@ -67,11 +69,18 @@ def score_variants(
     aggregate: str = "mean",
     pseudocount: float = 0.0,
     counts: VariantCounts | None = None,
+    group_records: int | None = None,
 ) -> Iterator[AlleleResults]:
-    """Predict and score planned alleles, chunk by chunk, in input order."""
+    """Predict and score planned alleles, group by group, in input order."""
     reader = SequenceReader(genome, predictor.seq_len, predictor.flank)
     scorer = VariantScorer(
-        predictor, reader, scores, aggregate=aggregate, pseudocount=pseudocount, counts=counts
+        predictor,
+        reader,
+        scores,
+        aggregate=aggregate,
+        pseudocount=pseudocount,
+        counts=counts,
+        group_records=group_records,
     )
     return scorer.score(planned)
 

@@ -52,12 +52,14 @@ class AlleleResults:
         alleles: the N alleles, in input order.
         ref_value, alt_value: (N, T) float32, the reduced ref/alt predictions.
         scores: score name -> (N, T) float32.
+        windows: distinct inputs predicted for them (their group's).
     """
 
     alleles: list[PlannedAllele]
     ref_value: np.ndarray
     alt_value: np.ndarray
     scores: dict[str, np.ndarray]
+    windows: int = 0
 
 
 @dataclass
@@ -189,4 +191,4 @@ class VariantScorer:
             aggregate=self.aggregate,
             pseudocount=self.pseudocount,
         )
-        return AlleleResults(group.alleles, ref_value, alt_value, scores)
+        return AlleleResults(group.alleles, ref_value, alt_value, scores, len(group.specs))
