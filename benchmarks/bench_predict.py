@@ -1,7 +1,8 @@
 """Throughput and memory of ``grelu predict``, side by side with gReLU 1.1.0, in one run.
 
-For each model (ConvModel and DilatedConvModel at 2 kb, reduced Enformer and Borzoi; the
-full-size ones too when CUDA is present) it builds one seeded checkpoint with
+For each model (ConvModel, DilatedConvModel, ConvGRUModel and ConvTransformerModel at 2 kb,
+reduced Enformer and Borzoi; the full-size ones too when CUDA is present; on the CPU the
+full-size ones have their own script, ``bench_full.py``) it builds one seeded checkpoint with
 ``grelu models build`` and one synthetic genome + BED, then measures:
 
 - forward-only: our predictor on pre-encoded batches (the floor), own process;
@@ -46,6 +47,10 @@ GLIBC_KEEP = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "1099511627776"
 MODELS: dict[str, tuple[str, int, list[str], float]] = {
     "conv": ("ConvModel", 2048, [], 1.0),
     "dilated": ("DilatedConvModel", 2048, [], 0.5),
+    # gReLU's defaults: 16 channels, one bidirectional GRU / one relative-position
+    # transformer (1 head, key and value 8) over all 2,048 positions.
+    "conv-gru": ("ConvGRUModel", 2048, [], 0.02),
+    "conv-transformer": ("ConvTransformerModel", 2048, [], 0.05),
     "enformer": (
         "EnformerModel",
         8192,
@@ -79,9 +84,13 @@ MODELS: dict[str, tuple[str, int, list[str], float]] = {
         0.01,
     ),
 }
+# The published geometry (EnformerPretrainedModel / BorzoiPretrainedModel: 896 and 6,144 output
+# bins, 5,313 and 7,611 human tracks) built from the plain classes, which gReLU can load without
+# downloading weights. name -> (architecture, seq_len, params, regions factor, tracks)
+FULL_TRACKS = {"enformer_full": 5313, "borzoi_full": 7611}
 FULL = {
     "enformer_full": ("EnformerModel", 196_608, ["crop_len=320", "final_pool_func=null"], 0.002),
-    "borzoi_full": ("BorzoiModel", 524_288, ["crop_len=16", "final_pool_func=null"], 0.001),
+    "borzoi_full": ("BorzoiModel", 524_288, ["crop_len=5120", "final_pool_func=null"], 0.001),
 }
 
 
@@ -152,9 +161,11 @@ class Bench:
         write_bed(bed, sizes, n, seq_len, seed=1)
         return fa, bed
 
-    def checkpoint(self, key: str, arch: str, seq_len: int, params: list[str]) -> Path:
+    def checkpoint(
+        self, key: str, arch: str, seq_len: int, params: list[str], n_tasks: int = 8
+    ) -> Path:
         ckpt = self.dir / f"{key}.ckpt"
-        cmd = ["models", "build", arch, "--n-tasks", "8", "--seq-len", str(seq_len)]
+        cmd = ["models", "build", arch, "--n-tasks", str(n_tasks), "--seq-len", str(seq_len)]
         for p in params:
             cmd += ["--param", p]
         run_measured(grelu_cli(*cmd, "--seed", "0", "--overwrite", "-o", str(ckpt)))
@@ -188,7 +199,9 @@ class Bench:
         res["loop_per_s"] = float(last_json(res["stderr"], "progress")["per_s"])
         return slim(res)
 
-    def forward(self, ckpt: Path, bed: Path, fa: Path, n: int, extra: list[str]) -> dict:
+    def forward(
+        self, ckpt: Path, bed: Path, fa: Path, n: int, extra: list[str], env: dict | None = None
+    ) -> dict:
         cmd = [
             sys.executable,
             str(HERE / "forward_only.py"),
@@ -204,8 +217,9 @@ class Bench:
         ]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
-        res = run_measured(cmd)
-        return {**last_json(res["stdout"]), "peak_rss_mb": res["peak_rss_mb"]}
+        res = run_measured(cmd, env=env)
+        keys = ("peak_rss_mb", "wall_s", "user_s", "sys_s")
+        return {**last_json(res["stdout"]), **{f"process_{k}": res[k] for k in keys}}
 
     def grelu(
         self,
@@ -244,7 +258,7 @@ class Bench:
     def model(self, key: str, arch: str, seq_len: int, params: list[str], n: int) -> dict:
         a = self.args
         fa, bed = self.inputs(key, n, seq_len)
-        ckpt = self.checkpoint(key, arch, seq_len, params)
+        ckpt = self.checkpoint(key, arch, seq_len, params, FULL_TRACKS.get(key, 8))
         r: dict[str, Any] = {"arch": arch, "seq_len": seq_len, "regions": n, "params": params}
         fp32_pq = self.dir / f"{key}.fp32.parquet"
         bf16_pq = self.dir / f"{key}.bf16.parquet"

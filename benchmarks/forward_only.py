@@ -5,7 +5,14 @@ The model, options and batch size are exactly those ``grelu predict`` uses for t
 so ``end-to-end / forward-only`` is the share of the forward pass that the pipeline keeps.
 
     python forward_only.py --ckpt model.ckpt --bed regions.bed --genome genome.fa \
-        --regions 2000 [--precision bf16] [--batch-size 64] [--threads 2]
+        --regions 2000 [--precision bf16] [--batch-size 64] [--threads 2] \
+        [--warmup 1] [--save preds.npy] [--profile profile.txt]
+
+For full-size models (one window per batch, ~45 s each for Borzoi on 2 cores) use
+``--warmup 0``: the first window then includes oneDNN's kernel selection (well under 1 s).
+``--save`` writes the first pass over the distinct batches, (windows, tasks, bins) float32, for
+agreement checks; ``--profile`` runs torch.profiler over the timed loop and writes its table
+of operators by self CPU time (the timed numbers then include the profiler's overhead).
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed batches first")
+    ap.add_argument("--save", default=None, help="write predictions of the distinct batches")
+    ap.add_argument("--profile", default=None, help="write a torch.profiler table here")
     args = ap.parse_args()
 
     from grelu_cli.genome.inputs import prepare_input
@@ -36,6 +46,7 @@ def main() -> int:
     from grelu_cli.predict.loop import PredictOptions, Predictor
     from grelu_cli.zoo import load_model
 
+    t_load = time.perf_counter()
     loaded = load_model(args.ckpt, progress=False)
     opts = PredictOptions(
         device=args.device,
@@ -55,6 +66,7 @@ def main() -> int:
         tasks=loaded.tasks,
         geometry=loaded.geometry,
     )
+    load_s = time.perf_counter() - t_load  # checkpoint, rewrites, warm-up of the predictor
     inp = prepare_input(
         bed=args.bed, genome=args.genome, seq_len=loaded.seq_len, geometry=loaded.geometry
     )
@@ -73,19 +85,43 @@ def main() -> int:
     # than the batch size when the input is small).
     per_cycle = sum(len(w) for _, w in batches)
     n_batches = max(1, -(-args.regions * len(batches) // per_cycle))
-    for _ in pred.predict(batches[:1]):  # warm-up (kernel selection, allocator)
+    for _ in pred.predict(batches[: args.warmup]):  # warm-up (kernel selection, allocator)
         pass
+    prof = None
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        prof = profile(activities=[ProfilerActivity.CPU]).__enter__()
+    saved = []
+    batch_s: list[float] = []
     t0 = time.perf_counter()
     c0 = time.process_time()
     n = 0
-    for _values, windows in pred.predict(itertools.islice(itertools.cycle(batches), n_batches)):
+    tb = t0
+    for i, (values, windows) in enumerate(
+        pred.predict(itertools.islice(itertools.cycle(batches), n_batches))
+    ):
         n += len(windows)
+        now = time.perf_counter()
+        batch_s.append(now - tb)
+        tb = now
+        if args.save and i < len(batches):
+            saved.append(values.copy())
     if cuda:
         import torch
 
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    if prof is not None:
+        prof.__exit__(None, None, None)
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=40)
+        with open(args.profile, "w") as fh:
+            fh.write(table)
+    if args.save:
+        import numpy as np
+
+        np.save(args.save, np.concatenate(saved).astype(np.float32))
     out = {
         "regions": n,
         "seconds": dt,
@@ -93,6 +129,8 @@ def main() -> int:
         "cpu_s": cpu,
         "regions_per_cpu_s": n / cpu,
         "batch_size": pred.sizer.size,
+        "load_s": load_s,
+        "batch_s": batch_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if cuda:

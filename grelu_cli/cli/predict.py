@@ -243,8 +243,9 @@ def predict(
         None,
         "--shard",
         rich_help_panel=_FLOW,
-        help="i/N: predict only the i-th (0-based) of N contiguous, balanced parts of the "
-        "windows; join the N outputs with grelu merge. bigWig shards write a per-window "
+        help="i/N: predict only the i-th (0-based) of N contiguous parts of the windows, "
+        "balanced in whole batches (give every shard the same --batch-size); join the N "
+        "outputs with grelu merge. bigWig shards write a per-window "
         ".parquet (-o shard-i.parquet).",
     ),
     resume: bool = typer.Option(
@@ -258,7 +259,8 @@ def predict(
         512,
         "--chunk-windows",
         rich_help_panel=_FLOW,
-        help="Windows per committed chunk (--resume) or per work item (--devices).",
+        help="Windows per committed chunk (--resume) or per work item (--devices), rounded "
+        "up to whole batches.",
     ),
     devices: str | None = typer.Option(
         None,

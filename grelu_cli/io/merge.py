@@ -201,6 +201,14 @@ def order_shards(paths: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any]
             fix="give every shard of the run (predict the missing ones first)",
         )
     ordered = [found[i] for i in range(count)]
+    sizes = {rec["shard"].get("batch_size") for _, rec in ordered}
+    if len(sizes) > 1:  # shard boundaries fall on batch boundaries (io/shards.py)
+        raise InputDataError(
+            "the shards were predicted with different batch sizes "
+            f"({', '.join(str(s) for s in sorted(sizes, key=str))}), so their window ranges "
+            "do not fit together",
+            fix="predict every shard with the same --batch-size (and device type)",
+        )
     pos = 0
     for path, rec in ordered:
         lo, hi = rec["window_range"]

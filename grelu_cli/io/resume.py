@@ -40,6 +40,7 @@ IDENTITY = {
     "shard": "--shard",
     "window_range": "window range",
     "chunk_windows": "--chunk-windows",
+    "batch_size": "batch size (--batch-size: chunks hold whole batches)",
     "target": "output format or layout",
     "tasks": "tasks",
 }

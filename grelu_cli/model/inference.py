@@ -24,15 +24,27 @@ different summation order). What it does, and why each pays on CPU:
   activation, the mean over positions moves before the 1x1 conv (``mean(W x + b) ==
   W mean(x) + b``), and a bf16 trunk output is averaged in fp32 by the head itself.
 * Relative-position attention (Borzoi/ConvTransformer :class:`Attention`, Enformer's
-  :class:`EnformerAttention`) through ``scaled_dot_product_attention``: the logits are
-  ``(q + content_bias) k^T + shift((q + pos_bias) pos_k^T)``, i.e. SDPA of ``q + content_bias``
-  with the relative-position logits as an additive mask and scale 1 (q is pre-scaled). The
-  fused kernel never materialises the content logits or the softmax separately. Eval only
-  (attention dropout is the identity then).
+  :class:`EnformerAttention`): the logits are ``(q + content_bias) k^T + shift((q +
+  pos_bias) pos_k^T)``. Where key and value heads have the same size, SDPA of ``q +
+  content_bias`` with the relative-position logits as an additive mask and scale 1 (q is
+  pre-scaled): the fused kernel never materialises the content logits or the softmax
+  separately. Borzoi's and Enformer's value heads are wider (192 vs 64), which torch's fused
+  CPU kernel does not take; SDPA's fallback "math" path adds a copy of the mask and a "safe"
+  softmax (three extra passes over the (L, L) logits) to the plain arithmetic, so those run
+  the plain arithmetic with the position logits added in place, freed before the softmax, and
+  the softmax in place. Eval only (attention dropout is the identity then).
+* Pooling on position-major activations (:mod:`grelu_cli.model.cpu_pool`): max pooling
+  (Borzoi's conv tower) as an elementwise maximum of strided views instead of
+  ``max_pool1d``'s copy to channel-major and back; Enformer's attention pooling over pairs as
+  one matmul over channels and a sigmoid of the logit difference instead of a reshape copy,
+  a 2-D conv and a softmax over an axis of length 2.
+* Crop first (Borzoi, Enformer trunks): the trunk's last conv block is 1x1 and its final
+  activation position-wise, so the crop moves before them (Borzoi's published geometry keeps
+  6,144 of 16,384 positions).
 
 All of these compute the same function with the same parameters; only the order of
 floating-point operations (pool-first heads, fused epilogues) and where intermediate values
-live change.
+live change (the attention pooling's pair softmax is a sigmoid of the difference).
 """
 
 from __future__ import annotations
@@ -52,12 +64,17 @@ from grelu_cli.model.attention import (
 )
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, Stem
 from grelu_cli.model.cpu_conv import ChannelsLastConv1d
+from grelu_cli.model.cpu_pool import ChannelsLastMaxPool1d, attention_pool_pairs
 from grelu_cli.model.heads import ConvHead
-from grelu_cli.model.layers import ChannelTransform
+from grelu_cli.model.layers import AttentionPool, ChannelTransform
 from grelu_cli.model.position import get_central_mask, get_positional_embed
+from grelu_cli.model.trunks.borzoi import BorzoiTrunk
+from grelu_cli.model.trunks.enformer import EnformerTrunk
 
 __all__ = [
     "ChannelsLastConv1d",
+    "ChannelsLastMaxPool1d",
+    "InferenceAttentionPool",
     "InferenceConvBlock",
     "InferenceConvHead",
     "InferenceStem",
@@ -304,14 +321,68 @@ def _inplace_blocks(model: nn.Module) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Attention through scaled_dot_product_attention
-def _sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor) -> Tensor:
-    """softmax(q k^T + bias) v with q already scaled: (N, H, L, D) -> (N, L, H*Dv)."""
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=1.0)
+def _sdpa_applies(k: Tensor, v: Tensor) -> bool:
+    """Whether SDPA has a fused kernel for these heads.
+
+    With wider value than key heads (Borzoi, Enformer: 64 vs 192) torch's fused CPU kernel does
+    not apply and SDPA runs its unfused "math" path: the same (L, L) logits as the plain module
+    plus a contiguous copy of the shifted mask and a "safe" softmax with three more passes
+    (``isneginf``, ``all``, ``where``) over the logits, 3% of a full Borzoi forward on 2 cores.
+    The plain module's arithmetic is then cheaper. (Computing the attention a block of queries
+    at a time was measured too: 30-40% slower here, from the per-block copies of the shifted
+    position logits and of the outputs.)
+    """
+    return k.shape[-1] == v.shape[-1]
+
+
+#: bytes of attention logits (content + relative position) computed at once on the plain path
+_ATTN_BYTES = 256 << 20
+
+
+def _attend(
+    q: Tensor, k: Tensor, v: Tensor, content_bias: Tensor, pos_bias: Tensor, pos_k: Tensor
+) -> Tensor:
+    """softmax((q + content_bias) k^T + shift((q + pos_bias) pos_k^T)) v, q already scaled.
+
+    q, k: (N, H, L, D); v: (N, H, L, Dv); pos_k: (H, 2L - 1, D) -> (N, L, H*Dv).
+    """
+    if not _sdpa_applies(k, v):
+        n, h, length, _ = q.shape
+        # Heads in groups whose (N, h, L, 2L - 1) position logits stay under _ATTN_BYTES:
+        # at Borzoi's 4,096 positions all 8 heads at once hold 1.6 GB of logits (fp32).
+        per_head = n * length * (3 * length) * 4
+        step = max(1, min(h, _ATTN_BYTES // max(1, per_head)))
+        q_c, q_p = q + content_bias, q + pos_bias
+        outs = []
+        for i in range(0, h, step):
+            sl = slice(i, i + step)
+            logits = torch.matmul(q_c[:, sl], k[:, sl].transpose(-1, -2))
+            pos_logits = relative_shift(torch.matmul(q_p[:, sl], pos_k[sl].transpose(-1, -2)))
+            if logits.dtype == pos_logits.dtype:
+                logits.add_(pos_logits)
+            else:
+                logits = logits + pos_logits
+            del pos_logits  # freed before the softmax, a lower peak
+            outs.append(torch.matmul(_softmax_(logits), v[:, sl]))
+            del logits
+        return _merge_heads(outs[0] if len(outs) == 1 else torch.cat(outs, dim=1))
+    pos_logits = relative_shift(torch.matmul(q + pos_bias, pos_k.transpose(-1, -2)))
+    out = F.scaled_dot_product_attention(
+        q + content_bias, k, v, attn_mask=pos_logits.to(q.dtype), scale=1.0
+    )
     return _merge_heads(out)
 
 
+def _softmax_(x: Tensor) -> Tensor:
+    """Softmax over the last axis, in place where autocast leaves the dtype alone (fp32)."""
+    autocast = torch.is_autocast_enabled(x.device.type)
+    if x.dtype == torch.float32 and not autocast and x.is_contiguous():
+        return torch.softmax(x, dim=-1, out=x)
+    return x.softmax(dim=-1)
+
+
 class SDPAAttention(Attention):
-    """:class:`Attention` (gReLU's relative-position attention) computed with SDPA."""
+    """:class:`Attention` (gReLU's relative-position attention), fused or blockwise."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and self.attn_dropout.p > 0:
@@ -323,12 +394,12 @@ class SDPAAttention(Attention):
         positions = self.pos_dropout(positions.to(x.dtype))
         pos_k = self.to_pos_k(positions)
         pos_k = pos_k.reshape(pos_k.shape[0], h, -1).transpose(0, 1)
-        pos_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, pos_k.transpose(-1, -2)))
-        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, pos_logits))
+        out = _attend(q, k, v, self.rel_content_bias, self.rel_pos_bias, pos_k)
+        return self.to_out(out)
 
 
 class SDPAEnformerAttention(EnformerAttention):
-    """:class:`EnformerAttention` computed with SDPA."""
+    """:class:`EnformerAttention`, fused or blockwise."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and self.attn_dropout.p > 0:
@@ -342,8 +413,8 @@ class SDPAEnformerAttention(EnformerAttention):
         )
         rel_k = self.to_rel_k(self.pos_dropout(positions.to(weight_dtype)))
         rel_k = rel_k.reshape(rel_k.shape[0], h, -1).transpose(0, 1)
-        rel_logits = relative_shift(torch.matmul(q + self.rel_pos_bias, rel_k.transpose(-1, -2)))
-        return self.to_out(_sdpa(q + self.rel_content_bias, k, v, rel_logits))
+        out = _attend(q, k, v, self.rel_content_bias, self.rel_pos_bias, rel_k)
+        return self.to_out(out)
 
 
 def _sdpa_attention(model: nn.Module) -> int:
@@ -354,6 +425,81 @@ def _sdpa_attention(model: nn.Module) -> int:
             n += 1
         elif type(module) is EnformerAttention and not module.training:
             module.__class__ = SDPAEnformerAttention
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling on position-major activations (grelu_cli/model/cpu_pool.py)
+class InferenceAttentionPool(AttentionPool):
+    """:class:`AttentionPool` over pairs of a position-major input without the reshape copy
+    (:func:`attention_pool_pairs`); anything else runs the plain module."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pool_size == 2 and not (torch.is_grad_enabled() and x.requires_grad):
+            y = attention_pool_pairs(x, self.to_attn_logits.weight)
+            if y is not None:
+                return y
+        return super().forward(x)
+
+
+def _fast_pools(model: nn.Module) -> int:
+    n = 0
+    for module in model.modules():
+        if type(module) is nn.MaxPool1d:
+            module.__class__ = ChannelsLastMaxPool1d
+            n += 1
+        elif type(module) is AttentionPool and not module.training:
+            module.__class__ = InferenceAttentionPool
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# Crop before the pointwise tail of Borzoi and Enformer
+def _pointwise(block: nn.Module) -> bool:
+    """Whether a conv block computes each position from that position alone (1x1 conv, no
+    pooling), so that cropping before it gives the same values as cropping after it."""
+    return (
+        isinstance(block, ConvBlock)
+        and block.conv.kernel_size[0] == 1
+        and isinstance(block.pool.layer, nn.Identity)
+        and not block.return_pre_pool
+    )
+
+
+class InferenceBorzoiTrunk(BorzoiTrunk):
+    """:class:`BorzoiTrunk` that crops before its pointwise conv and final activation (both
+    position-wise). Published geometry: 6,144 of 16,384 positions kept, so the 1536 -> 1920
+    conv (97 GFLOP per window), its norm and two activations run on 37.5% of the positions."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        x, y0, y1 = self.conv_tower(x)
+        x = self.transformer_tower(x)
+        x = self.unet_tower(x, [y0, y1])
+        return self.act(self.pointwise_conv(self.crop(x)))
+
+
+class InferenceEnformerTrunk(EnformerTrunk):
+    """:class:`EnformerTrunk` that crops before its pointwise conv and final activation
+    (published geometry: 896 of 1,536 positions kept)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.conv_tower(x)
+        x = self.transformer_tower(x)
+        return self.act(self.pointwise_conv(self.crop(x)))
+
+
+def _crop_first(model: nn.Module) -> int:
+    n = 0
+    for module in model.modules():
+        if module.training or not _pointwise(getattr(module, "pointwise_conv", None)):
+            continue
+        if type(module) is BorzoiTrunk:
+            module.__class__ = InferenceBorzoiTrunk
+            n += 1
+        elif type(module) is EnformerTrunk:
+            module.__class__ = InferenceEnformerTrunk
             n += 1
     return n
 
@@ -373,16 +519,20 @@ def optimize_for_inference(model: nn.Module, *, channels_last: bool = True) -> d
 
     Returns:
         Counts of what was changed: ``{"folded_bn", "channels_last_convs", "inplace_blocks",
-        "sdpa_attention"}``.
+        "sdpa_attention", "fast_pools", "crop_first"}``.
     """
     model.eval()
     folded = fold_batch_norms(model)
     convs = _channels_last_convs(model) if channels_last else 0
     blocks = _inplace_blocks(model)
     attention = _sdpa_attention(model)
+    pools = _fast_pools(model) if channels_last else 0
+    crops = _crop_first(model)
     return {
         "folded_bn": folded,
         "channels_last_convs": convs,
         "inplace_blocks": blocks,
         "sdpa_attention": attention,
+        "fast_pools": pools,
+        "crop_first": crops,
     }

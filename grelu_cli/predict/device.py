@@ -48,6 +48,18 @@ def resolve_device(spec: str | None = "auto") -> torch.device:
     return torch.device("cuda", index)
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions in hardware (AVX-512 BF16 or AMX, through
+    oneDNN). Without it torch falls back to reference kernels: measured on an AVX2-only AMD
+    EPYC (benchmarks/README.md), bf16 ran 4-7x slower than fp32."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None for fp32."""
     import torch

@@ -1,20 +1,17 @@
 """How a run's windows are cut into model batches, and blocks made from the outputs.
 
-The one place that decides batch shapes (issue 13 will align shard and chunk boundaries with
-batch boundaries here instead of padding).
-
-Batches of fewer than :data:`MIN_BATCH` windows, or of an odd number, are padded with copies
-of their first window (the copies' outputs are dropped). Measured on these CPUs (torch 2.13,
-oneDNN): a batch of an odd size gives results that differ in the last bit from the same
-windows in an even-sized batch. A shard, chunk or input tail must give the same values as the
-same windows inside a full batch, so that sharded + merged and resumed outputs equal one
-plain run exactly.
+The one place that decides batch shapes. Batch ``k`` of a run holds windows
+``[k*B, (k+1)*B)`` counted from the run's first window, where ``B`` is :func:`run_batch_size`;
+shards and chunks start on batch boundaries (:func:`grelu_cli.io.shards.shard_range`,
+:func:`~grelu_cli.io.shards.chunk_ranges`). So a window is computed in the same batch, of the
+same size, in a plain, sharded, resumed or chunked run: on these CPUs (torch 2.13, oneDNN) a
+window's outputs can differ in the last bit with the size of its batch, and this keeps merged
+shards and resumed outputs identical to one plain run without computing any window twice.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -27,7 +24,18 @@ if TYPE_CHECKING:
     from grelu_cli.genome.inputs import PreparedInput
     from grelu_cli.predict.loop import Predictor
 
-MIN_BATCH = 8
+
+def run_batch_size(batch_size: int | str, device_type: str, seq_len: int) -> int:
+    """Windows per model batch for a whole run: ``--batch-size``, or ``auto``'s starting size
+    on ``device_type`` (``"cpu"`` | ``"cuda"``). What the predictor's loader uses, and the grain
+    of shard and chunk boundaries; a run with several devices uses its workers' device type.
+    (``auto`` may halve the forward pass on out-of-memory; the loader's batches stay.)"""
+    from grelu_cli.predict.batch_size import CUDA_AUTO_START, cpu_auto_size, parse_batch_size
+
+    n = parse_batch_size(batch_size)
+    if n is not None:
+        return n
+    return CUDA_AUTO_START if device_type == "cuda" else cpu_auto_size(seq_len)
 
 
 def default_workers(device_type: str) -> int:
@@ -62,32 +70,12 @@ def window_batches(
     )
 
 
-def pad_small(
-    batches: Iterable[tuple[torch.Tensor, list[Window]]], sizes: deque[int]
-) -> Iterator[tuple[torch.Tensor, list[Window]]]:
-    """Pad small and odd batches (see the module docstring); record each true size."""
-    import torch
-
-    for x, windows in batches:
-        n = len(windows)
-        sizes.append(n)
-        if n > 0 and (n < MIN_BATCH or n % 2):
-            extra = max(MIN_BATCH, n + 1) - n
-            x = torch.cat([x, x[:1].expand(extra, *x.shape[1:])])
-            windows = list(windows) + [windows[0]] * extra
-        yield x, windows
-
-
 def predicted_blocks(
     inp: PreparedInput, predictor: Predictor, lo: int, hi: int, num_workers: int | None
 ) -> Iterator[Block]:
-    """Writer blocks of windows ``[lo, hi)``, in input order (padding copies dropped)."""
-    sizes: deque[int] = deque()
-    batches = pad_small(window_batches(inp, predictor, lo, hi, num_workers), sizes)
-    layout = predictor.layout
-    for values, windows in predictor.predict(batches):
-        n = sizes.popleft()
-        yield layout.block(values[:n], windows[:n])
+    """Writer blocks of windows ``[lo, hi)``, in input order: one per batch of
+    ``predictor.sizer.size`` windows counted from ``lo`` (a batch boundary, see above)."""
+    yield from predictor.blocks(window_batches(inp, predictor, lo, hi, num_workers))
 
 
 def predicted_arrays(

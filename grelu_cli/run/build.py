@@ -76,6 +76,14 @@ def finish_build(
         model=job.model.model,
     )
     predictor = make_predictor(job, loaded, seq_len, selected, device or job.run.device)
+    if observer is not None and predictor.device.type == "cpu" and pred.precision == "bf16":
+        from grelu_cli.predict.device import cpu_has_fast_bf16
+
+        if not cpu_has_fast_bf16():
+            observer.warn(
+                "--precision bf16: this CPU has no bf16 hardware (AVX-512 BF16 or AMX), so "
+                "bf16 runs several times slower than fp32 here; use --precision fp32"
+            )
     return BuiltRun(job, loaded, seq_len, inp, predictor)
 
 

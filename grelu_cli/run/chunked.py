@@ -146,7 +146,8 @@ def run_chunked(
 
     job = run.job
     lo, hi = identity["window_range"]
-    chunks = [(k, a, b) for k, (a, b) in enumerate(chunk_ranges(lo, hi, job.run.chunk_windows))]
+    ranges = chunk_ranges(lo, hi, job.run.chunk_windows, identity["batch_size"])
+    chunks = [(k, a, b) for k, (a, b) in enumerate(ranges)]
     store = PartStore(first_final, identity, len(chunks), resume=job.run.resume)
     done = store.open()
     bad = bad_parts(store)

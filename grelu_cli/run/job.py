@@ -169,10 +169,22 @@ def dry_run(job: PredictJob) -> DryRunReport:
         inp.summary(),
     ]
     if job.run.shard is not None:
+        from grelu_cli.predict.device import resolve_device
+        from grelu_cli.run.batches import run_batch_size
+
         shard = parse_shard(job.run.shard)
         total = inp.plan.count()
-        lo, hi = shard_range(total, shard)
-        lines.append(f"shard {shard}: windows {lo:,}-{hi:,} ({hi - lo:,} of {total:,})")
+        if job.run.devices is not None:  # the workers' device type, as in run_job
+            device_type = job.run.devices.split(",")[0].split(":")[0].strip()
+            device_type = "cpu" if device_type == "cpu" else "cuda"
+        else:
+            device_type = resolve_device(job.run.device).type
+        batch = run_batch_size(job.predict.batch_size, device_type, seq_len)
+        lo, hi = shard_range(total, shard, batch)
+        lines.append(
+            f"shard {shard}: windows {lo:,}-{hi:,} ({hi - lo:,} of {total:,}; "
+            f"boundaries on batches of {batch:,})"
+        )
     lines += inp.report.lines()
     if inp.report.ok:
         lines.append("ok: input is valid")
@@ -215,8 +227,14 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
     for path in finals:  # before predicting: a chunked run opens its writer only at the end
         check_output(path, overwrite=out.overwrite)
 
+    from grelu_cli.run.batches import run_batch_size
+
     total = inp.plan.count()
-    lo, hi = shard_range(total, shard)
+    # Shards and chunks hold whole batches (run/batches.py): the same bits in every run.
+    batch = run.predictor.sizer.size  # what its loader uses
+    if multi:  # this process plans on the CPU; the workers' device type sets the size
+        batch = run_batch_size(job.predict.batch_size, devices[0].split(":")[0], seq_len)
+    lo, hi = shard_range(total, shard, batch)
     target = {
         "format": out.format,
         "layout": out.layout if out.format == "parquet" else "long",
@@ -233,6 +251,7 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
             "count": shard.count,
             "windows": hi - lo,
             "total_windows": total,
+            "batch_size": batch,
         }
     sizes = [(c, inp.genome.sizes[c]) for c in inp.genome.chroms] if inp.genome else None
     if job.shard_file:
@@ -257,6 +276,7 @@ def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSumm
                 "shard": str(shard) if shard is not None else None,
                 "window_range": [lo, hi],
                 "chunk_windows": run_opts.chunk_windows,
+                "batch_size": batch,
                 "target": target,
                 "tasks": tasks,
             }

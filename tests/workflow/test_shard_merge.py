@@ -19,14 +19,19 @@ RUN_ONLY = {"output", "shard", "overwrite", "resume", "quiet", "log_format", "de
 
 @pytest.mark.parametrize("total", [0, 1, 2, 7, 10, 11, 1000, 1001])
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 16])
-def test_shards_are_contiguous_balanced_and_cover_everything(total, count):
-    ranges = [shard_range(total, Shard(i, count)) for i in range(count)]
+@pytest.mark.parametrize("batch", [1, 2, 5, 128])
+def test_shards_are_contiguous_balanced_and_cover_everything(total, count, batch):
+    ranges = [shard_range(total, Shard(i, count), batch) for i in range(count)]
     assert ranges[0][0] == 0 and ranges[-1][1] == total
     for (_, hi), (lo, _) in itertools.pairwise(ranges):
         assert hi == lo  # contiguous, in input order, disjoint
-    sizes = [hi - lo for lo, hi in ranges]
-    assert max(sizes) - min(sizes) <= 1
-    assert sizes == sorted(sizes, reverse=True)  # the first total % N shards get one more
+        assert lo % batch == 0 or lo == total  # whole batches: every run batches alike
+    n_batches = [-(-(hi - lo) // batch) for lo, hi in ranges]
+    assert max(n_batches) - min(n_batches) <= 1  # balanced to one batch
+    assert n_batches == sorted(n_batches, reverse=True)  # the first shards get one more
+    if batch == 1:  # sizes differ by at most one window
+        sizes = [hi - lo for lo, hi in ranges]
+        assert max(sizes) - min(sizes) <= 1
 
 
 def test_parse_shard():
@@ -39,6 +44,8 @@ def test_parse_shard():
 
 def test_chunks_and_interleave():
     assert chunk_ranges(10, 25, 6) == [(10, 16), (16, 22), (22, 25)]
+    # rounded up to whole batches of 4: chunks start on batch boundaries
+    assert chunk_ranges(8, 25, 6, batch=4) == [(8, 16), (16, 24), (24, 25)]
     assert chunk_ranges(5, 5, 3) == []
     assert interleave(5, 2) == [[0, 2, 4], [1, 3]]
 
@@ -66,7 +73,9 @@ def _shards(ws, name: str, count: int, *args: str) -> list:
 def test_parquet_merge_equals_unsharded(ws, unsharded, layout):
     shards = _shards(ws, f"merge_{layout}", 3, "--layout", layout)
     sizes = [metadata(p)["shard"]["windows"] for p in shards]
-    assert sum(sizes) == ws.n_regions and max(sizes) - min(sizes) <= 1
+    batches = [-(-n // ws.batch) for n in sizes]  # balanced to one batch, in whole batches
+    assert sum(sizes) == ws.n_regions and max(batches) - min(batches) <= 1
+    assert all(metadata(p)["shard"]["batch_size"] == ws.batch for p in shards)
     merged = ws.out(f"merge_{layout}") / "merged.parquet"
     # any order of the inputs
     ok("merge", shards[2], shards[0], shards[1], "-o", merged)
@@ -184,5 +193,20 @@ def test_merge_output_exists_and_kind(ws, two_shards, tmp_path):
 def test_dry_run_names_the_shard_range(ws):
     result = invoke("predict", *ws.base(), "-o", "x.parquet", "--shard", "1/3", "--dry-run")
     assert result.exit_code == 0
-    lo, hi = shard_range(ws.n_regions, Shard(1, 3))
-    assert f"shard 1/3: windows {lo:,}-{hi:,} ({hi - lo:,} of {ws.n_regions:,})" in result.stdout
+    lo, hi = shard_range(ws.n_regions, Shard(1, 3), ws.batch)
+    assert lo % ws.batch == 0 and hi % ws.batch == 0 and hi > lo
+    assert (
+        f"shard 1/3: windows {lo:,}-{hi:,} ({hi - lo:,} of {ws.n_regions:,}; boundaries on "
+        f"batches of {ws.batch})"
+    ) in result.stdout
+
+
+def test_merge_refuses_shards_of_different_batch_sizes(ws, tmp_path):
+    """Shard boundaries follow batches, so shards run with other batch sizes do not fit."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    ok("predict", *ws.base(), "--shard", "0/2", "-o", a)
+    ok("predict", *ws.base(), "--batch-size", "4", "--shard", "1/2", "-o", b)
+    result = invoke("merge", a, b, "-o", tmp_path / "m.parquet")
+    assert result.exit_code == 3, result.output
+    assert "different batch sizes" in result.output and "--batch-size" in result.output
+    assert not (tmp_path / "m.parquet").exists()

@@ -81,6 +81,9 @@ class Workspace:
     bed: Path
     model: Path
     n_regions: int
+    #: An odd batch size, so shards, chunks and the run's tail cut odd batches: their
+    #: boundaries fall on batch boundaries, and the bits must still equal one plain run.
+    batch: int = 5
 
     def out(self, name: str) -> Path:
         path = self.root / name
@@ -88,7 +91,8 @@ class Workspace:
         return path
 
     def base(self, device: bool = True) -> list[str]:
-        args = ["-m", str(self.model), "--bed", str(self.bed), "-g", str(self.genome), "-q"]
+        args = ["-m", str(self.model), "--bed", str(self.bed), "-g", str(self.genome), "-q",
+                "--batch-size", str(self.batch)]  # fmt: skip
         return [*args, "--device", "cpu"] if device else args
 
 
