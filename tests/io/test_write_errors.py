@@ -138,8 +138,10 @@ def _grelu(cwd: Path, *args: str, limit: int | None = None, check: bool = False)
          "o.parquet"),
         (["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "--format", "bigwig",
           "-o", "bw/"], "bw/t_a.bw"),
+        # chunks hold whole batches: batches of 8 keep them small, so the final file is the
+        # one that passes the limit
         (["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "-o", "r.parquet",
-          "--resume", "--chunk-windows", "8"], "r.parquet"),
+          "--resume", "--chunk-windows", "8", "--batch-size", "8"], "r.parquet"),
         (["merge", "s0.parquet", "s1.parquet", "-o", "mm.parquet"], "mm.parquet"),
         (["models", "build", "ConvModel", "--tasks", "t.txt", "--seq-len", "2000",
           "-o", "big.ckpt"], "big.ckpt"),
