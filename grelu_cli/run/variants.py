@@ -288,10 +288,9 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     split = shard is not None or job.resume
     total = source.count() if split or getattr(obs, "shows_progress", False) else None
     lo, hi = 0, total
-    if shard is not None:
+    if shard is not None:  # whole groups per shard, as grelu predict's whole batches
         assert total is not None
-        g_lo, g_hi = shard_range(-(-total // group), shard)
-        lo, hi = min(g_lo * group, total), min(g_hi * group, total)
+        lo, hi = shard_range(total, shard, group)
     target = {"format": "parquet", "layout": job.layout, "group_records": group,
               "batch_windows": batch}  # fmt: skip
     record = _provenance(job, loaded, genome, source, predictor, seq_len, scores)
@@ -436,13 +435,14 @@ class _Scoring:
         from grelu_cli.run.chunked import bad_parts
 
         size = -(-self.job.chunk_records // self.group) * self.group
-        chunks = chunk_ranges(lo, hi, size)
+        chunks = chunk_ranges(lo, hi, self.job.chunk_records, self.group)  # chunks of `size`
         fp = self.record["fingerprint"]
         identity = {
             "fingerprint": fp,
             "shard": str(shard) if shard is not None else None,
             "window_range": [lo, hi],
             "chunk_windows": size,
+            "batch_size": self.group,
             "target": {"format": "parquet", "layout": self.job.layout},
             "tasks": self.tasks,
         }
