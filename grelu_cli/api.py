@@ -15,6 +15,10 @@ raise :mod:`grelu_cli.errors` exceptions (each also a builtin such as ``ValueErr
                                               genome="hg38.fa"):
         ...  # values: (N, T, B) float32, one row per window
 
+    effects = api.variants(model="m.ckpt", vcf="calls.vcf.gz", genome="hg38.fa",
+                           output="effects.parquet", scores=["diff", "log2fc"])
+    print(effects.counts["scored"], effects.files)
+
 Pass ``observer=`` (a :class:`~grelu_cli.run.observer.RunObserver`) to see progress.
 """
 
@@ -34,9 +38,10 @@ from grelu_cli.run.config import (
 )
 from grelu_cli.run.job import DryRunReport, PredictSummary
 from grelu_cli.run.observer import RunObserver
+from grelu_cli.run.variants import VariantCheck, VariantJob, VariantSummary
 
-__all__ = ["DryRunReport", "PredictJob", "PredictSummary", "check", "job", "predict",
-           "predict_arrays"]  # fmt: skip
+__all__ = ["DryRunReport", "PredictJob", "PredictSummary", "check", "check_variants", "job",
+           "predict", "predict_arrays", "variants", "variants_job"]  # fmt: skip
 
 _PathLike = str | Path
 
@@ -199,3 +204,107 @@ def predict_arrays(
     run = build_run(the_job, observer)
     yield from predicted_arrays(run.inp, run.predictor, 0, run.inp.plan.count(),
                                 the_job.run.num_workers)  # fmt: skip
+
+
+def variants_job(
+    *,
+    model: _PathLike,
+    vcf: _PathLike,
+    genome: _PathLike,
+    output: _PathLike | None = None,
+    scores: str | Sequence[str] | None = None,
+    ref_mismatch: str = "skip",
+    max_indel_len: int | None = None,
+    pseudocount: float = 0.0,
+    region: str | Sequence[str] = (),
+    chrom: str | Sequence[str] = (),
+    chrom_alias: str = "none",
+    edge: str = "pad",
+    seq_len: int | None = None,
+    replicate: int | None = None,
+    species: str | None = None,
+    trust_checkpoint: bool = False,
+    bins: int | None = None,
+    aggregate: str = "mean",
+    rc: bool = False,
+    shifts: int = 0,
+    tasks: str | Sequence[str] | None = None,
+    tasks_file: _PathLike | None = None,
+    tasks_query: str | None = None,
+    untransform: bool = False,
+    precision: str = "fp32",
+    batch_size: int | str = "auto",
+    layout: str = "long",
+    overwrite: bool = False,
+    device: str = "auto",
+    threads: int | None = None,
+    shard: str | None = None,
+    resume: bool = False,
+    chunk_records: int = 4096,
+) -> VariantJob:
+    """A :class:`~grelu_cli.run.variants.VariantJob` from ``grelu variants``-named keyword
+    arguments (``scores`` and ``tasks`` as lists or comma-separated strings)."""
+    from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
+    from grelu_cli.variants.scores import DEFAULT_SCORES
+
+    def csv(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(t.strip() for t in items if t.strip())
+
+    return VariantJob(
+        model=str(model),
+        vcf=str(vcf),
+        genome=str(genome),
+        output=_opt(output),
+        scores=csv(scores) or DEFAULT_SCORES,
+        ref_mismatch=ref_mismatch,
+        max_indel_len=DEFAULT_MAX_INDEL_LEN if max_indel_len is None else max_indel_len,
+        pseudocount=pseudocount,
+        region=_tuple(region),
+        chrom=_tuple(chrom),
+        chrom_alias=chrom_alias,
+        edge=edge,
+        seq_len=seq_len,
+        replicate=replicate,
+        species=species,
+        trust_checkpoint=trust_checkpoint,
+        bins=bins,
+        aggregate=aggregate,
+        rc=rc,
+        shifts=shifts,
+        tasks=csv(tasks),
+        tasks_file=_opt(tasks_file),
+        tasks_query=tasks_query,
+        untransform=untransform,
+        precision=precision,
+        batch_size=str(batch_size),
+        layout=layout,
+        overwrite=overwrite,
+        device=device,
+        threads=threads,
+        shard=shard,
+        resume=resume,
+        chunk_records=chunk_records,
+    )
+
+
+def variants(*, observer: RunObserver | None = None, **options: object) -> VariantSummary:
+    """Score variant effects and write ``output`` (parquet); returns the run's summary
+    (``counts``, ``files``, ``tasks``, ``seconds``, ``warnings``).
+
+    Takes the keyword arguments of :func:`variants_job` (the ``grelu variants`` options).
+    """
+    from grelu_cli.run.variants import run_variants
+
+    if not options.get("output"):
+        raise TypeError("variants() needs output=...")
+    return run_variants(variants_job(**options), observer)  # type: ignore[arg-type]
+
+
+def check_variants(**options: object) -> VariantCheck:
+    """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
+    from grelu_cli.run.variants import dry_run_variants
+
+    return dry_run_variants(variants_job(**options))  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ COMMANDS = [
     ["predict"],
     ["merge"],
     ["plot"],
+    ["variants"],
     ["models"],
     ["models", "list"],
     ["models", "info"],

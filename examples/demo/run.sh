@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The grelu-cli demo on shipped data (a few seconds on a laptop CPU):
-# predict bigWig and parquet tracks with a tiny motif model, tile a whole chromosome, plot.
+# predict bigWig and parquet tracks with a tiny motif model, tile a whole chromosome, plot,
+# and score variants that break the planted motifs.
 #
 #   bash examples/demo/run.sh [OUT_DIR]      # default out/demo; needs `grelu` on PATH
 #
@@ -30,4 +31,11 @@ grelu plot --region chr3:8,001-14,000 "$OUT/chr3/" --bed "$DEMO/motifs.bed" --sh
 grelu plot --region chr1:12,544-13,143 "$OUT/regions.parquet" --bed "$DEMO/motifs.bed" \
   --shared-y -o "$OUT/region.png" --overwrite
 
-echo "demo outputs in $OUT: regions/*.bw, regions.parquet, chr3/*.bw, chr3.png, region.png" >&2
+# 5. Variant effects: variants.vcf breaks planted motifs (and has controls far from them);
+#    the motif's task drops sharply exactly there (sad around -250 for motif_b, -500 for
+#    motif_a) and nothing moves at the controls.
+grelu variants --model "$DEMO/model.ckpt" --vcf "$DEMO/variants.vcf" --genome "$DEMO/genome.fa" \
+  --scores diff,sad,sax -o "$OUT/variants.parquet" --overwrite
+
+echo "demo outputs in $OUT: regions/*.bw, regions.parquet, chr3/*.bw, chr3.png, region.png," \
+  "variants.parquet" >&2

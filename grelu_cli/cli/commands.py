@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from grelu_cli.cli import merge, models, plot, predict
+from grelu_cli.cli import merge, models, plot, predict, variants
 from grelu_cli.cli.app import app
 
 app.add_typer(models.app, name="models")
 app.command("predict", epilog=predict.EPILOG)(predict.predict)
 app.command("merge", epilog=merge.EPILOG)(merge.merge)
 app.command("plot", epilog=plot.EPILOG)(plot.plot)
+app.command("variants", epilog=variants.EPILOG)(variants.variants)

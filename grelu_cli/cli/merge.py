@@ -50,7 +50,7 @@ def merge(
         "text", "--log-format", help="text, or json: one JSON object per line on stderr."
     ),
 ) -> None:
-    """Merge the N shards of a sharded `grelu predict` run into one output.
+    """Merge the N shards of a sharded `grelu predict` or `grelu variants` run into one output.
 
     Checks that all N shards of the same run (same model, input and options) are present,
     each once, then writes exactly what one unsharded run writes: parquet row for row, or

@@ -38,6 +38,8 @@ class RunLog:
         #: Model downloads may draw their own bar (RunObserver protocol).
         self.show_downloads = fmt == "text" and not quiet
         self.stream = stream if stream is not None else sys.stderr
+        #: Progress is drawn (a tty) or emitted (json) (RunObserver protocol).
+        self.shows_progress = fmt == "json" or (not quiet and self.stream.isatty())
         self._t0 = time.perf_counter()
         self.n_warnings = 0
 

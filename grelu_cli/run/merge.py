@@ -1,4 +1,5 @@
-"""Join the shard outputs of ``predict --shard i/N`` into one output (``grelu merge``).
+"""Join the shard outputs of ``predict --shard i/N`` (or ``variants --shard i/N``) into one
+output (``grelu merge``).
 
 The shards' rows are read back, in shard order, as the blocks the predictor produced and fed
 into the same writer an unsharded run uses, so the merged parquet has the unsharded rows and
@@ -26,6 +27,10 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
     """
     shards = order_shards(inputs)
     first = shards[0][1]
+    if first.get("command") == "variants":
+        from grelu_cli.run.variants import merge_variant_shards
+
+        return merge_variant_shards(shards, output, overwrite)
     tasks = list(first["output"]["tasks"])
     record = merged_record(shards, output)
     bigwig = first.get("bigwig")

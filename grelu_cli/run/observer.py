@@ -28,6 +28,9 @@ class RunObserver(Protocol):
 
     #: Whether model downloads may draw their own progress bar on stderr.
     show_downloads: bool
+    #: Whether progress is shown: a run may skip counting its total when not (optional
+    #: attribute, read with ``getattr(observer, "shows_progress", False)``).
+    shows_progress: bool
 
     def start(self, command: str, **fields: Any) -> None:
         """The run begins (after the cheap checks)."""
@@ -38,8 +41,8 @@ class RunObserver(Protocol):
     def warn(self, message: str, **counts: Any) -> None:
         """A warning; ``counts`` say how many things it covers."""
 
-    def progress(self, total: int) -> AbstractContextManager[Progress]:
-        """Track ``total`` windows of work."""
+    def progress(self, total: int, what: str = "windows") -> AbstractContextManager[Progress]:
+        """Track ``total`` units of work (``what``: windows, or records for variants)."""
 
 
 class _NoProgress:
@@ -54,6 +57,7 @@ class SilentObserver:
     """Shows nothing; keeps every warning in :attr:`warnings`."""
 
     show_downloads = False
+    shows_progress = False
 
     def __init__(self) -> None:
         self.warnings: list[str] = []
@@ -68,5 +72,5 @@ class SilentObserver:
         self.warnings.append(message)
 
     @contextmanager
-    def progress(self, total: int) -> Iterator[Progress]:
+    def progress(self, total: int, what: str = "windows") -> Iterator[Progress]:
         yield _NoProgress()

@@ -148,7 +148,8 @@ def test_run_sh_end_to_end(tmp_path, sites):
     )
     assert proc.returncode == 0, proc.stderr
     for name in ("regions/motif_a.bw", "regions/motif_b.bw", "regions.parquet", "chr3.png",
-                 "region.png", "chr3/motif_a.bw", "chr3/motif_b.bw"):  # fmt: skip
+                 "region.png", "chr3/motif_a.bw", "chr3/motif_b.bw",
+                 "variants.parquet"):  # fmt: skip
         assert (out / name).is_file(), name
     assert not list(out.rglob(".*partial*"))
 

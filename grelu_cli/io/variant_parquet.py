@@ -1,0 +1,248 @@
+"""Parquet writer for variant scores (``grelu variants``), streamed and atomic.
+
+Long layout (default), one row per allele x task, columns in this order (CLI.md)::
+
+    chrom, pos, id, ref, alt, allele, variant_type, ref_status, window_start, window_end,
+    padded, task, ref_value, alt_value, <one float32 column per score, named by the score>
+
+Wide layout, one row per allele: the leading columns up to ``padded``, then for each task in
+order its ``ref_value``, ``alt_value`` and scores, named ``{task}_{value}`` (e.g.
+``K562_ref_value``, ``K562_diff``). The metadata lists the tasks and value names, so columns
+can be split back without parsing names.
+
+``chrom``, ``id``, ``ref``, ``alt`` are the input's (``id`` null when absent; alleles upper
+case); ``pos`` is the 1-based VCF POS; ``allele`` the 1-based ALT index; coordinates int64;
+values float32. Row groups hold a fixed number of rows whatever the batch size. File metadata
+key ``grelu``: the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus ``output``
+(format, layout, tasks, values, rows), written at close so counts can be filled in last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grelu_cli.errors import UsageError
+from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
+from grelu_cli.io.provenance import to_json
+
+VARIANT_COLUMNS = (
+    "chrom",
+    "pos",
+    "id",
+    "ref",
+    "alt",
+    "allele",
+    "variant_type",
+    "ref_status",
+    "window_start",
+    "window_end",
+    "padded",
+)
+_STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
+LAYOUTS = ("long", "wide")
+METADATA_KEY = "grelu"
+DEFAULT_ROW_GROUP_ROWS = 1 << 16
+_WIDE_VALUES_PER_GROUP = 1 << 22
+
+
+def wide_columns(tasks: Sequence[str], values: Sequence[str]) -> list[str]:
+    """Wide-layout value columns: ``{task}_{value}``, task by task."""
+    return [f"{t}_{v}" for t in tasks for v in values]
+
+
+class VariantParquetWriter(AllOrNothing):
+    """Write per-allele results to ``path`` (temporary file renamed at successful close).
+
+    Args:
+        path: output ``.parquet`` file.
+        tasks: task names (T), the order of the values' task axis.
+        scores: score names, in column order.
+        layout: ``long`` or ``wide``.
+        metadata: provenance record, kept as ``self.metadata`` and written at close.
+        overwrite: replace an existing output.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        tasks: Sequence[str],
+        scores: Sequence[str],
+        *,
+        layout: str = "long",
+        metadata: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        row_group_rows: int | None = None,
+        compression: str = "zstd",
+    ) -> None:
+        if layout not in LAYOUTS:
+            raise UsageError(f"--layout {layout!r} is not a layout", fix="use long or wide")
+        self.path = Path(path)
+        self.tasks = [str(t) for t in tasks]
+        self.scores = [str(s) for s in scores]
+        self.values = ["ref_value", "alt_value", *self.scores]
+        self.layout = layout
+        if layout == "wide":
+            cols = wide_columns(self.tasks, self.values)
+            clash = set(cols) & set(VARIANT_COLUMNS)
+            if clash or len(set(cols)) != len(cols):
+                bad = sorted(clash) or sorted({c for c in cols if cols.count(c) > 1})
+                raise UsageError(
+                    f"wide-layout columns would repeat or clash: {', '.join(bad[:3])}",
+                    fix="use --layout long (task names must be unique)",
+                )
+            width = len(cols)
+            default = max(1024, min(DEFAULT_ROW_GROUP_ROWS, _WIDE_VALUES_PER_GROUP // width))
+        else:
+            default = DEFAULT_ROW_GROUP_ROWS
+        self.row_group_rows = int(row_group_rows or default)
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.compression = compression
+        self.rows_written = 0
+        self._outputs = AtomicOutputs([self.path], overwrite=overwrite)
+        self._writer: Any = None
+        self._schema: Any = None
+        self._buffer: list[Any] = []
+        self._buffered = 0
+
+    # -- context manager -------------------------------------------------------------------
+    def finish(self) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Check the output path and open the temporary file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._outputs.open()
+        fields = []
+        for col in VARIANT_COLUMNS:
+            if col in _STRINGS:
+                fields.append(pa.field(col, pa.string(), nullable=col == "id"))
+            else:
+                fields.append(pa.field(col, pa.int64(), nullable=False))
+        if self.layout == "long":
+            fields.append(pa.field("task", pa.string(), nullable=False))
+            fields += [pa.field(v, pa.float32(), nullable=False) for v in self.values]
+        else:
+            fields += [
+                pa.field(c, pa.float32(), nullable=False)
+                for c in wide_columns(self.tasks, self.values)
+            ]
+        self._schema = pa.schema(fields)
+        try:
+            self._writer = pq.ParquetWriter(
+                self._outputs.temps[0],
+                self._schema,
+                compression=self.compression,
+                store_schema=False,
+            )
+        except BaseException:
+            self._outputs.abort()
+            raise
+
+    def close(self) -> None:
+        """Write the last row group and the metadata, then rename the file into place."""
+        try:
+            self._flush(final=True)
+            output = {
+                "format": "parquet",
+                "layout": self.layout,
+                "tasks": self.tasks,
+                "values": self.values,
+                "rows": self.rows_written,
+            }
+            self._writer.add_key_value_metadata(
+                {METADATA_KEY: to_json({**self.metadata, "output": output})}
+            )
+            self._writer.close()
+            self._writer = None
+        except BaseException:
+            self.abort()
+            raise
+        self._outputs.commit()
+
+    def abort(self) -> None:
+        """Discard everything written; nothing remains at the final or temporary path."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        self._outputs.abort()
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(
+        self,
+        columns: Mapping[str, Sequence[Any]],
+        ref_value: np.ndarray,
+        alt_value: np.ndarray,
+        scores: Mapping[str, np.ndarray],
+    ) -> None:
+        """Append N alleles: ``columns`` holds the :data:`VARIANT_COLUMNS` (N values each);
+        ``ref_value``, ``alt_value`` and each score are (N, T)."""
+        import pyarrow as pa
+
+        if self._writer is None:
+            raise RuntimeError("VariantParquetWriter.write() outside an open writer")
+        n, t = ref_value.shape
+        if t != len(self.tasks):
+            raise ValueError(f"values have {t} tasks, the writer was opened for {len(self.tasks)}")
+        mats = [ref_value, alt_value, *(scores[s] for s in self.scores)]
+        arrays: list[Any] = []
+        repeat = t if self.layout == "long" else 1
+        for col in VARIANT_COLUMNS:
+            values = columns[col]
+            if col in _STRINGS:
+                arr = pa.array(list(values), type=pa.string())
+                arrays.append(
+                    arr.take(pa.array(np.repeat(np.arange(n), repeat))) if repeat > 1 else arr
+                )
+            else:
+                arrays.append(pa.array(np.repeat(np.asarray(values, dtype=np.int64), repeat)))
+        if self.layout == "long":
+            task_arr = pa.array(self.tasks, type=pa.string())
+            arrays.append(task_arr.take(pa.array(np.tile(np.arange(t), n))))
+            arrays += [pa.array(np.asarray(m, dtype=np.float32).reshape(-1)) for m in mats]
+        else:
+            stacked = np.stack([np.asarray(m, dtype=np.float32) for m in mats], axis=-1)
+            flat = stacked.reshape(n, -1)  # (N, T * V), task-major like wide_columns()
+            arrays += [pa.array(np.ascontiguousarray(flat[:, j])) for j in range(flat.shape[1])]
+        table = pa.Table.from_arrays(arrays, schema=self._schema)
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        if self._buffered >= self.row_group_rows:
+            self._flush(final=False)
+
+    def write_table(self, table: Any) -> None:
+        """Append rows read back from a file this writer's kind wrote (a shard or a resume
+        part, same tasks, scores and layout): the row groups come out as if the rows had
+        been written here in the first place."""
+        if self._writer is None:
+            raise RuntimeError("VariantParquetWriter.write_table() outside an open writer")
+        if table.num_rows == 0:
+            return
+        self._buffer.append(table.select(self._schema.names).cast(self._schema))
+        self._buffered += table.num_rows
+        if self._buffered >= self.row_group_rows:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        import pyarrow as pa
+
+        if not self._buffered:
+            return
+        table = pa.concat_tables(self._buffer)
+        size = self.row_group_rows
+        start = 0
+        while table.num_rows - start >= size or (final and start < table.num_rows):
+            piece = table.slice(start, size)
+            self._writer.write_table(piece, row_group_size=piece.num_rows)
+            self.rows_written += piece.num_rows
+            start += piece.num_rows
+        rest = table.slice(start)
+        self._buffer = [rest] if rest.num_rows else []
+        self._buffered = rest.num_rows

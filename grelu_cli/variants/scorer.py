@@ -1,0 +1,194 @@
+"""Stream planned alleles through a :class:`~grelu_cli.predict.loop.Predictor` and score them.
+
+Records are taken in fixed groups counted from the start of the input (group k holds the
+records with index ``[k*G, (k+1)*G)``, ``G`` = :attr:`VariantScorer.group_records`). The
+*distinct* inputs of a group's alleles form its batch (ref and alt windows travel together,
+and an input shared by several alleles, such as the reference window of a multi-allelic
+site, duplicated records or every allele at the same POS, is predicted once); a group with
+more distinct inputs than a batch holds is cut into consecutive batches. So a batch depends
+only on its group: a shard or a resumed run that starts on a group boundary predicts
+exactly the batches an uninterrupted run does (bit-identical numbers, nothing padded or
+predicted twice). Results are handed out per group, in input order, as
+:class:`AlleleResults`; nothing else accumulates (memory stays flat).
+
+The predictor does the augmentation (``--rc``, ``--shifts``: inputs carry ``flank`` extra
+bases per side), activation, ``--untransform``, strand-pair swapping and the ``--bins``
+selection, averaging the augmented copies *before* the ref/alt comparison, as gReLU's
+``predict_variant_effects`` does. It is built without ``--aggregate``: the bins are reduced
+here, after averaging (CLI.md), so profile scores can see them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grelu_cli.core.window import Window
+from grelu_cli.genome.encode import one_hot_batch
+from grelu_cli.variants.plan import PlannedAllele, VariantCounts
+from grelu_cli.variants.scores import compute_scores
+from grelu_cli.variants.windows import SequenceReader
+
+if TYPE_CHECKING:
+    import torch
+
+    from grelu_cli.predict.loop import Predictor
+
+
+def group_size(batch_windows: int) -> int:
+    """Records per group for batches of ``batch_windows`` inputs: a SNV needs two."""
+    return max(1, batch_windows // 2)
+
+
+@dataclass
+class AlleleResults:
+    """Scores of consecutive scored alleles.
+
+    Attributes:
+        alleles: the N alleles, in input order.
+        ref_value, alt_value: (N, T) float32, the reduced ref/alt predictions.
+        scores: score name -> (N, T) float32.
+        windows: distinct inputs predicted for them (their group's).
+    """
+
+    alleles: list[PlannedAllele]
+    ref_value: np.ndarray
+    alt_value: np.ndarray
+    scores: dict[str, np.ndarray]
+    windows: int = 0
+
+
+@dataclass
+class _Group:
+    specs: list[Any]  # distinct SeqSpecs predicted for this group
+    alleles: list[PlannedAllele]
+    refs: list[int]  # slot of each allele's ref input in specs
+    alts: list[int]
+
+
+class VariantScorer:
+    """Score planned alleles with one predictor.
+
+    Args:
+        predictor: built with ``center_bins=--bins`` and no ``aggregate``.
+        reader: reads the inputs (its ``flank`` must equal ``predictor.flank``).
+        scores: score names (see :mod:`grelu_cli.variants.scores`).
+        aggregate: ``--aggregate`` for ``ref_value``/``alt_value`` and value scores.
+        pseudocount: ``--pseudocount`` for ``log2fc``.
+        counts: ``windows`` (distinct inputs predicted) is added to it.
+        batch_windows: distinct inputs per batch (default: the predictor's batch size).
+        group_records: records per group (default :func:`group_size` of ``batch_windows``);
+            shards and resumed runs must cut the input on multiples of it.
+    """
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        reader: SequenceReader,
+        scores: Sequence[str],
+        *,
+        aggregate: str = "mean",
+        pseudocount: float = 0.0,
+        counts: VariantCounts | None = None,
+        batch_windows: int | None = None,
+        group_records: int | None = None,
+    ) -> None:
+        if reader.flank != predictor.flank or reader.seq_len != predictor.seq_len:
+            raise ValueError("the sequence reader and the predictor disagree on length/flank")
+        if predictor.options.aggregate is not None:
+            raise ValueError("build the predictor without aggregate; scores reduce the bins")
+        self.predictor = predictor
+        self.reader = reader
+        self.scores = tuple(scores)
+        self.aggregate = aggregate
+        self.pseudocount = pseudocount
+        self.counts = counts if counts is not None else VariantCounts()
+        self.batch_windows = max(2, int(batch_windows or predictor.sizer.size))
+        self.group_records = int(group_records or group_size(self.batch_windows))
+        self.cuda = predictor.device.type == "cuda"
+
+    def score(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
+        """Yield results group by group, in input order."""
+        pending: deque[tuple[_Group, int]] = deque()  # (group, batches it was cut into)
+        parts: list[np.ndarray] = []
+        batches = self._batches(self._groups(planned), pending)
+        for values, _ in self.predictor.predict(batches):
+            parts.append(values)
+            group, n_batches = pending[0]
+            if len(parts) < n_batches:
+                continue
+            pending.popleft()
+            yield self._results(group, parts[0] if n_batches == 1 else np.concatenate(parts))
+            parts = []
+
+    # -- groups ----------------------------------------------------------------------------
+    def _groups(self, planned: Iterable[PlannedAllele]) -> Iterator[_Group]:
+        """One :class:`_Group` per run of records in one group that has scored alleles."""
+        current = -1
+        group = _Group([], [], [], [])
+        keys: dict[tuple, int] = {}
+
+        def slot(spec: Any) -> int:
+            k = spec.key
+            if k not in keys:
+                keys[k] = len(group.specs)
+                group.specs.append(spec)
+            return keys[k]
+
+        for p in planned:
+            g = p.allele.record.index // self.group_records
+            if g != current:
+                if group.alleles:
+                    yield group
+                current, group, keys = g, _Group([], [], [], []), {}
+            group.alleles.append(p)
+            group.refs.append(slot(p.ref_input))
+            group.alts.append(slot(p.alt_input))
+        if group.alleles:
+            yield group
+
+    def _batches(
+        self, groups: Iterable[_Group], pending: deque[tuple[_Group, int]]
+    ) -> Iterator[tuple[torch.Tensor, list[Window]]]:
+        size = self.batch_windows
+        for group in groups:
+            specs = group.specs
+            starts = range(0, len(specs), size)
+            self.counts.windows += len(specs)
+            pending.append((group, len(starts)))
+            for lo in starts:
+                part = specs[lo : lo + size]
+                yield self._encode(part), [self._window(lo + i, s) for i, s in enumerate(part)]
+
+    def _encode(self, specs: list[Any]) -> torch.Tensor:
+        """(n, 4, L + 2 flank): float32 position-major on the CPU (what its channels-last
+        convolutions read), uint8 for a GPU (4x less to copy; converted on the device)."""
+        import torch
+
+        n, total = len(specs), self.reader.total
+        if self.cuda:
+            x = torch.empty((n, 4, total), dtype=torch.uint8)
+        else:
+            x = torch.empty((n, total, 4), dtype=torch.float32).transpose(1, 2)
+        if n:
+            one_hot_batch([self.reader.read(s) for s in specs], out=x.numpy())
+        return x
+
+    def _window(self, i: int, spec: Any) -> Window:
+        end = spec.start + self.reader.seq_len
+        return Window(i, i, "", spec.chrom, spec.start, end, "+", spec.start, end)
+
+    # -- results ---------------------------------------------------------------------------
+    def _results(self, group: _Group, values: np.ndarray) -> AlleleResults:
+        ref_value, alt_value, scores = compute_scores(
+            values[group.refs],
+            values[group.alts],
+            self.scores,
+            aggregate=self.aggregate,
+            pseudocount=self.pseudocount,
+        )
+        return AlleleResults(group.alleles, ref_value, alt_value, scores, len(group.specs))
