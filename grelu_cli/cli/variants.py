@@ -26,6 +26,7 @@ EPILOG = examples(
     "grelu variants -m model.ckpt --vcf calls.vcf.gz --genome hg38.fa -o effects.parquet",
     "grelu variants -m borzoi --vcf gtex.vcf.gz -g hg38.fa --chrom-alias auto "
     "--scores diff,log2fc,sad --rc --tasks-query \"assay == 'CAGE'\" -o eqtl.parquet",
+    "grelu variants -m borzoi --vcf gwas.vcf.gz -g hg38.fa --scores logsed -o effects.zarr",
     "grelu variants -m model.ckpt --vcf calls.vcf.gz -g hg38.fa --region chr1:1-2,000,000 "
     "--ref-mismatch swap -o part.parquet",
     "grelu variants -m model.ckpt --vcf variants.tsv -g hg38.fa --dry-run",
@@ -102,13 +103,18 @@ def variants(
         help="Longest indel scored (bp of length change); longer ones are skipped.",
     ),
     output: str | None = typer.Option(
-        None, "--output", "-o", rich_help_panel=_OUT, help="Output .parquet file."
+        None,
+        "--output",
+        "-o",
+        rich_help_panel=_OUT,
+        help="Output .parquet file, or .zarr for a dense (variant, task) store.",
     ),
     layout: str = typer.Option(
         "long",
         "--layout",
         rich_help_panel=_OUT,
-        help="long (row per allele x task) or wide (row per allele, {task}_{value} columns).",
+        help="Parquet: long (row per allele x task) or wide (row per allele, {task}_{value} "
+        "columns).",
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", rich_help_panel=_OUT, help="Replace an existing output."

@@ -31,10 +31,14 @@ _WINDOWS_PER_BLOCK = 1024
 
 
 def read_record(path: str | Path) -> dict[str, Any]:
-    """The ``grelu`` metadata record of a parquet file written by grelu."""
+    """The ``grelu`` metadata record of a parquet file (or zarr store) written by grelu."""
     import pyarrow.parquet as pq
 
     path = Path(path)
+    if path.is_dir():  # a variants run's zarr shard (a predict store is finalized, not merged)
+        from grelu_cli.io.zarr.read import read_record as store_record
+
+        return store_record(path)
     if not path.is_file():
         raise MissingResourceError(f"merge input {path} does not exist", fix="check the path")
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grelu_cli.errors import UsageError
+from grelu_cli.errors import GreluCliError, UsageError
 from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
 from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer
 
@@ -61,9 +61,14 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
 
 def is_store(inputs: list[str]) -> bool:
     """Whether ``inputs`` is one zarr store (``grelu merge preds.zarr``)."""
-    from grelu_cli.io.zarr import is_zarr_path
+    from grelu_cli.io.zarr import is_zarr_path, read_record
 
-    return len(inputs) == 1 and is_zarr_path(inputs[0])
+    if len(inputs) != 1 or not is_zarr_path(inputs[0]):
+        return False
+    try:  # a variants run's zarr shard is merged like a parquet shard
+        return read_record(inputs[0]).get("command") != "variants"
+    except GreluCliError:
+        return True  # finalizing it names the problem
 
 
 def finalize(path: str) -> dict[str, Any]:

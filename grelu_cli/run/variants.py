@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from grelu_cli.core.choices import CHROM_ALIASES, EDGES, LAYOUTS, PRECISIONS
-from grelu_cli.errors import GreluCliError, InputDataError, UsageError
+from grelu_cli.errors import GreluCliError, InputDataError, MissingResourceError, UsageError
 from grelu_cli.run.config import (
     InputConfig,
     ModelConfig,
@@ -192,6 +192,8 @@ def check_job(job: VariantJob) -> None:
         from grelu_cli.io.shards import parse_shard
 
         parse_shard(job.shard)
+    if job.output:
+        _check_output(job)
 
 
 def open_input(job: VariantJob) -> Any:
@@ -233,15 +235,43 @@ def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:
     return make_predictor(pjob, loaded, seq_len, selected, job.device)
 
 
+def output_format(output: str) -> str:
+    """``parquet`` or ``zarr``, from the output's name; UsageError for anything else."""
+    name = output.rstrip("/").lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith(".zarr"):
+        return "zarr"
+    raise UsageError(
+        f"-o {output}: grelu variants writes parquet or zarr",
+        fix="end the output in .parquet (or .zarr for a dense (variant, task) store)",
+    )
+
+
 def _check_output(job: VariantJob) -> str:
     if not job.output:
         raise UsageError("no output given", fix="pass -o OUT.parquet")
-    if not job.output.lower().endswith((".parquet", ".pq")):
+    if output_format(job.output) == "zarr" and job.layout != "long":
         raise UsageError(
-            f"-o {job.output}: grelu variants writes parquet (zarr is not supported yet)",
-            fix="end the output in .parquet",
+            f"--layout {job.layout} applies to parquet; {job.output} is a dense zarr store",
+            fix="drop --layout, or write .parquet",
         )
     return job.output
+
+
+def _finished(output: str) -> bool:
+    """Whether ``output`` is a finished output of a variants run (``--resume`` leaves it)."""
+    from pathlib import Path
+
+    if output_format(output) == "parquet":
+        return Path(output).is_file()
+    from grelu_cli.io.zarr.read import read_record
+
+    try:
+        record = read_record(output)
+    except (InputDataError, MissingResourceError, OSError):
+        return False
+    return record.get("command") == "variants" and record.get("complete") is True
 
 
 def run_variants(job: VariantJob, observer: RunObserver | None = None) -> VariantSummary:
@@ -256,11 +286,11 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     progress, or for a shard or resume). Raises :mod:`grelu_cli.errors` exceptions for bad
     options (2), bad input (3), missing files (4).
     """
-    from pathlib import Path
 
     from grelu_cli.genome.genome import Genome
     from grelu_cli.io.atomic import check_output
     from grelu_cli.io.shards import parse_shard, shard_range
+    from grelu_cli.io.variant_zarr import check_variant_store_output
     from grelu_cli.predict.transform import activation_name
     from grelu_cli.run.job import sigterm_as_interrupt
     from grelu_cli.variants.pipeline import plan_variants
@@ -273,9 +303,13 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     check_job(job)
     output = _check_output(job)
     shard = parse_shard(job.shard) if job.shard is not None else None
-    if job.resume and Path(output).is_file():
+    fmt = output_format(output)
+    if job.resume and _finished(output):
         return VariantSummary(output, [output], {}, [], job.model, 0, already_complete=True)
-    check_output(output, overwrite=job.overwrite or job.resume)
+    if fmt == "zarr":
+        check_variant_store_output(output, overwrite=job.overwrite)
+    else:
+        check_output(output, overwrite=job.overwrite or job.resume)
     source = open_input(job)
     genome = Genome(job.genome, job.chrom_alias)
     obs.start("variants", model=job.model, vcf=job.vcf, output=output, shard=job.shard)
@@ -291,7 +325,7 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     if shard is not None:  # whole groups per shard, as grelu predict's whole batches
         assert total is not None
         lo, hi = shard_range(total, shard, group)
-    target = {"format": "parquet", "layout": job.layout, "group_records": group,
+    target = {"format": fmt, "layout": job.layout, "group_records": group,
               "batch_windows": batch}  # fmt: skip
     record = _provenance(job, loaded, genome, source, predictor, seq_len, scores)
     record["fingerprint"] = _fingerprint(job, loaded, genome, tasks, target) if split else None
@@ -382,13 +416,21 @@ class _Scoring:
         )
 
     def writer(self, path: Any, metadata: dict[str, Any], part: bool = False) -> Any:
+        """The output's writer, or (``part``) a resume part's: always parquet, long layout
+        for a zarr output (the store takes long rows back, see ``write_table``)."""
         from grelu_cli.io.variant_parquet import VariantParquetWriter
 
+        zarr_out = output_format(self.output) == "zarr"
+        if zarr_out and not part:
+            from grelu_cli.io.variant_zarr import VariantZarrWriter
+
+            return VariantZarrWriter(path, self.tasks, self.scores, metadata=metadata,
+                                     overwrite=self.job.overwrite)  # fmt: skip
         return VariantParquetWriter(
             path,
             self.tasks,
             self.scores,
-            layout=self.job.layout,
+            layout="long" if zarr_out else self.job.layout,
             metadata=metadata,
             overwrite=part or self.job.overwrite,
             compression="lz4" if part else "zstd",
@@ -443,7 +485,7 @@ class _Scoring:
             "window_range": [lo, hi],
             "chunk_windows": size,
             "batch_size": self.group,
-            "target": {"format": "parquet", "layout": self.job.layout},
+            "target": {"format": output_format(self.output), "layout": self.job.layout},
             "tasks": self.tasks,
         }
         final = Path(self.output)
@@ -566,27 +608,44 @@ def _fingerprint(
 def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
                          overwrite: bool = False) -> list[str]:  # fmt: skip
     """Write the shards of one ``grelu variants --shard`` run (checked and ordered by
-    :func:`grelu_cli.io.merge.order_shards`) as one output: the unsharded run's rows and row
-    groups; its counts are the shards' summed."""
+    :func:`grelu_cli.io.merge.order_shards`) as one output: the unsharded run's rows (and,
+    for parquet, row groups); its counts are the shards' summed. Parquet shards merge into
+    parquet (or, long layout, a zarr store), zarr shards into a zarr store (or long parquet).
+    """
     import pyarrow.parquet as pq
 
     from grelu_cli.io.merge import merged_record
     from grelu_cli.io.variant_parquet import VariantParquetWriter
+    from grelu_cli.io.variant_zarr import VariantZarrWriter, read_variant_store
 
-    if not output.lower().endswith((".parquet", ".pq")):
-        raise UsageError(
-            f"the shards are parquet output but -o {output} does not end in .parquet",
-            fix="pass -o merged.parquet",
-        )
+    fmt = output_format(output)
     first = shards[0][1]
     out = first["output"]
     record = merged_record(shards, output)
+    record.pop("complete", None)
     record["counts"] = _sum_counts([r.get("counts", {}) for _, r in shards])
-    writer = VariantParquetWriter(output, out["tasks"], out["values"][2:], layout=out["layout"],
-                                  metadata=record, overwrite=overwrite)  # fmt: skip
+    layout = out.get("layout", "long")
+    if fmt == "zarr" and out["format"] == "parquet" and layout != "long":
+        raise UsageError(
+            f"the shards are wide-layout parquet; a zarr store is made from long ones only "
+            f"(-o {output})",
+            fix="pass -o merged.parquet",
+        )
+    writer: Any
+    if fmt == "zarr":
+        writer = VariantZarrWriter(output, out["tasks"], out["values"][2:], metadata=record,
+                                   overwrite=overwrite)  # fmt: skip
+    else:
+        writer = VariantParquetWriter(output, out["tasks"], out["values"][2:],
+                                      layout="long" if layout == "dense" else layout,
+                                      metadata=record, overwrite=overwrite)  # fmt: skip
     with writer:
-        for path, _ in shards:
-            writer.write_table(pq.read_table(path))
+        for path, rec in shards:
+            if rec["output"]["format"] == "zarr":
+                for columns, values in read_variant_store(path):
+                    writer.write(columns, values["ref_value"], values["alt_value"], values)
+            else:
+                writer.write_table(pq.read_table(path))
     return [str(writer.path)]
 
 

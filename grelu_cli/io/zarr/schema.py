@@ -341,6 +341,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def rename_into_place(store: Path, final: Path, *, overwrite: bool = False) -> None:
+    """Rename the finished store ``store`` to ``final``; an existing ``final`` is replaced only
+    with ``overwrite`` (moved aside first, put back if the rename fails)."""
+    from grelu_cli.errors import OutputExistsError
+
+    final = Path(final)
+    trash = None
+    if final.exists():
+        if not overwrite:
+            raise OutputExistsError(
+                f"output {final} already exists", fix="use --overwrite to replace it"
+            )
+        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:12]}")
+        os.rename(final, trash)
+    try:
+        os.rename(store, final)
+    except BaseException:
+        if trash is not None:
+            os.rename(trash, final)
+        raise
+    if trash is not None:
+        remove_tree(trash)
+    fsync_dir(final.parent)
+
+
 def remove_tree(path: Path) -> None:
     """Delete a store directory (no error when it is gone)."""
     with contextlib.suppress(FileNotFoundError):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.errors import InputDataError, OutputExistsError, UsageError
 from grelu_cli.io import lock
-from grelu_cli.io.atomic import AllOrNothing, fsync_dir
+from grelu_cli.io.atomic import AllOrNothing
 from grelu_cli.io.zarr.finalize import finalize_store
 from grelu_cli.io.zarr.markers import (
     clipped_by_window,
@@ -62,6 +61,7 @@ from grelu_cli.io.zarr.schema import (
     partial_store,
     publish_store,
     remove_tree,
+    rename_into_place,
     task_variables,
 )
 
@@ -423,24 +423,7 @@ class ZarrWriter(AllOrNothing):
 
     def _publish(self) -> None:
         """Rename the finished partial store to its final name (replacing with overwrite)."""
-        final = self.path
-        trash = None
-        if final.exists():
-            if not self.overwrite:
-                raise OutputExistsError(
-                    f"output {final} already exists", fix="use --overwrite to replace it"
-                )
-            trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:12]}")
-            os.rename(final, trash)
-        try:
-            os.rename(self.store, final)
-        except BaseException:
-            if trash is not None:
-                os.rename(trash, final)
-            raise
-        if trash is not None:
-            remove_tree(trash)
-        fsync_dir(final.parent)
+        rename_into_place(self.store, self.path, overwrite=self.overwrite)
 
     def abort(self) -> None:
         """Unsharded: delete the partial store (kept with ``resume``). Sharded: leave the

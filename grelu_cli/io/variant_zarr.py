@@ -1,0 +1,333 @@
+"""Dense zarr writer for variant scores (``grelu variants -o effects.zarr``), streamed and atomic.
+
+Store layout (zarr v3; ``V`` alleles scored, ``T`` tasks)::
+
+    zarr.json                root group; attribute ``grelu``: provenance, counts, ``output``
+                             (format zarr, tasks, values, rows) and ``complete``
+    ref_value/ alt_value/    (variant, task) float32, one array per value; the scores follow,
+    <score>/                 named by the score (``diff``, ``log2fc``, ``sad``...)
+    variant/                 (variant,) 0-based row index
+    chrom/ pos/ id/ ref/ alt/ allele/ variant_type/ ref_status/ window_start/ window_end/
+    padded/                  (variant,) the parquet output's leading columns; ``id`` is ""
+                             where the input had none (parquet: null)
+    task/                    (task,) task names
+
+The rows are the long parquet output's alleles in the same order, and ``ref_value[i, j]``
+equals that output's ``ref_value`` at allele ``i``, task ``j`` exactly. Each value array lists
+the per-variant arrays in its ``coordinates`` attribute, so ``xarray.open_zarr`` gives a
+Dataset with dims ``(variant, task)`` and ``.sel(task=...)`` works.
+
+Values are chunked ``(R, min(T, 1024))`` with R chosen for about 1 MB of float32 per chunk, and
+appended a whole chunk row at a time (no chunk is rewritten); per-variant arrays in chunks of
+65,536 rows. The store is built under ``DIR/.NAME.PID-RANDOM.partial`` while the output's lock
+is held, and renamed into place at :meth:`VariantZarrWriter.close`; nothing remains of it after
+an error. The number of alleles is not known in advance (skips are found while reading), so
+arrays grow as rows arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grelu_cli.errors import InputDataError, UsageError
+from grelu_cli.io import lock
+from grelu_cli.io.atomic import AllOrNothing, new_token, partial_path
+from grelu_cli.io.provenance import to_json
+from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
+
+ATTR = "grelu"
+DIMS = ("variant", "task")
+_STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
+_TASK_CHUNK = 1024
+_CHUNK_VALUES = 1 << 18  # float32 values per value chunk: 1 MB
+_COORD_ROWS = 1 << 16  # per-variant arrays: rows per chunk
+
+
+def value_chunk_rows(n_tasks: int) -> int:
+    """Rows (alleles) per value chunk: about 1 MB of float32, at least 64 rows."""
+    return max(64, _CHUNK_VALUES // max(1, min(n_tasks, _TASK_CHUNK)))
+
+
+class VariantZarrWriter(AllOrNothing):
+    """Write per-allele results into a new zarr store at ``path`` (see the module docstring).
+
+    Same interface as :class:`~grelu_cli.io.variant_parquet.VariantParquetWriter`: ``write``
+    takes the N alleles of a batch, ``write_table`` rows read back from a long-layout variant
+    parquet file (a resume part), and ``metadata`` is written at close.
+
+    Args:
+        path: output ``NAME.zarr``.
+        tasks: task names (T), the order of the values' task axis.
+        scores: score names, in array order.
+        metadata: provenance record, kept as ``self.metadata`` and written at close.
+        overwrite: replace an existing store (at close; until then it stays intact).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        tasks: Sequence[str],
+        scores: Sequence[str],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.finals = (self.path,)  # what error messages name (AllOrNothing)
+        self.tasks = [str(t) for t in tasks]
+        self.scores = [str(s) for s in scores]
+        self.values = ["ref_value", "alt_value", *self.scores]
+        clash = set(self.values) & {*VARIANT_COLUMNS, *DIMS}
+        if clash:
+            raise UsageError(
+                f"score name {sorted(clash)[0]!r} is taken by a coordinate", fix="rename it"
+            )
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.overwrite = overwrite
+        self.rows_written = 0
+        self.chunk_rows = value_chunk_rows(len(self.tasks))
+        self.temp = partial_path(self.path, new_token())
+        self._lock: Path | None = None
+        self._group: Any = None
+        self._values: list[list[np.ndarray]] = [[] for _ in self.values]
+        self._buffered = 0  # value rows not yet written
+        self._columns: dict[str, list[Any]] = {c: [] for c in VARIANT_COLUMNS}
+        self._coord_rows = 0  # per-variant rows written
+
+    # -- opening and closing ---------------------------------------------------------------
+    def open(self) -> None:
+        """Check the output path, take its lock and create the (empty) store under a
+        temporary name."""
+        import zarr
+
+        check_variant_store_output(self.path, overwrite=self.overwrite)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = lock.acquire(self.path)
+        try:
+            _remove_stale_partials(self.path)
+            group = zarr.open_group(str(self.temp), mode="w-", zarr_format=3)
+            n_tasks = len(self.tasks)
+            chunks = (self.chunk_rows, max(1, min(n_tasks, _TASK_CHUNK)))
+            coords = " ".join(("variant", *VARIANT_COLUMNS))
+            for name in self.values:
+                array = group.create_array(
+                    name, shape=(0, n_tasks), chunks=chunks, dtype="float32",
+                    fill_value=np.nan, compressors=_codec(), dimension_names=DIMS,
+                )  # fmt: skip
+                array.attrs["coordinates"] = coords  # CF convention, decoded by xarray
+            self._coordinate(group, "variant", np.int64)
+            for col in VARIANT_COLUMNS:
+                self._coordinate(group, col, str if col in _STRINGS else np.int64)
+            task = group.create_array(
+                "task", shape=(n_tasks,), chunks=(max(1, n_tasks),), dtype=str,
+                dimension_names=("task",),
+            )  # fmt: skip
+            if n_tasks:
+                task[...] = np.array(self.tasks, dtype=str)
+            self._group = group
+        except BaseException:
+            self.abort()
+            raise
+
+    @staticmethod
+    def _coordinate(group: Any, name: str, dtype: Any) -> None:
+        group.create_array(
+            name, shape=(0,), chunks=(_COORD_ROWS,), dtype=dtype,
+            # Strings keep zarr's default codecs (vlen-utf8 + zstd); blosc needs fixed items.
+            compressors="auto" if dtype is str else _codec(), dimension_names=("variant",),
+        )  # fmt: skip
+
+    def finish(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write the buffered rows and the metadata, then rename the store into place."""
+        from grelu_cli.io.zarr.schema import consolidate, rename_into_place
+
+        if self._group is None:
+            raise RuntimeError("VariantZarrWriter.close() outside an open writer")
+        try:
+            self._flush_values(final=True)
+            self._flush_columns(final=True)
+            output = {"format": "zarr", "layout": "dense", "tasks": self.tasks,
+                      "values": self.values, "rows": self.rows_written}  # fmt: skip
+            record = {**self.metadata, "output": output, "complete": True}
+            self._group.attrs[ATTR] = json.loads(to_json(record))
+            self._group = None
+            consolidate(self.temp)
+            rename_into_place(self.temp, self.path, overwrite=self.overwrite)
+        except BaseException:
+            self.abort()
+            raise
+        self._release()
+
+    def abort(self) -> None:
+        """Discard everything written; the temporary store is deleted."""
+        self._group = None
+        if self._lock is not None:  # the temporary name is ours only while we hold the lock
+            shutil.rmtree(self.temp, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            lock.release(self._lock)
+            self._lock = None
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(
+        self,
+        columns: Mapping[str, Sequence[Any]],
+        ref_value: np.ndarray,
+        alt_value: np.ndarray,
+        scores: Mapping[str, np.ndarray],
+    ) -> None:
+        """Append N alleles: ``columns`` holds the ``VARIANT_COLUMNS`` (N values each);
+        ``ref_value``, ``alt_value`` and each score are (N, T)."""
+        if self._group is None:
+            raise RuntimeError("VariantZarrWriter.write() outside an open writer")
+        n, t = np.shape(ref_value)
+        if t != len(self.tasks):
+            raise ValueError(f"values have {t} tasks, the writer was opened for {len(self.tasks)}")
+        if n == 0:
+            return
+        mats = [ref_value, alt_value, *(scores[s] for s in self.scores)]
+        for buf, mat in zip(self._values, mats, strict=True):
+            buf.append(np.asarray(mat, dtype=np.float32).reshape(n, t))
+        for col in VARIANT_COLUMNS:
+            values = list(columns[col])
+            if col == "id":
+                values = ["" if v is None else v for v in values]
+            self._columns[col].extend(values)
+        self._buffered += n
+        if self._buffered >= self.chunk_rows:
+            self._flush_values(final=False)
+        if len(self._columns["chrom"]) >= _COORD_ROWS:
+            self._flush_columns(final=False)
+
+    def write_table(self, table: Any) -> None:
+        """Append rows of a long-layout variant parquet table (a resume part) with these tasks
+        and scores: allele after allele, ``T`` rows each, tasks in order."""
+        t = len(self.tasks)
+        if table.num_rows == 0:
+            return
+        if t == 0 or table.num_rows % t:
+            raise InputDataError(
+                f"a part of {table.num_rows} rows does not hold whole alleles of {t} tasks",
+                fix="delete the partial output and run again without --resume",
+            )
+        n = table.num_rows // t
+        first = np.arange(n) * t
+        columns = {c: table.column(c).take(first).to_pylist() for c in VARIANT_COLUMNS}
+        mats = {v: table.column(v).to_numpy().reshape(n, t) for v in self.values}
+        self.write(columns, mats["ref_value"], mats["alt_value"], mats)
+
+    def _flush_values(self, final: bool) -> None:
+        """Write whole chunk rows (every buffered row when ``final``)."""
+        if not self._buffered:
+            return
+        stacked = [np.concatenate(buf, axis=0) if len(buf) > 1 else buf[0] for buf in self._values]
+        keep = self._buffered if final else (self._buffered // self.chunk_rows) * self.chunk_rows
+        a, z = self.rows_written, self.rows_written + keep
+        for name, mat in zip(self.values, stacked, strict=True):
+            array = self._group[name]
+            array.resize((z, len(self.tasks)))
+            array[a:z] = mat[:keep]
+        self._values = [[mat[keep:]] if keep < len(mat) else [] for mat in stacked]
+        self._buffered -= keep
+        self.rows_written = z
+
+    def _flush_columns(self, final: bool) -> None:
+        n = len(self._columns["chrom"])
+        keep = n if final else (n // _COORD_ROWS) * _COORD_ROWS
+        if not keep:
+            return
+        a, z = self._coord_rows, self._coord_rows + keep
+        data = {"variant": np.arange(a, z, dtype=np.int64)}
+        for col in VARIANT_COLUMNS:
+            kind = str if col in _STRINGS else np.int64
+            data[col] = np.asarray(self._columns[col][:keep], dtype=kind)
+            del self._columns[col][:keep]
+        for name, values in data.items():
+            array = self._group[name]
+            array.resize((z,))
+            array[a:z] = values
+        self._coord_rows = z
+
+
+def _codec() -> Any:
+    from grelu_cli.io.zarr.schema import codec
+
+    return codec()
+
+
+def check_variant_store_output(path: str | Path, *, overwrite: bool = False) -> None:
+    """Raise if ``path`` cannot be written: a file, a directory that is not a grelu variant
+    store (never replaced: it may be someone else's data), or a store without ``overwrite``."""
+    from grelu_cli.errors import OutputExistsError
+    from grelu_cli.io.zarr.read import read_record
+
+    path = Path(path)
+    if path.is_file():
+        raise UsageError(f"output {path} is a file, not a zarr store", fix="choose another -o")
+    if not path.exists():
+        return
+    try:
+        is_ours = read_record(path).get("command") == "variants"
+    except (InputDataError, OSError):
+        is_ours = False
+    if not is_ours:
+        raise OutputExistsError(
+            f"output {path} already exists and is not a grelu variants store",
+            fix="choose another -o, or delete it yourself",
+        )
+    if not overwrite:
+        raise OutputExistsError(
+            f"output {path} already exists", fix="use --overwrite to replace it"
+        )
+
+
+_PARTIAL = re.compile(r"\.(.+)\.\d+-[0-9a-f]{8}\.partial")
+
+
+def _remove_stale_partials(final: Path) -> None:
+    """Temporary stores of ``final`` left by killed runs (we hold the output's lock, so no
+    live writer owns one)."""
+    with contextlib.suppress(OSError):
+        for entry in final.parent.iterdir():
+            m = _PARTIAL.fullmatch(entry.name)
+            if m and m.group(1) == final.name and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def read_variant_store(
+    path: str | Path, rows_per_block: int | None = None
+) -> Iterator[tuple[dict[str, list[Any]], dict[str, np.ndarray]]]:
+    """Yield ``(columns, values)`` blocks of a finished variant store, in row order:
+    ``columns`` maps each ``VARIANT_COLUMNS`` name to N values (``id`` None where empty),
+    ``values`` each value name to an (N, T) float32 array."""
+    import zarr
+
+    from grelu_cli.io.zarr.read import read_record
+
+    record = read_record(path)
+    if record.get("command") != "variants":
+        raise InputDataError(f"{path} is not a grelu variants store", fix="check the path")
+    group = zarr.open_group(str(path), mode="r")
+    names = list(record["output"]["values"])
+    n = int(record["output"]["rows"])
+    step = rows_per_block or value_chunk_rows(len(record["output"]["tasks"])) * 16
+    for a in range(0, n, step):
+        z = min(n, a + step)
+        columns: dict[str, list[Any]] = {}
+        for col in VARIANT_COLUMNS:
+            values = group[col][a:z]
+            columns[col] = [str(v) or None for v in values] if col == "id" else values.tolist()
+        yield columns, {v: np.asarray(group[v][a:z], dtype=np.float32) for v in names}
