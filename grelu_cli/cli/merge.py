@@ -19,19 +19,24 @@ EPILOG = examples(
     "grelu merge shards/*.parquet -o 'out/{task}.bw' --log-format json",
     "grelu merge preds.zarr                           # finalize a store its shards wrote",
     "grelu merge preds.zarr --format bigwig -o tracks/ --tasks DNASE:K562,CAGE:K562",
+    "grelu merge effects-*.zarr -o effects.zarr       # shards of grelu variants -o X.zarr",
 )
 
 
 def merge(
     inputs: list[str] = typer.Argument(
-        ..., metavar="IN...", help="Every shard file of one run (any order), or one zarr store."
+        ...,
+        metavar="IN...",
+        help="Every shard output of one run, any order (parquet files, or a variants run's "
+        "zarr stores), or one grelu predict zarr store to finalize.",
     ),
     output: str | None = typer.Option(
         None,
         "--output",
         "-o",
         help="X.parquet for parquet shards; DIR/ or 'out/{task}.bw' for bigWig shards or a "
-        "zarr store's tracks. Not needed to finalize a zarr store.",
+        "zarr store's tracks; X.zarr or X.parquet for a variants run's shards. Not needed to "
+        "finalize a zarr store.",
     ),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="bigwig: write a zarr store's tracks (default: from -o)."
