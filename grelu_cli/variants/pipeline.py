@@ -87,22 +87,9 @@ def score_variants(
 
 def result_columns(results: AlleleResults) -> dict[str, list[Any]]:
     """The per-allele output columns (``chrom`` .. ``padded``) of one result chunk."""
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "chrom",
-            "pos",
-            "id",
-            "ref",
-            "alt",
-            "allele",
-            "variant_type",
-            "ref_status",
-            "window_start",
-            "window_end",
-            "padded",
-        )
-    }
+    from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
+
+    cols: dict[str, list[Any]] = {k: [] for k in VARIANT_COLUMNS}
     for p in results.alleles:
         a, rec = p.allele, p.allele.record
         cols["chrom"].append(rec.chrom)

@@ -113,6 +113,20 @@ def test_resume_after_kill_equals_a_plain_run(tmp_path: Path) -> None:
     out.parent.mkdir()
     cmd = _cmd(vcf, genome, out, "--resume", "--chunk-records", "200")
     manifest = out.parent / ".v.parquet.partial.manifest.json"
+    kill_after_two_chunks(cmd, manifest)
+    assert not out.exists()
+    done = len(json.loads(manifest.read_text())["done"])
+    result = _run(cmd)
+    assert f"resuming {out}: {done} of" in result.stderr or "resuming" in result.stderr
+    _same_output(plain, out)
+    assert sorted(os.listdir(out.parent)) == ["v.parquet"]  # parts and manifest removed
+    again = _run(cmd)
+    assert "already complete" in again.stderr
+
+
+def kill_after_two_chunks(cmd: list[str], manifest: Path) -> None:
+    """Run ``cmd`` (a ``--resume`` run) and SIGKILL it once its manifest lists two committed
+    chunks."""
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -131,11 +145,3 @@ def test_resume_after_kill_equals_a_plain_run(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert not out.exists()
-    done = len(json.loads(manifest.read_text())["done"])
-    result = _run(cmd)
-    assert f"resuming {out}: {done} of" in result.stderr or "resuming" in result.stderr
-    _same_output(plain, out)
-    assert sorted(os.listdir(out.parent)) == ["v.parquet"]  # parts and manifest removed
-    again = _run(cmd)
-    assert "already complete" in again.stderr

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import xarray as xr
 
 from tests.cli.predict_helpers import GRELU
 from tests.cli.test_variants_process import _big_vcf
-from tests.cli.test_variants_shards import _cmd, _mixed_vcf, _run
+from tests.cli.test_variants_shards import _cmd, _mixed_vcf, _run, kill_after_two_chunks
 from tests.variants.helpers import copy_genome
 
 VALUES = ["ref_value", "alt_value", "diff", "log2fc"]
@@ -87,24 +85,7 @@ def test_resume_after_kill_equals_a_plain_run(tmp_path: Path) -> None:
     out.parent.mkdir()
     cmd = _cmd(vcf, genome, out, "--resume", "--chunk-records", "200")
     manifest = out.parent / ".v.zarr.partial.manifest.json"
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, "finished before the kill: use a larger input"
-            assert time.monotonic() < deadline, "no chunk was committed"
-            try:
-                if len(json.loads(manifest.read_text())["done"]) >= 2:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    kill_after_two_chunks(cmd, manifest)
     assert not out.exists()
     result = _run(cmd)
     assert "resuming" in result.stderr
