@@ -24,13 +24,41 @@ if TYPE_CHECKING:
 CUDA_AUTO_START = 1024
 CPU_AUTO = 128
 CPU_AUTO_BP = 128 * 2048
+#: On the CPU, ``auto`` also keeps one forward call's attention logits under this many bytes.
+#: Relative-position attention materialises (N, H, P, 2P) float32 logits: gReLU's default
+#: ConvTransformerModel (one head over 2,048 positions) holds 4.3 GB of them at 128 windows
+#: and runs 3.5x slower per window than at 4-16 windows, whose logits stay near the caches
+#: (benchmarks/README.md).
+CPU_ATTENTION_BYTES = 256 << 20
 
 
-def cpu_auto_size(seq_len: int | None) -> int:
-    """``--batch-size auto`` on the CPU: ``CPU_AUTO_BP // seq_len`` windows, 1..``CPU_AUTO``."""
-    if not seq_len or seq_len < 1:
-        return CPU_AUTO
-    return max(1, min(CPU_AUTO, CPU_AUTO_BP // int(seq_len)))
+def cpu_auto_size(seq_len: int | None, attention_bytes: int = 0) -> int:
+    """``--batch-size auto`` on the CPU: ``CPU_AUTO_BP // seq_len`` windows, 1..``CPU_AUTO``,
+    and no more than ``CPU_ATTENTION_BYTES // attention_bytes`` when one window's attention
+    logits take ``attention_bytes`` (see :func:`attention_logit_bytes`)."""
+    size = CPU_AUTO if not seq_len or seq_len < 1 else CPU_AUTO_BP // int(seq_len)
+    if attention_bytes > 0:
+        size = min(size, CPU_ATTENTION_BYTES // int(attention_bytes))
+    return max(1, min(CPU_AUTO, size))
+
+
+def attention_logit_bytes(model: torch.nn.Module, positions: int) -> int:
+    """Bytes of float32 attention logits one window needs in the largest relative-position
+    attention layer of ``model``: ``heads * positions * 2 * positions * 4``.
+
+    ``positions`` is the sequence length the attention sees; the output length
+    (``seq_len // bin_size``) is used, which is exact for Enformer and ConvTransformer and an
+    overestimate where attention runs coarser than the output (Borzoi: one window per batch
+    anyway). Fused attention without position logits (``FlashAttention``) counts nothing.
+    """
+    from grelu_cli.model.attention import Attention, EnformerAttention
+
+    heads = [
+        int(getattr(m, "n_heads", None) or getattr(m, "heads", 0) or 0)
+        for m in model.modules()
+        if isinstance(m, (Attention, EnformerAttention))
+    ]
+    return max(heads, default=0) * int(positions) * 2 * int(positions) * 4
 
 
 def parse_batch_size(value: int | str) -> int | None:
@@ -68,15 +96,24 @@ class BatchSizer:
         batch_size: windows per chunk, or None for ``auto``.
         device: where the model runs (sets ``auto``'s starting size).
         seq_len: input length per window (sets ``auto``'s size on the CPU).
+        attention_bytes: one window's attention logits (caps ``auto`` on the CPU).
     """
 
     def __init__(
-        self, batch_size: int | None, device: torch.device, seq_len: int | None = None
+        self,
+        batch_size: int | None,
+        device: torch.device,
+        seq_len: int | None = None,
+        attention_bytes: int = 0,
     ) -> None:
         self.auto = batch_size is None
         self.device = device
         if batch_size is None:
-            batch_size = CUDA_AUTO_START if device.type == "cuda" else cpu_auto_size(seq_len)
+            batch_size = (
+                CUDA_AUTO_START
+                if device.type == "cuda"
+                else cpu_auto_size(seq_len, attention_bytes)
+            )
         self.size = int(batch_size)
         self.oom = _oom_types()
 

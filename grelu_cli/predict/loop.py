@@ -26,7 +26,7 @@ from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.genome.bins import BinLayout, bin_layout
 from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
-from grelu_cli.predict.batch_size import BatchSizer, parse_batch_size
+from grelu_cli.predict.batch_size import BatchSizer, attention_logit_bytes, parse_batch_size
 from grelu_cli.predict.device import (
     autocast_dtype,
     keep_freed_memory,
@@ -115,7 +115,6 @@ class Predictor:
         if opts.shifts < 0:
             raise UsageError(f"--shifts {opts.shifts} must be 0 or more", fix="use --shifts 0..N")
         self.seq_len = int(seq_len)
-        self.sizer = BatchSizer(parse_batch_size(opts.batch_size), self.device, self.seq_len)
         self.flank = int(opts.shifts)
         self.augs: list[Augmentation] = augmentations(opts.rc, opts.shifts)
 
@@ -127,6 +126,13 @@ class Predictor:
             except ValueError as e:
                 raise UsageError(str(e), fix="choose a --seq-len the model accepts") from None
         self.geometry = geometry
+        positions = self.seq_len // max(1, int(getattr(geometry, "bin_size", 1) or 1))
+        self.sizer = BatchSizer(
+            parse_batch_size(opts.batch_size),
+            self.device,
+            self.seq_len,
+            attention_logit_bytes(model, positions),
+        )
         self.layout: BinLayout = bin_layout(
             geometry, self.seq_len, center_bins=opts.center_bins, aggregate=opts.aggregate
         )

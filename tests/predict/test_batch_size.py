@@ -87,3 +87,27 @@ def test_sizer_covers_every_window_once() -> None:
     seen: list[tuple[int, int]] = []
     sizer.run(20, lambda i, j: seen.append((i, j)))
     assert seen == [(0, 7), (7, 14), (14, 20)]
+
+
+def test_cpu_auto_keeps_attention_logits_small() -> None:
+    """gReLU's default ConvTransformerModel (one head over 2,048 positions: 32 MiB of logits
+    per window) gets 8 windows per CPU batch, not 128; convolution-only models keep 128; a
+    fixed --batch-size is never changed."""
+    from grelu_cli.model.models import ConvModel, ConvTransformerModel
+    from grelu_cli.predict.batch_size import (
+        CPU_ATTENTION_BYTES,
+        attention_logit_bytes,
+        cpu_auto_size,
+    )
+
+    attn = ConvTransformerModel(n_tasks=2)
+    assert attention_logit_bytes(attn, 2048) == 1 * 2048 * 4096 * 4
+    assert attention_logit_bytes(ConvModel(n_tasks=2), 2048) == 0
+    assert cpu_auto_size(2048, 2048 * 4096 * 4) == CPU_ATTENTION_BYTES // (2048 * 4096 * 4) == 8
+    assert cpu_auto_size(2048, 1 << 40) == 1
+    cpu = {"device": "cpu"}
+    assert Predictor(attn, seq_len=2048, options=PredictOptions(**cpu)).sizer.size == 8
+    assert Predictor(ConvModel(n_tasks=2), seq_len=2048,
+                     options=PredictOptions(**cpu)).sizer.size == CPU_AUTO  # fmt: skip
+    fixed = PredictOptions(batch_size=64, **cpu)
+    assert Predictor(ConvTransformerModel(n_tasks=2), seq_len=2048, options=fixed).sizer.size == 64
