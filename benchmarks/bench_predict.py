@@ -246,6 +246,8 @@ class Bench:
             cmd += ["--save", str(save)]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if self.args.grelu_batch_size:
+            cmd += ["--batch-size", str(self.args.grelu_batch_size)]
         res = run_measured(cmd, env=env)
         info = last_json(res["stdout"])
         # gReLU's time: its dataset (read + encode) plus predict_on_dataset; not its imports
@@ -493,6 +495,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--models", default=None, help="comma list of " + ",".join(MODELS))
     ap.add_argument("--threads", type=int, default=None, help="--threads for every run")
+    ap.add_argument(
+        "--grelu-batch-size",
+        type=int,
+        default=None,
+        help="gReLU's batch size (default: its own, 256; ConvTransformerModel at 256 needs "
+        "more than 24 GB)",
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the 1k vs 100k RSS runs")
     ap.add_argument("--memory-repeats", type=int, default=3, help="runs per size for RSS")
     ap.add_argument("--json", default="bench_predict.json")
