@@ -27,9 +27,7 @@ arrays grow as rows arrive.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -39,11 +37,12 @@ import numpy as np
 
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.io import lock
-from grelu_cli.io.atomic import AllOrNothing, new_token, partial_path
+from grelu_cli.io.atomic import AllOrNothing, new_token, partial_files, partial_path
 from grelu_cli.io.provenance import to_json
 from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
+from grelu_cli.io.zarr.read import read_record
+from grelu_cli.io.zarr.schema import ATTR, codec, consolidate, rename_into_place
 
-ATTR = "grelu"
 DIMS = ("variant", "task")
 _STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
 _TASK_CHUNK = 1024
@@ -112,7 +111,9 @@ class VariantZarrWriter(AllOrNothing):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = lock.acquire(self.path)
         try:
-            _remove_stale_partials(self.path)
+            # Temporary stores left by killed runs: no live writer owns one (we hold the lock).
+            for stale in partial_files(self.path):
+                shutil.rmtree(stale, ignore_errors=True)
             group = zarr.open_group(str(self.temp), mode="w-", zarr_format=3)
             n_tasks = len(self.tasks)
             chunks = (self.chunk_rows, max(1, min(n_tasks, _TASK_CHUNK)))
@@ -120,7 +121,7 @@ class VariantZarrWriter(AllOrNothing):
             for name in self.values:
                 array = group.create_array(
                     name, shape=(0, n_tasks), chunks=chunks, dtype="float32",
-                    fill_value=np.nan, compressors=_codec(), dimension_names=DIMS,
+                    fill_value=np.nan, compressors=codec(), dimension_names=DIMS,
                 )  # fmt: skip
                 array.attrs["coordinates"] = coords  # CF convention, decoded by xarray
             self._coordinate(group, "variant", np.int64)
@@ -142,7 +143,7 @@ class VariantZarrWriter(AllOrNothing):
         group.create_array(
             name, shape=(0,), chunks=(_COORD_ROWS,), dtype=dtype,
             # Strings keep zarr's default codecs (vlen-utf8 + zstd); blosc needs fixed items.
-            compressors="auto" if dtype is str else _codec(), dimension_names=("variant",),
+            compressors="auto" if dtype is str else codec(), dimension_names=("variant",),
         )  # fmt: skip
 
     def finish(self) -> None:
@@ -150,8 +151,6 @@ class VariantZarrWriter(AllOrNothing):
 
     def close(self) -> None:
         """Write the buffered rows and the metadata, then rename the store into place."""
-        from grelu_cli.io.zarr.schema import consolidate, rename_into_place
-
         if self._group is None:
             raise RuntimeError("VariantZarrWriter.close() outside an open writer")
         try:
@@ -262,17 +261,10 @@ class VariantZarrWriter(AllOrNothing):
         self._coord_rows = z
 
 
-def _codec() -> Any:
-    from grelu_cli.io.zarr.schema import codec
-
-    return codec()
-
-
 def check_variant_store_output(path: str | Path, *, overwrite: bool = False) -> None:
     """Raise if ``path`` cannot be written: a file, a directory that is not a grelu variant
     store (never replaced: it may be someone else's data), or a store without ``overwrite``."""
     from grelu_cli.errors import OutputExistsError
-    from grelu_cli.io.zarr.read import read_record
 
     path = Path(path)
     if path.is_file():
@@ -294,19 +286,6 @@ def check_variant_store_output(path: str | Path, *, overwrite: bool = False) -> 
         )
 
 
-_PARTIAL = re.compile(r"\.(.+)\.\d+-[0-9a-f]{8}\.partial")
-
-
-def _remove_stale_partials(final: Path) -> None:
-    """Temporary stores of ``final`` left by killed runs (we hold the output's lock, so no
-    live writer owns one)."""
-    with contextlib.suppress(OSError):
-        for entry in final.parent.iterdir():
-            m = _PARTIAL.fullmatch(entry.name)
-            if m and m.group(1) == final.name and entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-
-
 def read_variant_store(
     path: str | Path, rows_per_block: int | None = None
 ) -> Iterator[tuple[dict[str, list[Any]], dict[str, np.ndarray]]]:
@@ -314,8 +293,6 @@ def read_variant_store(
     ``columns`` maps each ``VARIANT_COLUMNS`` name to N values (``id`` None where empty),
     ``values`` each value name to an (N, T) float32 array."""
     import zarr
-
-    from grelu_cli.io.zarr.read import read_record
 
     record = read_record(path)
     if record.get("command") != "variants":

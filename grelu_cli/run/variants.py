@@ -236,12 +236,13 @@ def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:
 
 
 def output_format(output: str) -> str:
-    """``parquet`` or ``zarr``, from the output's name; UsageError for anything else."""
-    name = output.rstrip("/").lower()
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if name.endswith(".zarr"):
-        return "zarr"
+    """``parquet`` or ``zarr``, from the output's name (the writer registry's suffixes);
+    UsageError for anything else."""
+    from grelu_cli.io.writers import has_suffix
+
+    for fmt in ("parquet", "zarr"):
+        if has_suffix(output, fmt):
+            return fmt
     raise UsageError(
         f"-o {output}: grelu variants writes parquet or zarr",
         fix="end the output in .parquet (or .zarr for a dense (variant, task) store)",

@@ -135,3 +135,13 @@ def test_no_rows_gives_an_empty_store(tmp_path: Path) -> None:
     ds = xr.open_zarr(out)
     assert ds.sizes == {"variant": 0, "task": 3}
     assert list(read_variant_store(out)) == []
+
+
+def test_a_killed_run_s_temporary_store_is_removed(tmp_path: Path) -> None:
+    stale = tmp_path / ".v.zarr.12345-deadbeef.partial"
+    (stale / "ref_value").mkdir(parents=True)
+    other = tmp_path / ".w.zarr.12345-deadbeef.partial"  # another output's: left alone
+    other.mkdir()
+    _write(VariantZarrWriter(tmp_path / "v.zarr", TASKS, SCORES,
+                             metadata={"command": "variants"}), [2])  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == [".w.zarr.12345-deadbeef.partial", "v.zarr"]
