@@ -67,7 +67,7 @@ def _import_statements(path: Path, root: Path = PACKAGE) -> list[tuple[int, str,
     ``import``)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     here = ["grelu_cli", *path.relative_to(root).with_suffix("").parts][:-1]  # its package
-    found = []
+    found: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name, []) for a in node.names]
