@@ -65,7 +65,12 @@ class ChannelsLastMaxPool1d(nn.MaxPool1d):
     def forward(self, x: Tensor) -> Tensor:
         k = self._window()
         xt = position_major(x) if k is not None else None
-        if xt is None or x.shape[1] == 1 or (torch.is_grad_enabled() and x.requires_grad):
+        if (
+            k is None
+            or xt is None
+            or x.shape[1] == 1
+            or (torch.is_grad_enabled() and x.requires_grad)
+        ):
             return super().forward(x)
         n, length, c = xt.shape
         out_len = length // k

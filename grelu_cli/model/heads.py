@@ -119,5 +119,8 @@ class MLPHead(nn.Module):
     def select_tasks(self, indices: Sequence[int]) -> None:
         """Keep outputs ``indices`` in that order (slices the last linear layer)."""
         idx = check_task_indices(indices, self.n_tasks)
-        select_linear_out(self.blocks[-1].linear, idx)
+        last = self.blocks[-1]
+        if not isinstance(last, LinearBlock):  # the constructor appends only LinearBlocks
+            raise TypeError(f"cannot select tasks of {type(last).__name__}")
+        select_linear_out(last.linear, idx)
         self.n_tasks = len(idx)

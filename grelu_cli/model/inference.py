@@ -106,10 +106,13 @@ def _conv_then_norm(order: str) -> bool:
 @torch.no_grad()
 def _fold_into(conv: nn.Conv1d, bn: nn.BatchNorm1d) -> None:
     """conv -> bn  ==>  conv' (weight (O, I, k) and bias (O,) rescaled per output channel)."""
-    scale = torch.rsqrt(bn.running_var.double() + bn.eps)
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None:  # _foldable_bn picks only norms with running statistics
+        raise ValueError("a batch norm without running statistics cannot be folded")
+    scale = torch.rsqrt(var.double() + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight.double()
-    shift = -bn.running_mean.double() * scale
+    shift = -mean.double() * scale
     if bn.bias is not None:
         shift = shift + bn.bias.double()
     w = conv.weight.double() * scale.reshape(-1, *([1] * (conv.weight.ndim - 1)))
@@ -126,6 +129,7 @@ def fold_batch_norms(model: nn.Module) -> int:
     """
     n = 0
     for module in model.modules():
+        conv: nn.Module
         if isinstance(module, ConvBlock):
             conv = module.conv
         elif isinstance(module, ChannelTransformBlock) and isinstance(
@@ -213,7 +217,8 @@ class InferenceConvBlock(ConvBlock):
         owned = False  # whether x was made here (safe to overwrite)
         for name, fuse_residual, fuse_relu in self._steps():
             if name == "C":
-                if fuse_residual or fuse_relu:
+                # _steps fuses only into a ChannelsLastConv1d; isinstance says so to mypy
+                if (fuse_residual or fuse_relu) and isinstance(self.conv, ChannelsLastConv1d):
                     residual = x_input if fuse_residual else None
                     x = self.conv.fused(x, residual=residual, relu=fuse_relu)
                 else:
@@ -224,7 +229,7 @@ class InferenceConvBlock(ConvBlock):
             elif name == "N":
                 x = self.norm(x)
                 owned = True
-            elif name == "R":
+            elif name == "R" and x_input is not None:  # "R" is a step only with a residual
                 x = x.add_(x_input) if owned and x.shape == x_input.shape else x + x_input
                 owned = True
             elif name == "A":
@@ -457,7 +462,7 @@ def _fast_pools(model: nn.Module) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Crop before the pointwise tail of Borzoi and Enformer
-def _pointwise(block: nn.Module) -> bool:
+def _pointwise(block: nn.Module | None) -> bool:
     """Whether a conv block computes each position from that position alone (1x1 conv, no
     pooling), so that cropping before it gives the same values as cropping after it."""
     return (

@@ -7,7 +7,7 @@ Wrapper layers keep gReLU's ``.layer`` attribute so that checkpoint keys such as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -28,7 +28,7 @@ class EnformerGELU(nn.Module):
 
 
 # Name -> factory. "gelu_borzoi" is the tanh approximation the Keras Borzoi used.
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "elu": nn.ELU,
     "gelu": nn.GELU,
@@ -107,18 +107,21 @@ class Pool(nn.Module):
         super().__init__()
         if func is None:
             self.layer: nn.Module = nn.Identity()
-        elif func == "avg":
-            self.layer = nn.AvgPool1d(kernel_size=pool_size)
-        elif func == "max":
-            self.layer = nn.MaxPool1d(kernel_size=pool_size)
-        elif func == "attn":
-            if in_channels is None:
-                raise ValueError("attention pooling needs in_channels")
-            self.layer = AttentionPool(in_channels, pool_size=pool_size, dtype=dtype, device=device)
-        else:
+            return
+        if func not in ("avg", "max", "attn"):
             raise ValueError(
                 f"unknown pooling function {func!r}; known: 'avg', 'max', 'attn', None"
             )
+        if pool_size is None:
+            raise ValueError(f"{func} pooling needs pool_size")
+        if func == "avg":
+            self.layer = nn.AvgPool1d(kernel_size=pool_size)
+        elif func == "max":
+            self.layer = nn.MaxPool1d(kernel_size=pool_size)
+        else:
+            if in_channels is None:
+                raise ValueError("attention pooling needs in_channels")
+            self.layer = AttentionPool(in_channels, pool_size=pool_size, dtype=dtype, device=device)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layer(x)
@@ -202,6 +205,8 @@ class TaskSelect(nn.Module):
     transform). The indices are a non-persistent buffer, so state_dict keys do not change.
     """
 
+    indices: Tensor  # (len(indices),) long; a buffer, declared for the type checker
+
     def __init__(self, indices: Sequence[int]) -> None:
         super().__init__()
         self.register_buffer(
@@ -241,6 +246,8 @@ class ChannelTransform(nn.Module):
         if isinstance(layer, TaskSelect):
             self.layer = TaskSelect(layer.indices[torch.as_tensor(list(indices))].tolist())
             return
+        if not isinstance(layer, nn.Conv1d):
+            raise TypeError(f"cannot select output channels of {type(layer).__name__}")
         select_linear_out(layer, indices)
 
 

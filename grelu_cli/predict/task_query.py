@@ -26,7 +26,7 @@ import ast
 import operator
 import re
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from grelu_cli.errors import UsageError
 
@@ -354,7 +354,7 @@ class _Eval:
             raise _RefusedError(self.token(func), "the only methods are col.str.* and col.isin")
         if method not in _STR_PREDICATES | _STR_TRANSFORMS:
             raise _RefusedError(repr(f".str.{method}"), "not one of the allowed string methods")
-        col = self._series(target.value)  # type: ignore[attr-defined]
+        col = self._series(target.value)
         if method in _STR_TRANSFORMS:
             if node.args or node.keywords:
                 raise _RefusedError(self.token(node), f".str.{method}() takes no arguments")
@@ -412,7 +412,7 @@ class _Eval:
             raise _RefusedError(self.token(node), f"it fails on the tasks table: {msg}") from None
 
 
-def _is_str_accessor(node: ast.expr) -> bool:
+def _is_str_accessor(node: ast.expr) -> TypeGuard[ast.Attribute]:
     return isinstance(node, ast.Attribute) and node.attr == "str"
 
 

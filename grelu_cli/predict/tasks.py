@@ -214,19 +214,21 @@ def plan_tasks(
             f"task indices {bad} are out of range for a model with {n_tasks} tasks",
             fix="select tasks by name from 'grelu models info MODEL'",
         )
-    swap_needed = rc and pairs is not None and any(pairs[i] != i for i in range(n_tasks))
+    # the strand partners when outputs must be swapped, else None
+    swap = (
+        pairs if rc and pairs is not None and any(pairs[i] != i for i in range(n_tasks)) else None
+    )
     computed = list(sel)
-    if swap_needed:
-        assert pairs is not None
+    if swap is not None:
         for i in sel:
-            if pairs[i] not in computed:
-                computed.append(pairs[i])
+            if swap[i] not in computed:
+                computed.append(swap[i])
     if not elementwise:
         # softmax over tasks: compute all channels in table order, activate, then select.
         computed = list(range(n_tasks))
     pos = {t: k for k, t in enumerate(computed)}
     keep = tuple(pos[i] for i in sel)
-    rc_swap = tuple(pos[pairs[t]] for t in computed) if swap_needed else None  # type: ignore[index]
+    rc_swap = tuple(pos[swap[t]] for t in computed) if swap is not None else None
     full = computed == list(range(n_tasks))
     use_select = can_select and not full
     slice_out = None if (use_select or full) else tuple(computed)

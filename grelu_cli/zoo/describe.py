@@ -54,9 +54,9 @@ def describe(
                     f"({rec.repo_id}/{wf.filename}), which are not in the local cache",
                     fix=f"run '{cmd}' first, or drop --tasks for the registry facts",
                 )
-            info = _record_info(rec)
-            info["weights"] = f"not cached (run '{cmd}')"
-            return info, None
+            facts = _record_info(rec)
+            facts["weights"] = f"not cached (run '{cmd}')"
+            return facts, None
     from grelu_cli.zoo.build import parse_param
     from grelu_cli.zoo.loader import load_model
 

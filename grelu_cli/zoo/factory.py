@@ -52,7 +52,7 @@ def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
+def constructor_params(cls: type[object]) -> dict[str, inspect.Parameter]:
     """The keyword parameters of ``cls.__init__`` (without self/dtype/device)."""
     sig = inspect.signature(cls.__init__)
     return {

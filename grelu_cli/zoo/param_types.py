@@ -25,7 +25,7 @@ _UNKNOWN = object()  # an annotation this module does not check
 
 
 def check_types(
-    cls: type,
+    cls: type[object],
     kwargs: dict[str, Any],
     *,
     where: str,

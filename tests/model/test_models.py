@@ -8,6 +8,7 @@ import torch
 from grelu_cli.model import architectures
 from grelu_cli.model import models as M
 from grelu_cli.model.blocks import ConvBlock
+from grelu_cli.model.blocks.transformer import TransformerBlock
 from grelu_cli.model.layers import Activation, Pool
 from tests.model.small import SMALL, build, one_hot
 
@@ -106,6 +107,16 @@ def test_unknown_names_raise_value_error() -> None:
         Pool("median", 2)
     with pytest.raises(ValueError, match="order"):
         ConvBlock(4, 4, 3, order="CDNA")
+
+
+def test_missing_sizes_raise_value_error_at_construction() -> None:
+    """A pooling without its size, or relative-position attention without its sizes, used to
+    build and fail only in the forward (``n % None``) or deep inside torch."""
+    for func in ("avg", "max", "attn"):
+        with pytest.raises(ValueError, match=f"{func} pooling needs pool_size"):
+            Pool(func, in_channels=4)
+    with pytest.raises(ValueError, match="needs n_pos_features, key_len, value_len"):
+        TransformerBlock(in_len=8, n_heads=2, attn_dropout=0.0, ff_dropout=0.0, flash_attn=False)
 
 
 @pytest.mark.parametrize("name", NAMES)

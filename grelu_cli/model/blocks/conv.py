@@ -249,7 +249,8 @@ class ConvTower(nn.Module):
             )
             self.receptive_field += dilation * (kernel_size - 1)
             self.layer_specs.append(("conv", kernel_size, dilation))
-            if pool_func is not None:
+            # (Pool refuses a pool_func without a pool_size, so this is "if pool_func")
+            if pool_func is not None and pool_size is not None:
                 self.receptive_field *= pool_size
                 self.pool_factor *= pool_size
                 self.layer_specs.append(("pool", pool_size))

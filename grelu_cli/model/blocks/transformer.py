@@ -40,6 +40,16 @@ class TransformerBlock(nn.Module):
                 embed_dim=in_len, n_heads=n_heads, dropout_p=attn_dropout, **kw
             )
         else:
+            if (
+                n_pos_features is None
+                or key_len is None
+                or value_len is None
+                or pos_dropout is None
+            ):
+                raise ValueError(
+                    "relative-position attention needs n_pos_features, key_len, value_len "
+                    "and pos_dropout"
+                )
             self.mha = Attention(
                 in_len=in_len,
                 n_heads=n_heads,

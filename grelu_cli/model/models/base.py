@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -28,7 +29,10 @@ class BaseModel(nn.Module):
     @property
     def n_tasks(self) -> int:
         """Number of output channels (after any :meth:`select_tasks`)."""
-        return self.head.n_tasks
+        n_tasks = self.head.n_tasks  # typed Tensor | Module by Module.__getattr__
+        if not isinstance(n_tasks, numbers.Integral):  # an int (or a numpy int) in every head
+            raise TypeError(f"head {type(self.head).__name__} has n_tasks {n_tasks!r}")
+        return int(n_tasks)
 
     def geometry(self) -> Geometry:
         """Input-length rules and output-bin map, from the architecture alone (no forward)."""

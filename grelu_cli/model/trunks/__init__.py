@@ -198,9 +198,21 @@ class ConvGRUTrunk(nn.Module):
     ) -> None:
         super().__init__()
         self.conv_tower = plain_conv_tower(
-            stem_channels, stem_kernel_size, n_conv, channel_init, channel_mult, kernel_size,
-            act_func, conv_norm, pool_func, pool_size, residual, crop_len, dtype, device,
-        )  # fmt: skip
+            stem_channels=stem_channels,
+            stem_kernel_size=stem_kernel_size,
+            n_conv=n_conv,
+            channel_init=channel_init,
+            channel_mult=channel_mult,
+            kernel_size=kernel_size,
+            act_func=act_func,
+            norm=conv_norm,
+            pool_func=pool_func,
+            pool_size=pool_size,
+            residual=residual,
+            crop_len=crop_len,
+            dtype=dtype,
+            device=device,
+        )
         self.gru_tower = GRUBlock(
             in_channels=self.conv_tower.out_channels,
             n_layers=n_gru,
@@ -252,9 +264,21 @@ class ConvTransformerTrunk(nn.Module):
     ) -> None:
         super().__init__()
         self.conv_tower = plain_conv_tower(
-            stem_channels, stem_kernel_size, n_conv, channel_init, channel_mult, kernel_size,
-            act_func, norm, pool_func, pool_size, residual, crop_len, dtype, device,
-        )  # fmt: skip
+            stem_channels=stem_channels,
+            stem_kernel_size=stem_kernel_size,
+            n_conv=n_conv,
+            channel_init=channel_init,
+            channel_mult=channel_mult,
+            kernel_size=kernel_size,
+            act_func=act_func,
+            norm=norm,
+            pool_func=pool_func,
+            pool_size=pool_size,
+            residual=residual,
+            crop_len=crop_len,
+            dtype=dtype,
+            device=device,
+        )
         self.transformer_tower = TransformerTower(
             in_channels=self.conv_tower.out_channels,
             n_blocks=n_transformers,

@@ -116,7 +116,6 @@ class BorzoiTrunk(nn.Module):
     ) -> None:
         super().__init__()
         kw = {"dtype": dtype, "device": device}
-        norms = {"norm_type": norm_type, "norm_kwargs": norm_kwargs}
         self.n_conv = n_conv
         self.conv_tower = BorzoiConvTower(
             stem_channels=stem_channels,
@@ -126,7 +125,8 @@ class BorzoiTrunk(nn.Module):
             kernel_size=kernel_size,
             n_blocks=n_conv,
             act_func=act_func,
-            **norms,
+            norm_type=norm_type,
+            norm_kwargs=norm_kwargs,
             **kw,
         )
         self.transformer_tower = TransformerTower(
@@ -148,7 +148,8 @@ class BorzoiTrunk(nn.Module):
             in_channels=channels,
             y_in_channels=[channels, self.conv_tower.filters[-2]],
             act_func=act_func,
-            **norms,
+            norm_type=norm_type,
+            norm_kwargs=norm_kwargs,
             **kw,
         )
         self.pointwise_conv = ConvBlock(
@@ -159,7 +160,8 @@ class BorzoiTrunk(nn.Module):
             dropout=0.1,
             norm=True,
             order="NACDR",
-            **norms,
+            norm_type=norm_type,
+            norm_kwargs=norm_kwargs,
             **kw,
         )
         self.act = Activation(act_func)

@@ -25,7 +25,8 @@ class EnformerConvTower(nn.Module):
         super().__init__()
         kw = {"dtype": dtype, "device": device}
         half_dim = out_channels // 2
-        gelu = {"act_func": "gelu_enformer", "order": "NACDR"}
+        # Every conv block runs norm, activation (Enformer's GELU), conv, dropout, residual.
+        act, order = "gelu_enformer", "NACDR"
         self.blocks = nn.ModuleList()
         self.blocks.append(
             nn.Sequential(
@@ -37,7 +38,8 @@ class EnformerConvTower(nn.Module):
                     residual=True,
                     pool_func="attn",
                     pool_size=2,
-                    **gelu,
+                    act_func=act,
+                    order=order,
                     **kw,
                 ),
             )
@@ -50,7 +52,9 @@ class EnformerConvTower(nn.Module):
         for i in range(1, n_blocks):
             self.blocks.append(
                 nn.Sequential(
-                    ConvBlock(filters[i - 1], filters[i], kernel_size=5, **gelu, **kw),
+                    ConvBlock(
+                        filters[i - 1], filters[i], kernel_size=5, act_func=act, order=order, **kw
+                    ),
                     ConvBlock(
                         filters[i],
                         filters[i],
@@ -58,7 +62,8 @@ class EnformerConvTower(nn.Module):
                         residual=True,
                         pool_func="attn",
                         pool_size=2,
-                        **gelu,
+                        act_func=act,
+                        order=order,
                         **kw,
                     ),
                 )
