@@ -1,4 +1,8 @@
-"""The root Typer app, global options, and error handling around every command."""
+"""The root Typer app: global options, every command, and error handling around each.
+
+The command modules (one per command group) keep their heavy imports inside the command
+bodies, so building the app imports no torch. Nothing under ``cli/`` imports this module.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from grelu_cli import __version__
+from grelu_cli.cli import merge, models, plot, predict, variants
 from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
 from grelu_cli.cli.options import install_help_types
 
@@ -36,7 +41,7 @@ class GreluGroup(TyperGroup):
     sees exactly what a user sees.
     """
 
-    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         kw["standalone_mode"] = False
         try:
@@ -88,12 +93,11 @@ def root(
     """Batch prediction for gReLU sequence-to-function models."""
 
 
-def _register() -> None:
-    # Command groups register themselves here; each module keeps its heavy imports lazy.
-    from grelu_cli.cli import commands  # noqa: F401
-
-
-_register()
+app.add_typer(models.app, name="models")
+app.command("predict", epilog=predict.EPILOG)(predict.predict)
+app.command("merge", epilog=merge.EPILOG)(merge.merge)
+app.command("plot", epilog=plot.EPILOG)(plot.plot)
+app.command("variants", epilog=variants.EPILOG)(variants.variants)
 
 
 def main() -> None:

@@ -12,21 +12,20 @@ import re
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from grelu_cli.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from grelu_cli.errors import describe_error
 
-try:  # typer >= 0.2x vendors click; its commands raise the vendored exceptions
+if TYPE_CHECKING:  # the typer this is checked against vendors click
     from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as click_exc
+else:
+    try:  # typer >= 0.2x vendors click; its commands raise the vendored exceptions
+        from typer._click import exceptions as click_exc
+    except ImportError:  # pragma: no cover - older typer on top of click
+        from click import exceptions as click_exc
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
 EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_MISSING = 4
-EXIT_OOM = 5
 
 
 def _command_path(ctx: object | None) -> str:

@@ -10,7 +10,8 @@ Two formats:
 - ``json``: one JSON object per line (``{"event": "start" | "progress" | "warning" | "summary"
   | "error", ...}``) for workflow engines; progress events at most every few seconds.
 
-Data never goes to stderr, and messages never go to stdout.
+Data never goes to stderr, and messages never go to stdout (a dry run's report is the
+command's output: stdout). :func:`execute` runs a job command with a :class:`RunLog`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,50 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
+
+import typer
+
+from grelu_cli.core.choices import LOG_FORMATS
+from grelu_cli.errors import UsageError
 
 LogFormat = Literal["text", "json"]
 
 JSON_PROGRESS_EVERY_S = 5.0
+
+
+def execute(
+    options: dict[str, Any],
+    make_job: Callable[..., Any],
+    check: Callable[[Any], Any],
+    run: Callable[[Any, RunLog], Any],
+) -> None:
+    """Run a job command: ``options`` are its parameters, the keywords of ``make_job`` (the
+    API's ``job``/``variants_job``) plus ``dry_run``, ``quiet`` and ``log_format``.
+
+    Options left out (None) take the API's defaults, which are the CLI's (a test checks it).
+    ``--dry-run`` prints ``check(job)``'s report and exits 0, or 3 when the input has problems;
+    otherwise ``run(job, log)`` and the summary line.
+    """
+    dry_run, quiet, log_format = (options.pop(name) for name in ("dry_run", "quiet", "log_format"))
+    if log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format {log_format!r} is not allowed",
+            fix=f"use one of {', '.join(LOG_FORMATS)}",
+        )
+    if options.get("output", "") is None and not dry_run:  # grelu variants without -o
+        raise UsageError("no output given", fix="pass -o OUT.parquet (or --dry-run)")
+    job = make_job(**{name: value for name, value in options.items() if value is not None})
+    if dry_run:
+        report = check(job)
+        for line in report.lines:
+            typer.echo(line)
+        raise typer.Exit(0 if report.ok else 3)
+    log = RunLog(log_format, quiet=quiet)
+    summary = run(job, log)
+    log.summary(summary.line(), **summary.fields())
 
 
 class RunLog:
