@@ -20,7 +20,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Literal, TextIO
 
 import typer
@@ -127,17 +127,10 @@ class RunLog:
     @contextmanager
     def progress(self, total: int, what: str = "windows") -> Iterator[Progress]:
         """Track ``total`` units of work; yields a :class:`Progress` to advance."""
-        bar = None
-        if self.fmt == "text" and not self.quiet and self.stream.isatty():
-            bar = _RichBar(total, what, self.stream)
-        prog = Progress(self, total, what, bar)
-        try:
-            if bar is not None:
-                bar.__enter__()
-            yield prog
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+        drawn = self.fmt == "text" and not self.quiet and self.stream.isatty()
+        bar = _RichBar(total, what, self.stream) if drawn else None
+        with bar or nullcontext():
+            yield Progress(self, total, what, bar)
 
 
 class Progress:
