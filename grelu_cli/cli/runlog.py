@@ -21,10 +21,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
 import typer
 
+from grelu_cli.cli.params import CLI_ONLY
 from grelu_cli.core.choices import LOG_FORMATS
 from grelu_cli.errors import UsageError
 
@@ -32,12 +33,14 @@ LogFormat = Literal["text", "json"]
 
 JSON_PROGRESS_EVERY_S = 5.0
 
+Job = TypeVar("Job")
+
 
 def execute(
     options: dict[str, Any],
-    make_job: Callable[..., Any],
-    check: Callable[[Any], Any],
-    run: Callable[[Any, RunLog], Any],
+    make_job: Callable[..., Job],
+    check: Callable[[Job], Any],
+    run: Callable[[Job, RunLog], Any],
 ) -> None:
     """Run a job command: ``options`` are its parameters, the keywords of ``make_job`` (the
     API's ``job``/``variants_job``) plus ``dry_run``, ``quiet`` and ``log_format``.
@@ -46,7 +49,7 @@ def execute(
     ``--dry-run`` prints ``check(job)``'s report and exits 0, or 3 when the input has problems;
     otherwise ``run(job, log)`` and the summary line.
     """
-    dry_run, quiet, log_format = (options.pop(name) for name in ("dry_run", "quiet", "log_format"))
+    dry_run, quiet, log_format = (options.pop(name) for name in CLI_ONLY)
     if log_format not in LOG_FORMATS:
         raise UsageError(
             f"--log-format {log_format!r} is not allowed",
