@@ -6,8 +6,6 @@ bodies, so building the app imports no torch. Nothing under ``cli/`` imports thi
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,17 +19,6 @@ from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
 from grelu_cli.cli.options import install_help_types
 
 install_help_types()  # flags shown as flags in every command's --help
-
-
-def _debug_requested(args: Sequence[str]) -> bool:
-    return "--debug" in args or os.environ.get("GRELU_DEBUG", "") not in ("", "0")
-
-
-def _json_requested(args: Sequence[str]) -> bool:
-    args = list(args)
-    if "--log-format=json" in args:
-        return True
-    return any(a == "--log-format" and b == "json" for a, b in itertools.pairwise(args))
 
 
 class GreluGroup(TyperGroup):
@@ -49,15 +36,15 @@ class GreluGroup(TyperGroup):
         except typer.Exit as e:  # --help/--version, and typer's own Ctrl-C handling
             sys.exit(e.exit_code)
         except typer.Abort:
-            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
+            rv = EXIT_INTERRUPTED
+        except SystemExit:
+            raise
         except BaseException as e:  # the one place that turns errors into exit codes
-            if isinstance(e, SystemExit):
-                raise
-            sys.exit(report(e, _debug_requested(argv), _json_requested(argv)))
+            sys.exit(report(e, argv))
         if rv == EXIT_INTERRUPTED:
             # typer turns Ctrl-C (and our SIGTERM handler's KeyboardInterrupt) into a returned
             # 130 in non-standalone mode; no command returns 130 itself.
-            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
+            sys.exit(report(KeyboardInterrupt(), argv))
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -7,11 +7,14 @@ The codes are listed in the README ("Errors and exit codes").
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from grelu_cli.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
@@ -55,18 +58,18 @@ def describe(err: BaseException) -> tuple[str, int]:
     return describe_error(err)
 
 
-def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
-    """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code.
-
-    With ``json_mode`` (``--log-format json``) the line is a JSON ``error`` event, so every
-    stderr line of a run parses as JSON for workflow logs.
+def report(err: BaseException, argv: Sequence[str]) -> int:
+    """Print ``err`` as one line on stderr; return the exit code. ``argv`` is the command line:
+    ``--debug`` (or ``GRELU_DEBUG=1``) adds the traceback, and with ``--log-format json`` the
+    line is a JSON ``error`` event, so every stderr line of a run parses as JSON.
     """
     if type(err).__name__ == "NoArgsIsHelpError":  # help was already shown
         return EXIT_USAGE
     line, code = describe(err)
-    if debug:
+    if "--debug" in argv or os.environ.get("GRELU_DEBUG", "") not in ("", "0"):
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
-    if json_mode:
+    pairs = itertools.pairwise(argv)
+    if "--log-format=json" in argv or ("--log-format", "json") in pairs:
         event = {"event": "error", "time": round(time.time(), 3), "message": f"error: {line}"}
         print(json.dumps({**event, "exit_code": code}), file=sys.stderr)
     else:
