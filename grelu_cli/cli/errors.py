@@ -1,8 +1,5 @@
-"""Turn any exception into one line on stderr and a stable exit code.
-
-The codes are listed in the README ("Errors and exit codes").
-
-``error: <what is wrong, which value, where> (<fix>)`` and no traceback unless --debug.
+"""Turn any exception into one line on stderr, ``error: <what is wrong, which value, where>
+(<fix>)``, no traceback unless --debug, and a stable exit code (README: "Errors and exit codes").
 """
 
 from __future__ import annotations
@@ -31,10 +28,6 @@ else:
 EXIT_USAGE = 2
 
 
-def _command_path(ctx: object | None) -> str:
-    return getattr(ctx, "command_path", None) or "grelu"
-
-
 _BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 
 
@@ -47,7 +40,7 @@ def _usage_fix(err: click_exc.UsageError) -> str:
             "flags such as --rc take no value: give the flag to turn it on, leave it out to "
             "keep it off"
         )
-    return f"see '{_command_path(err.ctx)} --help'"
+    return f"see '{getattr(err.ctx, 'command_path', None) or 'grelu'} --help'"
 
 
 def describe(err: BaseException) -> tuple[str, int]:

@@ -1,18 +1,17 @@
 """Every option of the job commands (``grelu predict``, ``grelu variants``), declared once.
 
 Each option is an ``Annotated`` type (huggingface_hub's ``cli/_cli_utils.py`` habit): a command
-writes ``rc: RcOpt = False`` and gets the flag, its help panel and its help text, so commands
-that share an option cannot drift. The option ``--tasks-query`` is the parameter
-``tasks_query``, which is also the Python API's keyword (``tests/cli/test_api_cli_parity.py``).
-Where an option means something else in ``grelu variants`` (``--region``, ``--output``,
-``--shard``...), a ``Variant*Opt`` with its own help says what it does there.
+writes ``rc: RcOpt = False`` and gets the flag, its help panel and its help text (one per
+option, in :data:`HELP`), so commands cannot drift. The option ``--tasks-query`` is the
+parameter ``tasks_query``, the Python API's keyword (``tests/cli/test_api_cli_parity.py``).
+A ``Variant*Opt`` is the option as ``grelu variants`` shows it: with its own help where it
+means something else there (``--region``, ``--output``, ``--shard``...), or in another panel.
 """
 
 from __future__ import annotations
 
-from copy import copy
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
@@ -119,13 +118,6 @@ def option(panel: str, name: str, *flags: str) -> Any:
     return typer.Option(*flags, rich_help_panel=panel, help=HELP[name])
 
 
-def in_panel(alias: Any, panel: str) -> Any:
-    """The option of ``alias`` shown under another help panel (same flags, same help)."""
-    moved = copy(get_args(alias)[1])
-    moved.rich_help_panel = panel
-    return moved
-
-
 ModelOpt = Annotated[str, option(MODEL, "model", "--model", "-m")]
 ReplicateOpt = Annotated[int | None, option(MODEL, "replicate")]
 SpeciesOpt = Annotated[str | None, option(MODEL, "species")]
@@ -170,7 +162,7 @@ LogitsOpt = Annotated[bool, option(PREDICTION, "logits")]
 ScoresOpt = Annotated[str, option(SCORES, "scores")]
 PseudocountOpt = Annotated[float, option(SCORES, "pseudocount")]
 VariantAggregateOpt = Annotated[str, option(SCORES, "variant_aggregate")]
-VariantBinsOpt = Annotated[int | None, in_panel(BinsOpt, SCORES)]
+VariantBinsOpt = Annotated[int | None, option(SCORES, "bins")]
 
 DeviceOpt = Annotated[str, option(RUN, "device")]
 PrecisionOpt = Annotated[str, option(RUN, "precision")]
@@ -186,7 +178,7 @@ LogFormatOpt = Annotated[str, option(RUN, "log_format")]
 ShardOpt = Annotated[str | None, option(WORKFLOWS, "shard")]
 VariantShardOpt = Annotated[str | None, option(RUN, "variant_shard")]
 ResumeOpt = Annotated[bool, option(WORKFLOWS, "resume")]
-VariantResumeOpt = Annotated[bool, in_panel(ResumeOpt, RUN)]
+VariantResumeOpt = Annotated[bool, option(RUN, "resume")]
 ChunkWindowsOpt = Annotated[int, option(WORKFLOWS, "chunk_windows")]
 ChunkRecordsOpt = Annotated[int, option(RUN, "chunk_records")]
 DevicesOpt = Annotated[str | None, option(WORKFLOWS, "devices")]

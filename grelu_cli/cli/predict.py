@@ -1,9 +1,7 @@
 """``grelu predict``: regions or sequences in, predicted tracks out (parquet, bigWig, zarr).
 
-A thin command: its parameters are :func:`grelu_cli.api.job`'s keyword arguments (shared
-options from :mod:`grelu_cli.cli.params`, the predict-only ones below); it builds the job and
-runs it with :func:`grelu_cli.cli.runlog.execute` (progress, warnings, summary or dry-run
-report). All heavy imports happen inside the library, after the cheap checks.
+Its parameters are :func:`grelu_cli.api.job`'s keyword arguments, their options declared in
+:mod:`grelu_cli.cli.params`; :func:`~grelu_cli.cli.runlog.execute` builds and runs the job.
 """
 
 from __future__ import annotations

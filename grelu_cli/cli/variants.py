@@ -1,9 +1,7 @@
 """``grelu variants``: variant effect prediction from a VCF (or table) against a genome.
 
-A thin command: its parameters are :func:`grelu_cli.api.variants_job`'s keyword arguments
-(options from :mod:`grelu_cli.cli.params`, shared with ``grelu predict`` where they mean the
-same); it builds the job and runs it with :func:`grelu_cli.cli.runlog.execute`, the same
-progress, warnings, JSON log and dry-run report as ``grelu predict``.
+Its parameters are :func:`grelu_cli.api.variants_job`'s keyword arguments, their options declared in
+:mod:`grelu_cli.cli.params`; :func:`~grelu_cli.cli.runlog.execute` builds and runs the job.
 """
 
 from __future__ import annotations
