@@ -1,9 +1,11 @@
-"""The root Typer app, global options, and error handling around every command."""
+"""The root Typer app: global options, every command, and error handling around each.
+
+The command modules (one per command group) keep their heavy imports inside the command
+bodies, so building the app imports no torch. Nothing under ``cli/`` imports this module.
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -12,21 +14,11 @@ import typer
 from typer.core import TyperGroup
 
 from grelu_cli import __version__
+from grelu_cli.cli import merge, models, plot, predict, variants
 from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
 from grelu_cli.cli.options import install_help_types
 
 install_help_types()  # flags shown as flags in every command's --help
-
-
-def _debug_requested(args: Sequence[str]) -> bool:
-    return "--debug" in args or os.environ.get("GRELU_DEBUG", "") not in ("", "0")
-
-
-def _json_requested(args: Sequence[str]) -> bool:
-    args = list(args)
-    if "--log-format=json" in args:
-        return True
-    return any(a == "--log-format" and b == "json" for a, b in itertools.pairwise(args))
 
 
 class GreluGroup(TyperGroup):
@@ -36,7 +28,7 @@ class GreluGroup(TyperGroup):
     sees exactly what a user sees.
     """
 
-    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         kw["standalone_mode"] = False
         try:
@@ -44,15 +36,15 @@ class GreluGroup(TyperGroup):
         except typer.Exit as e:  # --help/--version, and typer's own Ctrl-C handling
             sys.exit(e.exit_code)
         except typer.Abort:
-            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
+            rv = EXIT_INTERRUPTED
+        except SystemExit:
+            raise
         except BaseException as e:  # the one place that turns errors into exit codes
-            if isinstance(e, SystemExit):
-                raise
-            sys.exit(report(e, _debug_requested(argv), _json_requested(argv)))
+            sys.exit(report(e, argv))
         if rv == EXIT_INTERRUPTED:
             # typer turns Ctrl-C (and our SIGTERM handler's KeyboardInterrupt) into a returned
             # 130 in non-standalone mode; no command returns 130 itself.
-            sys.exit(report(KeyboardInterrupt(), _debug_requested(argv), _json_requested(argv)))
+            sys.exit(report(KeyboardInterrupt(), argv))
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -88,12 +80,11 @@ def root(
     """Batch prediction for gReLU sequence-to-function models."""
 
 
-def _register() -> None:
-    # Command groups register themselves here; each module keeps its heavy imports lazy.
-    from grelu_cli.cli import commands  # noqa: F401
-
-
-_register()
+app.add_typer(models.app, name="models")
+app.command("predict", epilog=predict.EPILOG)(predict.predict)
+app.command("merge", epilog=merge.EPILOG)(merge.merge)
+app.command("plot", epilog=plot.EPILOG)(plot.plot)
+app.command("variants", epilog=variants.EPILOG)(variants.variants)
 
 
 def main() -> None:

@@ -1,36 +1,31 @@
-"""Turn any exception into one line on stderr and a stable exit code.
-
-The codes are listed in the README ("Errors and exit codes").
-
-``error: <what is wrong, which value, where> (<fix>)`` and no traceback unless --debug.
+"""Turn any exception into one line on stderr, ``error: <what is wrong, which value, where>
+(<fix>)``, no traceback unless --debug, and a stable exit code (README: "Errors and exit codes").
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import sys
 import time
 import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from grelu_cli.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from grelu_cli.errors import describe_error
 
-try:  # typer >= 0.2x vendors click; its commands raise the vendored exceptions
+if TYPE_CHECKING:  # the typer this is checked against vendors click
     from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as click_exc
+else:
+    try:  # typer >= 0.2x vendors click; its commands raise the vendored exceptions
+        from typer._click import exceptions as click_exc
+    except ImportError:  # pragma: no cover - older typer on top of click
+        from click import exceptions as click_exc
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
 EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_MISSING = 4
-EXIT_OOM = 5
-
-
-def _command_path(ctx: object | None) -> str:
-    return getattr(ctx, "command_path", None) or "grelu"
 
 
 _BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
@@ -45,7 +40,7 @@ def _usage_fix(err: click_exc.UsageError) -> str:
             "flags such as --rc take no value: give the flag to turn it on, leave it out to "
             "keep it off"
         )
-    return f"see '{_command_path(err.ctx)} --help'"
+    return f"see '{getattr(err.ctx, 'command_path', None) or 'grelu'} --help'"
 
 
 def describe(err: BaseException) -> tuple[str, int]:
@@ -56,18 +51,18 @@ def describe(err: BaseException) -> tuple[str, int]:
     return describe_error(err)
 
 
-def report(err: BaseException, debug: bool, json_mode: bool = False) -> int:
-    """Print ``err`` as one line on stderr (plus a traceback if ``debug``); return the exit code.
-
-    With ``json_mode`` (``--log-format json``) the line is a JSON ``error`` event, so every
-    stderr line of a run parses as JSON for workflow logs.
+def report(err: BaseException, argv: Sequence[str]) -> int:
+    """Print ``err`` as one line on stderr; return the exit code. ``argv`` is the command line:
+    ``--debug`` (or ``GRELU_DEBUG=1``) adds the traceback, and with ``--log-format json`` the
+    line is a JSON ``error`` event, so every stderr line of a run parses as JSON.
     """
     if type(err).__name__ == "NoArgsIsHelpError":  # help was already shown
         return EXIT_USAGE
     line, code = describe(err)
-    if debug:
+    if "--debug" in argv or os.environ.get("GRELU_DEBUG", "") not in ("", "0"):
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
-    if json_mode:
+    pairs = itertools.pairwise(argv)
+    if "--log-format=json" in argv or ("--log-format", "json") in pairs:
         event = {"event": "error", "time": round(time.time(), 3), "message": f"error: {line}"}
         print(json.dumps({**event, "exit_code": code}), file=sys.stderr)
     else:

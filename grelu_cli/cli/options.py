@@ -28,12 +28,10 @@ def one_of(choices: tuple[str, ...]) -> str:
 def install_help_types() -> None:
     """Show flags as flags and repeatable options by their element type in every ``--help``.
 
-    Typer >= 0.2x renders each parameter's type in the rich help panel from
-    ``display_type_rich`` and does so for flags too, so ``--rc`` read ``--rc <bool>`` (and
-    users typed ``--rc true``, which fails: a flag takes no value) and ``--param`` read
-    ``<list[str]>``. Here flags show no type, as click's plain help does, and a repeatable
-    option or variadic argument shows the type of one value (``<str>``; the help text says it
-    repeats). Applied once to typer's parameter classes, so every command gets it.
+    Typer >= 0.2x renders every parameter's type in the help panel, flags included: ``--rc``
+    read ``--rc <bool>`` (so users typed ``--rc true``, which fails: a flag takes no value) and
+    ``--param`` read ``<list[str]>``. Patched once on typer's parameter classes, for every
+    command: flags show no type, repeatable options the type of one value (``<str>``).
     """
     from typer import core
 

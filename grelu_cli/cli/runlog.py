@@ -1,8 +1,5 @@
-"""Messages and progress for one command run, written to stderr.
-
-:class:`RunLog` is the CLI's :class:`~grelu_cli.run.observer.RunObserver`.
-
-Two formats:
+"""Messages and progress for one command run, written to stderr; :func:`execute` runs a job
+command with a :class:`RunLog` (the CLI's :class:`~grelu_cli.run.observer.RunObserver`).
 
 - ``text`` (default): a rich progress bar (windows, regions/s, bp/s, ETA) while a terminal is
   attached, warnings as ``warning: ...`` lines, and a one-line summary at the end. The bar goes
@@ -10,7 +7,8 @@ Two formats:
 - ``json``: one JSON object per line (``{"event": "start" | "progress" | "warning" | "summary"
   | "error", ...}``) for workflow engines; progress events at most every few seconds.
 
-Data never goes to stderr, and messages never go to stdout.
+Data never goes to stderr, and messages never go to stdout (a dry run's report is the
+command's output: stdout).
 """
 
 from __future__ import annotations
@@ -18,13 +16,51 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Literal, TextIO
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any, Literal, TextIO, TypeVar
+
+import typer
+
+from grelu_cli.cli.params import CLI_ONLY
+from grelu_cli.core.choices import LOG_FORMATS
+from grelu_cli.errors import UsageError
 
 LogFormat = Literal["text", "json"]
 
 JSON_PROGRESS_EVERY_S = 5.0
+
+Job = TypeVar("Job")
+
+
+def execute(
+    options: dict[str, Any],
+    make_job: Callable[..., Job],
+    check: Callable[[Job], Any],
+    run: Callable[[Job, RunLog], Any],
+) -> None:
+    """Run a job command: ``options`` are its parameters, the keywords of ``make_job`` (the
+    API's ``job``/``variants_job``) plus ``dry_run``, ``quiet`` and ``log_format``.
+
+    Options left out (None) take the API's defaults, which are the CLI's (a test checks it).
+    ``--dry-run`` prints ``check(job)``'s report and exits 0, or 3 when the input has problems;
+    otherwise ``run(job, log)`` and the summary line.
+    """
+    dry_run, quiet, log_format = (options.pop(name) for name in CLI_ONLY)
+    if log_format not in LOG_FORMATS:
+        fix = "use one of " + ", ".join(LOG_FORMATS)
+        raise UsageError(f"--log-format {log_format!r} is not allowed", fix=fix)
+    if options.get("output", "") is None and not dry_run:  # grelu variants without -o
+        raise UsageError("no output given", fix="pass -o OUT.parquet (or --dry-run)")
+    job = make_job(**{name: value for name, value in options.items() if value is not None})
+    if dry_run:
+        report = check(job)
+        for line in report.lines:
+            typer.echo(line)
+        raise typer.Exit(0 if report.ok else 3)
+    log = RunLog(log_format, quiet=quiet)
+    summary = run(job, log)
+    log.summary(summary.line(), **summary.fields())
 
 
 class RunLog:
@@ -89,23 +125,16 @@ class RunLog:
     @contextmanager
     def progress(self, total: int, what: str = "windows") -> Iterator[Progress]:
         """Track ``total`` units of work; yields a :class:`Progress` to advance."""
-        bar = None
-        if self.fmt == "text" and not self.quiet and self.stream.isatty():
-            bar = _RichBar(total, what, self.stream)
-        prog = Progress(self, total, what, bar)
-        try:
-            if bar is not None:
-                bar.__enter__()
-            yield prog
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+        drawn = self.fmt == "text" and not self.quiet and self.stream.isatty()
+        bar = _rich_bar(total, what, self.stream) if drawn else None
+        with bar if bar is not None else nullcontext():
+            yield Progress(self, total, what, bar)
 
 
 class Progress:
     """Counts of finished work; feeds a rich bar or periodic JSON progress events."""
 
-    def __init__(self, log: RunLog, total: int, what: str, bar: _RichBar | None) -> None:
+    def __init__(self, log: RunLog, total: int, what: str, bar: Any) -> None:
         self.log, self.total, self.what, self.bar = log, total, what, bar
         self.done = 0
         self._skipped = 0
@@ -123,7 +152,8 @@ class Progress:
         self.done += n
         self.bp += bp
         if self.bar is not None:
-            self.bar.update(self.done, self.rate, self.bp_rate)
+            rate = f"{self.rate:,.1f}/s {_human_bp(self.bp_rate)}/s"
+            self.bar.update(self.bar.task_ids[0], completed=self.done, rate=rate)
         elif self.log.fmt == "json":
             now = time.perf_counter()
             if now - self._last_emit >= JSON_PROGRESS_EVERY_S or self.done >= self.total:
@@ -150,45 +180,32 @@ class Progress:
         return self.bp / dt if dt > 0 else 0.0
 
 
-class _RichBar:
-    """A rich progress bar on stderr; imported lazily so start-up stays fast."""
+def _rich_bar(total: int, what: str, stream: TextIO) -> Any:
+    """A rich progress bar on ``stream`` with one task; imported here so start-up stays fast."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as RichProgress
 
-    def __init__(self, total: int, what: str, stream: TextIO) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import Progress as RichProgress
-
-        self._progress = RichProgress(
-            TextColumn("[bold]predict"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(what),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=Console(file=stream),
-            transient=False,
-        )
-        self._task = self._progress.add_task("predict", total=total, rate="")
-
-    def __enter__(self) -> _RichBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def update(self, done: int, rate: float, bp_rate: float) -> None:
-        self._progress.update(
-            self._task, completed=done, rate=f"{rate:,.1f}/s {_human_bp(bp_rate)}/s"
-        )
+    bar = RichProgress(
+        TextColumn("[bold]predict"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(what),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=Console(file=stream),
+        transient=False,
+    )
+    bar.add_task("predict", total=total, rate="")
+    return bar
 
 
 def _human_bp(bp: float) -> str:

@@ -1,8 +1,7 @@
 """Every fixed choice list of a prediction run, in one place.
 
 The library validates against these tuples and the CLI builds its help and checks from them,
-so a new choice is added here once. (Output formats are the writer registry's names:
-:data:`grelu_cli.io.writers.FORMATS`.)
+so a new choice is added here once.
 """
 
 from __future__ import annotations
@@ -25,3 +24,6 @@ DEVICES = ("auto", "cpu", "cuda")
 LOG_FORMATS = ("text", "json")
 #: Value types of a dense zarr store (float16 clips finite values beyond +-65,504).
 DTYPES = ("float32", "float16")
+#: Output formats: the writer registry's names in its order (``grelu_cli.io.writers.FORMATS``,
+#: kept equal by a test), listed here so that the CLI's help need not import io.
+FORMATS = ("parquet", "bigwig", "zarr")
