@@ -49,8 +49,6 @@ THIRD_PARTY = {"model": {"torch"}, "core": {"numpy"}}
 # is the exact set of modules of one cycle: the test fails on any other cycle, and on an
 # entry that is no longer a cycle, so that this list cannot outlive the fix.
 KNOWN_CYCLES: list[frozenset[str]] = [
-    # fixed on branch i21-cli, remove at merge
-    frozenset({"grelu_cli.cli.app", "grelu_cli.cli.commands"}),
     # fixed on branch i21-engine, remove at merge
     frozenset({"grelu_cli.run.chunked", "grelu_cli.run.workers"}),
 ]
