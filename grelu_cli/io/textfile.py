@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from grelu_cli.errors import InputDataError, MissingResourceError
 
@@ -46,7 +46,7 @@ def open_binary(path: str | Path) -> Iterator[BinaryIO]:
                 f"input file {path} cannot be read: {err.strerror}", fix="check the path"
             ) from None
         owned = True
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
     try:
         if buffered.peek(2)[:2] == _GZIP_MAGIC:
             with gzip.GzipFile(fileobj=buffered, mode="rb") as gz:
