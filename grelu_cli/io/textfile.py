@@ -68,9 +68,11 @@ def iter_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
     try:
         for lineno, raw in enumerate(stream, start=1):
             yield lineno, raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start : err.start + 1].hex()
         raise InputDataError(
-            f"{name} line {lineno}: not UTF-8 text", fix="is this a binary file?"
+            f"{name} line {lineno}: not UTF-8 text (byte 0x{bad} at column {err.start + 1})",
+            fix="text inputs must be UTF-8; fix the line, or is this a binary file?",
         ) from None
     except (OSError, EOFError) as err:
         raise InputDataError(
