@@ -128,3 +128,17 @@ def test_real_process_stays_small(bomb):
     assert lines[0].startswith(f"error: checkpoint {path} (") and repr(entry) in lines[0]
     peak_kb = int(lines[-1].split()[1])
     assert peak_kb < 700 * 1024, peak_kb  # unfixed: 2.4 GB (torch inflates data.pkl)
+
+
+def test_safetensors_cannot_declare_more_than_the_file_holds(tmp_path):
+    # safetensors maps tensors straight from the file: a header claiming 1 GiB of data in a
+    # 100-byte file is refused by the format's own bounds check (exit 3), nothing allocated
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": [GIB // 4], "data_offsets": [0, GIB]}})
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + bytes(16))
+    result = _cli("models", "info", path, "--arch", "ConvModel", "--param", "n_tasks=2")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip().startswith(f"error: cannot read {path}: ")
