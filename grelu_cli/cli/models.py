@@ -271,9 +271,15 @@ def build_cmd(
         "regression", "--task-type", help="regression, binary or multiclass."
     ),
     loss: str | None = typer.Option(
-        None, "--loss", help="Regression loss: mse (no activation) or poisson (exp)."
+        None,
+        "--loss",
+        help="Training loss, which sets the output activation: regression takes mse (none, "
+        "the default), poisson or poisson_multinomial (exp); binary bce (sigmoid); "
+        "multiclass ce (softmax).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed for the random weights."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed for the random weights, 0 to 2**64 - 1 (torch's range)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
     """Build a randomly initialised model and save it as a gReLU checkpoint.

@@ -62,8 +62,11 @@ def read_fai_records(fai: str) -> list[FaiRecord]:
 
 
 def check_fai(fasta: str, fai: str) -> None:
-    """Raise InputDataError (exit 3) when ``fai`` does not describe ``fasta`` as it is now."""
+    """Raise InputDataError (exit 3) when ``fai`` does not describe ``fasta`` as it is now, or
+    lists a name twice (an index left by an older grelu-cli that indexed a FASTA with
+    repeated record names: reading by name would pick one of them silently)."""
     records = read_fai_records(fai)
+    _check_unique(records, fasta, fai)
     size = os.path.getsize(fasta)
     with open(fasta, "rb") as fh:
         for rec in records:
@@ -71,6 +74,19 @@ def check_fai(fasta: str, fai: str) -> None:
         if records:
             last = max(records, key=lambda r: r.offset)
             _check_end(fh, last, size, fasta, fai)
+
+
+def _check_unique(records: list[FaiRecord], fasta: str, fai: str) -> None:
+    first: dict[str, int] = {}
+    for lineno, rec in enumerate(records, start=1):
+        if rec.name in first:
+            raise InputDataError(
+                f"genome index {fai} lists record {rec.name!r} twice (lines {first[rec.name]} "
+                f"and {lineno}): {fasta} has two records with that name",
+                fix=f"give every record of {fasta} a unique name, then delete {fai} so it is "
+                "rebuilt",
+            )
+        first[rec.name] = lineno
 
 
 def _check_header(fh: BinaryIO, rec: FaiRecord, size: int, fasta: str, fai: str) -> None:

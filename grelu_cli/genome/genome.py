@@ -9,8 +9,10 @@ padding for any part off the chromosome. The pyfaidx handle opens lazily in each
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,8 @@ def _check_readable(path: str) -> None:
             f"genome {path} is gzip-compressed; random access needs an uncompressed FASTA",
             fix=f"decompress it: gunzip -k {path}",
         )
+    if b"\0" not in head and not _decodes(head) and head.startswith(b">"):
+        raise _not_utf8(path)  # a text FASTA with one bad byte, not a binary file
     if b"\0" in head or not _decodes(head):
         raise InputDataError(
             f"genome {path} is not a text FASTA (it starts with binary data)",
@@ -133,9 +137,15 @@ def _decodes(head: bytes) -> bool:
 def ensure_index(path: str) -> None:
     """Build ``path.fai`` with pyfaidx when it is missing (needs a writable directory).
 
+    The index is built under a temporary name and renamed into place only when pyfaidx
+    accepts the FASTA, so a refused genome leaves no index behind (the next run would
+    otherwise take the bad index as current) and an index the user already had is never
+    replaced by a failed rebuild.
+
     Raises:
         MissingResourceError: no index and the directory is not writable.
-        InputDataError: the FASTA cannot be indexed (ragged line lengths, duplicate names).
+        InputDataError: the FASTA cannot be indexed (ragged line lengths, duplicate names,
+            text that is not UTF-8).
     """
     fai = path + ".fai"
     if os.path.exists(fai) and os.path.getmtime(fai) >= os.path.getmtime(path):
@@ -151,20 +161,45 @@ def ensure_index(path: str) -> None:
         return  # stale-looking but we cannot rebuild; use it
     import pyfaidx
 
+    # A name that does not exist yet: pyfaidx reads (rather than builds) an index file that
+    # is newer than the FASTA, so it must not be created beforehand.
+    tmp = os.path.join(directory, f".{os.path.basename(fai)}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        pyfaidx.Faidx(path, rebuild=True, build_index=True).close()
+        pyfaidx.Faidx(path, indexname=tmp, rebuild=True, build_index=True).close()
+        os.replace(tmp, fai)
     except pyfaidx.FastaIndexingError as err:
         raise InputDataError(
             f"genome {path} cannot be indexed: {err}",
             fix="every sequence line of a record must have the same length; reformat it "
             "with `samtools faidx` or `seqkit seq -w 60`",
         ) from None
-    except ValueError as err:  # duplicate record names, undecodable text
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except ValueError as err:  # duplicate record names
         raise InputDataError(
             f"genome {path} cannot be indexed: {err}",
             fix="give a text FASTA with unique record names ('>name' lines, then bases); "
             "check it with `samtools faidx`",
         ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _not_utf8(path: str) -> InputDataError:
+    """The error for a FASTA with a line that is not UTF-8 text, naming the first one."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                what = "header" if raw.startswith(b">") else "line"
+                return InputDataError(
+                    f"genome {path} line {lineno}: {what} is not UTF-8 text (byte "
+                    f"0x{raw[err.start]:02x} at column {err.start + 1})",
+                    fix="record names must be UTF-8 text and sequences A, C, G, T, N; fix the line",
+                )
+    return InputDataError(f"genome {path} is not UTF-8 text", fix="check the file")
 
 
 def _writable(directory: str) -> bool:

@@ -19,7 +19,9 @@ Placement rules:
 
 Windows running off a chromosome follow ``edge``: ``pad`` (N-fill; counted), ``drop`` (skip;
 counted), ``shift`` (move inside the chromosome; a chromosome shorter than the window starts at
-0 and is N-padded on the right), ``error`` (reported by validation). FASTA records are always
+0 and is N-padded on the right), ``error`` (reported by validation). A window with no base on
+its chromosome (:meth:`WindowPlan.no_base_windows`) would be all N under ``pad``: validation
+refuses it (it is dropped under ``drop``, moved under ``shift``). FASTA records are always
 N-padded (gReLU's rule). '-' strand windows are fed reverse-complemented (see
 :mod:`grelu_cli.genome.sequence`).
 """
@@ -225,6 +227,26 @@ class WindowPlan:
     def off_edge_regions(self) -> np.ndarray:
         """Indices of regions with at least one window off a sequence end (before dropping)."""
         return np.flatnonzero(self.n_off > 0)
+
+    def no_base_windows(self) -> np.ndarray:
+        """(n_regions,) windows per region with no base on their chromosome (before ``edge``).
+
+        Such a window, padded, would be all N. A resized window lands wholly past the end when
+        its region reaches far past it (a window centred at 500 Mb on a 150 kb chromosome);
+        tiles of a region running past the end can too. Genome input only (FASTA records are
+        always padded around their own bases); unknown chromosomes count 0.
+        """
+        n = np.zeros(len(self.table), dtype=np.int64)
+        if self.table.kind != "genome" or self.seq_len is None:
+            return n  # as-is windows are their region: validation reports regions off an end
+        step, first, raw = self.step, self.first, self.n_raw
+        # tile k starts at first + k*step: past the end from k >= ceil((size - first)/step),
+        # before 0 up to k <= floor((-width - first)/step)
+        k_right = np.maximum(0, -((first - self.size) // step))
+        k_left = (-self.width - first) // step
+        n += np.maximum(0, raw - k_right)
+        n += np.maximum(0, np.minimum(k_left, raw - 1) + 1)
+        return np.minimum(n, raw)
 
     def window_lengths(self) -> np.ndarray | None:
         """(n_regions,) window length per region for as-is plans; None for fixed length."""

@@ -29,7 +29,11 @@ class WindowSequences:
             raise ValueError("genome input needs a Genome")
         self.table = table
         self.genome = genome
-        self._records = FastaRecords(table.fasta_path) if table.kind == "fasta" else None
+        self._records: FastaRecords | None = None
+        if table.kind == "fasta":
+            if table.fasta_path is None:
+                raise ValueError("FASTA input needs the scanned file's path")
+            self._records = FastaRecords(table.fasta_path)
         self._cached: tuple[int, bytes] | None = None  # last FASTA record (tiles reuse it)
 
     def _record(self, r: int) -> bytes:

@@ -2,7 +2,8 @@
 
 Readers already reported malformed lines; this adds what needs the genome or the model:
 unknown chromosomes (with a ``--chrom-alias auto`` hint when another spelling exists), regions
-entirely off a chromosome, windows off an end under ``--edge error``, empty input, and input
+entirely off a chromosome, windows with no base on their chromosome (``--edge pad``), windows
+off an end under ``--edge error``, empty input, and input
 lengths the model cannot take. Every message is one line naming the file, line and value,
 with the fix.
 """
@@ -64,6 +65,7 @@ def check_extent(plan: WindowPlan, report: ValidationReport) -> None:
             f"{t.chrom_name(i)} ({int(size[i])} bp) (is the input for another genome build?)"
         )
     report.more_errors(max(0, len(outside) - 50))
+    check_no_base(plan, report, skip=outside)
     partly = np.flatnonzero(known & (t.start < size) & (t.end > size))
     if len(partly):
         i = partly[0]
@@ -81,6 +83,51 @@ def check_extent(plan: WindowPlan, report: ValidationReport) -> None:
                 "to move it inside, or drop to skip it)"
             )
         report.more_errors(max(0, len(off) - 50))
+
+
+def check_no_base(plan: WindowPlan, report: ValidationReport, skip: np.ndarray) -> None:
+    """Windows with no base on their chromosome (their region overlaps it, but the window
+    centred on the region, or a tile of it, lies wholly off the end).
+
+    ``--edge pad`` would predict them on all-N input: an error per region. ``--edge drop``
+    skips them (a warning with the count, so ``--dry-run`` lists them); ``--edge shift``
+    moves them inside, onto the part of the region that is on the chromosome; ``--edge
+    error`` already reports every window off an end. ``skip``: regions reported already
+    (lying wholly past the end).
+    """
+    if plan.edge not in ("pad", "drop"):
+        return
+    t = plan.table
+    n_off = plan.no_base_windows()
+    n_off[skip] = 0
+    regions = np.flatnonzero(n_off)
+    if not len(regions):
+        return
+    size = plan.size
+    if plan.edge == "drop":
+        i = regions[0]
+        report.warn(
+            f"--edge drop skips {int(n_off.sum()):,} window(s) of {len(regions):,} region(s) "
+            f"that have no base on their chromosome, first {t.where(i)}: {_fmt(t, i)} on "
+            f"{t.chrom_name(i)} of {int(size[i]):,} bp"
+        )
+        return
+    for i in regions[:50]:
+        report.error(
+            f"{t.where(i)}: {_no_base(plan, int(i), int(n_off[i]))} {t.chrom_name(i)} "
+            f"(0-{int(size[i]):,}), so it would be all N (trim the region to the chromosome, "
+            "or use --edge drop to skip such windows or --edge shift to move them inside)"
+        )
+    report.more_errors(max(0, len(regions) - 50))
+
+
+def _no_base(plan: WindowPlan, i: int, n: int) -> str:
+    t = plan.table
+    if plan.tile:
+        return f"{n:,} of the {int(plan.n_raw[i]):,} tiles of region {_fmt(t, i)} lie wholly off"
+    ws = int(plan.first[i])
+    window = f"{ws:,}-{ws + int(plan.width[i]):,}"
+    return f"the model window {window} of region {_fmt(t, i)} lies wholly off"
 
 
 def check_lengths(plan: WindowPlan, report: ValidationReport) -> None:

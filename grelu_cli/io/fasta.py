@@ -110,7 +110,15 @@ def _scan(
                 entry = _finish(current, offset, name, report)
                 if entry is not None:
                     yield entry
-            header = raw[1:].decode("utf-8", errors="replace").strip()
+            try:
+                header = raw[1:].decode("utf-8").strip()
+            except UnicodeDecodeError as err:
+                report(
+                    f"{name} line {lineno}: header is not UTF-8 text (byte "
+                    f"0x{raw[1 + err.start]:02x} at column {err.start + 2}) (record names "
+                    "must be UTF-8 text; fix the header)"
+                )
+                header = raw[1:].decode("utf-8", errors="replace").strip()
             words = header.split()
             if not words:
                 report(f"{name} line {lineno}: header '>' has no name (write '>name ...')")

@@ -30,14 +30,24 @@ def parse_region(text: str) -> RegionSpec:
     """Parse ``chrom:start-end[:strand]`` (1-based, inclusive) into a 0-based half-open region.
 
     Raises:
-        UsageError: the string is malformed, the start is 0, or start > end.
+        UsageError: the string is malformed, the start is 0, start > end, or a coordinate is
+            larger than any chromosome (:data:`~grelu_cli.io.bed.MAX_COORDINATE`).
     """
+    from grelu_cli.io.bed import MAX_COORDINATE
+
     fix = "write it as chrom:start-end[:+|-], 1-based inclusive, e.g. chr1:1,001-2,000:-"
     m = _REGION.match(text.strip())
     if m is None:
         raise UsageError(f"--region {text!r} is not a region", fix=fix)
     start1 = int(m["start"].replace(",", "") or "0")
     end = int(m["end"].replace(",", "") or "0")
+    for value in (start1, end):
+        if value > MAX_COORDINATE:  # numpy's int64 would overflow further on
+            raise UsageError(
+                f"--region {text!r}: {value:,} is larger than any chromosome "
+                f"(coordinates go up to {MAX_COORDINATE:,})",
+                fix=fix,
+            )
     if start1 < 1:
         raise UsageError(f"--region {text!r}: start {start1} is before base 1", fix=fix)
     if start1 > end:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from grelu_cli.errors import InputDataError, MissingResourceError
 
@@ -46,7 +46,7 @@ def open_binary(path: str | Path) -> Iterator[BinaryIO]:
                 f"input file {path} cannot be read: {err.strerror}", fix="check the path"
             ) from None
         owned = True
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
     try:
         if buffered.peek(2)[:2] == _GZIP_MAGIC:
             with gzip.GzipFile(fileobj=buffered, mode="rb") as gz:
@@ -68,9 +68,11 @@ def iter_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
     try:
         for lineno, raw in enumerate(stream, start=1):
             yield lineno, raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start : err.start + 1].hex()
         raise InputDataError(
-            f"{name} line {lineno}: not UTF-8 text", fix="is this a binary file?"
+            f"{name} line {lineno}: not UTF-8 text (byte 0x{bad} at column {err.start + 1})",
+            fix="text inputs must be UTF-8; fix the line, or is this a binary file?",
         ) from None
     except (OSError, EOFError) as err:
         raise InputDataError(

@@ -28,6 +28,7 @@ from typing import Any
 
 from grelu_cli.core.alias import ChromResolver, alias_candidates
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
+from grelu_cli.io.bed import MAX_COORDINATE
 from grelu_cli.io.regions import RegionSpec
 from grelu_cli.io.textfile import iter_lines, open_binary
 
@@ -256,7 +257,9 @@ class HtsVariants(VariantSource):
     def _scan(self, vf: Any) -> Iterator[VariantRecord]:
         out = 0
         for n, rec in self._records(iter(vf)):
-            if self.where.active and not self.where.keep(rec.chrom, rec.pos):
+            if self.where.active and not self.where.keep(
+                _text(rec, "chrom", self._where(n)), rec.pos
+            ):
                 continue
             yield self._record(out, n, rec)
             out += 1
@@ -277,29 +280,41 @@ class HtsVariants(VariantSource):
                 continue  # no record on that chromosome
             it = vf.fetch(contig, start, end)
             for n, rec in self._records(iter(it)):
-                if start is not None and not start < rec.pos <= end:  # type: ignore[operator]
+                if start is not None and not start < rec.pos <= end:
                     continue  # overlaps the region but starts before it
-                if any(_in(rec.chrom, rec.pos, q) for q in done):
+                if any(_in(_text(rec, "chrom", self._where(n)), rec.pos, q) for q in done):
                     continue  # already given for an earlier, overlapping query
                 yield self._record(out, n, rec, fetched=True)
                 out += 1
             done.append((contig, start, end))
 
     def _record(self, out: int, n: int, rec: Any, fetched: bool = False) -> VariantRecord:
-        where = f"{self.path} record at {rec.chrom}:{rec.pos}" if fetched else self._where(n)
-        if rec.pos < 1:
+        where = self._where(n)
+        chrom = _text(rec, "chrom", where)
+        if fetched:
+            where = f"{self.path} record at {chrom}:{rec.pos}"
+        pos = int(rec.pos)
+        if pos < 1:
             raise InputDataError(
-                f"{where}: POS {rec.pos} is not a position (VCF POS is 1-based)",
+                f"{where}: POS {pos} is {'negative' if pos < 0 else 'not a position'} (VCF POS "
+                "is 1-based)",
                 fix="POS must be an integer >= 1",
             )
+        if pos > MAX_COORDINATE:
+            raise InputDataError(
+                f"{where}: POS {pos:,} is larger than any chromosome", fix=_POS_FIX
+            )
+        vid = _text(rec, "id", where)
+        ref = _text(rec, "ref", where)
+        alts = _text(rec, "alts", where)
         return VariantRecord(
             index=out,
             where=where,
-            chrom=str(rec.chrom),
-            pos=int(rec.pos),
-            id=rec.id if rec.id not in (None, ".") else None,
-            ref=str(rec.ref) if rec.ref is not None else "",
-            alts=tuple(str(a) for a in (rec.alts or ())),
+            chrom=str(chrom),
+            pos=pos,
+            id=vid if vid not in (None, ".") else None,
+            ref=str(ref) if ref is not None else "",
+            alts=tuple(str(a) for a in (alts or ())),
         )
 
     def _diagnose(self, n: int, err: BaseException) -> InputDataError:
@@ -321,15 +336,43 @@ class HtsVariants(VariantSource):
                 " a VCF record has at least 8 (CHROM POS ID REF ALT QUAL FILTER INFO)",
                 fix="fix the line or drop it",
             )
-        if not fields[1].isdigit():
+        pos = fields[1].strip()
+        if pos.startswith("-") and pos[1:].isascii() and pos[1:].isdigit():
             return InputDataError(
-                f"{where}: POS {fields[1]!r} is not an integer",
+                f"{where}: POS {pos} is negative (VCF POS is 1-based)",
+                fix="POS must be an integer >= 1",
+            )
+        if not (pos.isascii() and pos.isdigit()):
+            return InputDataError(
+                f"{where}: POS {_clip(pos, 30)!r} is not an integer",
                 fix="POS must be a 1-based integer >= 1",
+            )
+        if int(pos) > MAX_COORDINATE:
+            return InputDataError(
+                f"{where}: POS {_clip(pos, 30)} is larger than any chromosome", fix=_POS_FIX
             )
         return InputDataError(
             f"{where}: htslib cannot parse this record: {_clip(line)!r}",
             fix="check the line against the VCF specification (bcftools view shows the error)",
         )
+
+
+_POS_FIX = f"POS must be at most {MAX_COORDINATE:,}; is the column order right?"
+_FIELD_NAMES = {"chrom": "CHROM", "id": "ID", "ref": "REF", "alts": "ALT"}
+
+
+def _text(rec: Any, attr: str, where: str) -> Any:
+    """``rec.<attr>`` (pysam decodes it as UTF-8 on access), or a one-line InputDataError
+    naming the column and the first bad byte."""
+    try:
+        return getattr(rec, attr)
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start : err.start + 1].hex()
+        raise InputDataError(
+            f"{where}: {_FIELD_NAMES[attr]} is not UTF-8 text (byte 0x{bad} at offset "
+            f"{err.start} of {bytes(err.object)[:40]!r})",
+            fix="VCF text must be UTF-8 (IDs and alleles ASCII); fix or drop the record",
+        ) from None
 
 
 def _in(chrom: str, pos: int, query: tuple[str, int | None, int | None]) -> bool:
@@ -474,9 +517,12 @@ def _int_pos(value: Any, where: str) -> int:
         value = int(text)
     if value < 1:
         raise InputDataError(
-            f"{where}: pos {value} is not a position (pos is 1-based, like VCF POS)",
+            f"{where}: pos {value} is {'negative' if value < 0 else 'not a position'} (pos is "
+            "1-based, like VCF POS)",
             fix="pos must be an integer >= 1",
         )
+    if value > MAX_COORDINATE:
+        raise InputDataError(f"{where}: pos {value:,} is larger than any chromosome", fix=_POS_FIX)
     return value
 
 

@@ -23,6 +23,16 @@ from grelu_cli.zoo.param_types import check_types
 
 TASK_TYPES = ("regression", "binary", "multiclass")
 DEFAULT_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "ce"}
+#: The losses gReLU 1.1.0's ``LightningModel`` trains each task type with (first: default).
+#: ``initialize_loss`` refuses any other binary loss; it ignores the loss of a multiclass
+#: model (always cross-entropy), so any other name there would describe a model that is not.
+VALID_LOSSES = {
+    "regression": ("mse", "poisson", "poisson_multinomial"),
+    "binary": ("bce",),
+    "multiclass": ("ce",),
+}
+#: ``torch.manual_seed`` takes 0 .. 2**64 - 1 (a negative seed aliases a large one).
+MAX_SEED = 2**64 - 1
 # Constructor arguments that hold the input length, filled from --seq-len when not given.
 _LEN_PARAMS = ("seq_len", "in_len")
 
@@ -96,7 +106,17 @@ def build_checkpoint_file(
     seed: int = 0,
     overwrite: bool = False,
 ) -> BuiltModel:
-    """Build ``arch`` with random weights (seeded) and save a gReLU checkpoint to ``out``."""
+    """Build ``arch`` with random weights (seeded) and save a gReLU checkpoint to ``out``.
+
+    Raises:
+        UsageError: bad options: an unknown architecture or task type, a loss that does not
+            go with the task type (:data:`VALID_LOSSES`), a seed outside 0 .. 2**64 - 1,
+            constructor arguments the architecture refuses, an invalid ``seq_len``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(
+            f"--seed {seed} is out of range", fix="give a whole number from 0 to 2**64 - 1"
+        )
     import torch
 
     cls = model_class(arch)
@@ -126,11 +146,8 @@ def build_checkpoint_file(
             kwargs[name] = int(seq_len)
     if task_type not in TASK_TYPES:
         raise UsageError(f"--task-type '{task_type}'", fix=f"choose {', '.join(TASK_TYPES)}")
-    train_params = {"task": task_type, "loss": (loss or DEFAULT_LOSS[task_type]).lower()}
-    try:  # refuse the task/loss pairs gReLU refuses
-        activation_from_train_params(train_params, where=f"--loss {train_params['loss']}")
-    except InputDataError as e:
-        raise UsageError(e.message, fix="use --loss mse or poisson for regression") from None
+    train_params = {"task": task_type, "loss": check_loss(task_type, loss)}
+    activation_from_train_params(train_params, where="--loss")  # known to gReLU: cannot fail
 
     torch.manual_seed(seed)
     model = build_model(cls.__name__, kwargs, where="--param", error=UsageError)
@@ -158,6 +175,23 @@ def build_checkpoint_file(
         bin_size=geometry.bin_size,
         task_names=[str(n) for n in task_table["name"]],
         output=describe_output(geometry, seq_len),
+    )
+
+
+def check_loss(task_type: str, loss: str | None) -> str:
+    """The loss for ``task_type`` (its default when None), lower-cased; UsageError (exit 2)
+    naming both options and every valid pair when gReLU 1.1.0 would not train that pair."""
+    if loss is None:
+        return DEFAULT_LOSS[task_type]
+    name = loss.strip().lower()
+    if name in VALID_LOSSES[task_type]:
+        return name
+    pairs = "; ".join(f"{t}: {', '.join(v)}" for t, v in VALID_LOSSES.items())
+    known = any(name in v for v in VALID_LOSSES.values())
+    what = "does not go with" if known else "is not a gReLU loss; it cannot train"
+    raise UsageError(
+        f"--loss {loss} {what} --task-type {task_type} (gReLU 1.1.0 pairs {pairs})",
+        fix=f"pass --loss {' or '.join(VALID_LOSSES[task_type])} or leave --loss out",
     )
 
 

@@ -165,6 +165,17 @@ def test_build_refuses_to_overwrite(tmp_path):
         (["ConvMLPModel", "--n-tasks", "2"], "--seq-len"),
         (["ConvModel", "--n-tasks", "2", "--task-type", "ranking"], "ranking"),
         (["ConvModel", "--n-tasks", "2", "--loss", "huber"], "huber"),
+        (
+            ["ConvModel", "--n-tasks", "2", "--loss", "poisson", "--task-type", "binary"],
+            "--loss poisson does not go with --task-type binary (gReLU 1.1.0 pairs regression: "
+            "mse, poisson, poisson_multinomial; binary: bce; multiclass: ce) (pass --loss bce "
+            "or leave --loss out)",
+        ),
+        (["ConvModel", "--n-tasks", "2", "--loss", "mse", "--task-type", "multiclass"], "ce"),
+        (["ConvModel", "--n-tasks", "2", "--loss", "bce"], "--task-type regression"),
+        (["ConvModel", "--n-tasks", "2", "--seed", str(2**70)], f"--seed {2**70} is out of"),
+        (["ConvModel", "--n-tasks", "2", "--seed", str(2**64)], "from 0 to 2**64 - 1"),
+        (["ConvModel", "--n-tasks", "2", "--seed", "-1"], "--seed -1 is out of range"),
     ],
 )
 def test_build_usage_errors(tmp_path, args, needle):
@@ -172,6 +183,24 @@ def test_build_usage_errors(tmp_path, args, needle):
     assert result.exit_code == 2
     assert needle in one_error_line(result)
     assert not (tmp_path / "x.ckpt").exists()
+
+
+@pytest.mark.parametrize(
+    ("task_type", "loss", "activation"),
+    [
+        ("regression", "poisson_multinomial", "exp"),
+        ("binary", "BCE", "sigmoid"),
+        ("multiclass", None, "softmax"),
+    ],
+)
+def test_build_every_valid_pair_and_the_largest_seed(tmp_path, task_type, loss, activation):
+    out = tmp_path / "m.ckpt"
+    args = ["ConvModel", "--n-tasks", "2", "--task-type", task_type, "--seed", str(2**64 - 1)]
+    args += ["--loss", loss] if loss else []
+    result = run("models", "build", *args, *SMALL, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    info = json.loads(run("models", "info", str(out), "--format", "json").stdout)
+    assert info["activation"] == activation
 
 
 def test_info_of_zoo_model_without_weights_does_not_download():

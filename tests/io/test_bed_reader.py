@@ -114,3 +114,14 @@ def test_chromosome_named_like_a_header_word(tmp_path: Path) -> None:
     bed = tmp_path / "t.bed"
     bed.write_text("track\tname=x\ntrack1\t0\t10\n")
     assert [r.chrom for r in read_bed(bed)] == ["track1"]
+
+
+def test_non_utf8_byte_names_line_byte_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "r.bed"
+    path.write_bytes(b"chr1\t0\t10\tok\nchr1\t0\t10\tna\xefme\n")
+    with pytest.raises(InputDataError) as err:
+        list(read_bed(path))
+    assert str(err.value) == (
+        f"{path} line 2: not UTF-8 text (byte 0xef at column 13) (text inputs must be UTF-8; "
+        "fix the line, or is this a binary file?)"
+    )

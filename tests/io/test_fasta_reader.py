@@ -75,3 +75,17 @@ def test_bad_files(tmp_path: Path, content: bytes, match: str) -> None:
     messages: list[str] = []
     list(FastaSource(path).scan(on_error=messages.append))
     assert messages and any(m in messages[0] for m in match.split("|")), messages
+
+
+def test_header_that_is_not_utf8_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.fa"
+    path.write_bytes(b">ok\nACGT\n>s\xe91 desc\nACGT\n")
+    messages: list[str] = []
+    names = [e.name for e in FastaSource(path).scan(on_error=messages.append)]
+    assert len(names) == 2  # still yielded, so record indices stay aligned
+    assert messages == [
+        f"{path} line 3: header is not UTF-8 text (byte 0xe9 at column 3) (record names must "
+        "be UTF-8 text; fix the header)"
+    ]
+    with pytest.raises(InputDataError, match="line 3: header is not UTF-8"):
+        list(FastaSource(path).scan())

@@ -28,6 +28,9 @@ def test_examples() -> None:
         ("chr1:200-100", "after end"),
         ("chr1:1-2:x", "not a region"),
         ("chr1:-5-10", "not a region"),
+        ("chr1:1-99999999999999999999", "99,999,999,999,999,999,999 is larger than any chrom"),
+        ("chr1:99999999999999999999-99999999999999999999", "larger than any chromosome"),
+        ("chr1:1-1,000,000,000,001", "larger than any chromosome"),
     ],
 )
 def test_errors(text: str, match: str) -> None:

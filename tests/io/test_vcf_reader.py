@@ -126,7 +126,7 @@ def test_index_older_than_vcf_is_bad_input(tmp_path: Path) -> None:
         ("chr1\t10\t.\tA\n", r"calls\.vcf line 7: 4 tab-separated columns"),
         ("chr1\t10\t.\tA\tG\t.\t.\t.\nchr1\t11\n", r"line 8: 2 tab-separated columns"),
         ("chr1\tabc\t.\tA\tG\t.\t.\t.\n", r"line 7: POS 'abc' is not an integer"),
-        ("chr1\t-4\t.\tA\tG\t.\t.\t.\n", r"line 7: POS '-4' is not an integer"),
+        ("chr1\t-4\t.\tA\tG\t.\t.\t.\n", r"line 7: POS -4 is negative \(VCF POS is 1-based\)"),
         ("chr1\t0\t.\tA\tG\t.\t.\t.\n", r"line 7: POS 0 is not a position"),
     ],
 )
@@ -187,6 +187,11 @@ def test_tsv_csv_and_parquet_tables(tmp_path: Path) -> None:
         ("chrom\tpos\tref\talt\nchr1\t10\tA\n", r"line 2: 3 columns, the header has 4"),
         ("chrom\tpos\tref\talt\nchr1\tten\tA\tG\n", r"line 2: pos 'ten' is not an integer"),
         ("chrom\tpos\tref\talt\nchr1\t0\tA\tG\n", r"line 2: pos 0 is not a position"),
+        ("chrom\tpos\tref\talt\nchr1\t-3\tA\tG\n", r"line 2: pos -3 is negative"),
+        (
+            "chrom\tpos\tref\talt\nchr1\t99999999999999999999\tA\tG\n",
+            r"line 2: pos 99,999,999,999,999,999,999 is larger than any chromosome",
+        ),
     ],
 )
 def test_table_errors(tmp_path: Path, text: str, match: str) -> None:
