@@ -143,7 +143,7 @@ def longest_indexed(fasta: str) -> tuple[str, int] | None:
                     length = int(cols[1])
                     if best is None or length > best[1]:
                         best = (cols[0], length)
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the path
         return None
     return best
 
