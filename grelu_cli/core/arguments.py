@@ -116,7 +116,7 @@ def _shown_signature(template: Callable[..., object], func: Callable[..., object
                      ) -> inspect.Signature:  # fmt: skip
     """``template``'s parameters with their annotations evaluated (``help()`` shows
     ``str | pathlib.Path``, not the alias's name) and ``func``'s return annotation."""
-    params, hints = _parameters(template)
+    hints = _parameters(template)[1]
     sig = inspect.signature(template)
     try:
         returns = typing.get_type_hints(func).get("return", sig.return_annotation)

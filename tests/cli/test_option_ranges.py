@@ -18,7 +18,10 @@ from grelu_cli.run import limits
 from grelu_cli.run.limits import RANGES, check_options, check_value, check_window
 from tests.cli.predict_helpers import SEQ_LEN, Env, invoke, make_genome, one_error_line
 
-VCF = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchrA\t150\tv1\tA\tG\t.\t.\t.\n"
+VCF = (
+    "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    "chrA\t150\tv1\tA\tG\t.\t.\t.\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +95,15 @@ def test_batch_size_auto_or_bounded():
         (("--shifts", "-1"), "--shifts -1"),
         (("--threads", "100000"), "--threads 100000 is out of range"),
         (("--threads", "0"), "--threads 0 is out of range"),
-        (("--seq-len", "10000000000"), "--seq-len 10000000000 is out of range: allowed 1..16,777,216"),
+        (("--seq-len", "10000000000"),
+         "--seq-len 10000000000 is out of range: allowed 1..16,777,216"),
         (("--batch-size", "99999999"), "--batch-size 99999999 is out of range: allowed 1..65,536"),
         (("--num-workers", "100000"), "--num-workers 100000 is out of range"),
         (("--chunk-windows", "99999999999"), "--chunk-windows 99999999999 is out of range"),
         (("--bins", "99999999999"), "--bins 99999999999 is out of range"),
         (("--replicate", "99999999999999999999"), "--replicate 99999999999999999999 is out"),
-        (("--seq-len", "100", "--shifts", "100"), "--shifts 100 is out of range for windows of 100 bp"),
+        (("--seq-len", "100", "--shifts", "100"),
+         "--shifts 100 is out of range for windows of 100 bp"),
     ],
 )  # fmt: skip
 def test_predict_refuses_out_of_range_options_before_the_model(files, args, shown):
@@ -164,8 +169,8 @@ def test_shifts_must_be_shorter_than_the_models_window(env, tmp_path):
 
 _PREDICT_NUMERIC = ["--shifts", "--threads", "--seq-len", "--batch-size", "--num-workers",
                     "--chunk-windows", "--bins", "--replicate"]  # fmt: skip
-_VARIANT_NUMERIC = ["--shifts", "--threads", "--seq-len", "--batch-size", "--bins",
-                    "--replicate", "--pseudocount", "--max-indel-len", "--chunk-records"]  # fmt: skip
+_VARIANT_NUMERIC = ["--shifts", "--threads", "--seq-len", "--batch-size", "--bins", "--replicate",
+                    "--pseudocount", "--max-indel-len", "--chunk-records"]  # fmt: skip
 
 _VALUES = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
