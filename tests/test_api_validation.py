@@ -159,6 +159,9 @@ _JUNK = st.one_of(
 )
 
 
+st.register_type_strategy(Path, st.builds(Path, st.text(max_size=8)))  # any path, not Path()
+
+
 def _value(func, name: str):
     """A value of the parameter's own type three times in four (to get past the type check
     to the checks behind it), anything otherwise."""
