@@ -87,8 +87,9 @@ def check_options(options: Mapping[str, object]) -> None:
     """Every bounded option in ``options`` (a job's options by keyword name, None for unset).
 
     Also what follows from an explicit ``seq_len``: ``shifts`` below it, and ``seq_len`` no
-    longer than the longest sequence of the genome (or ``--fasta``) when its ``.fai`` index
-    exists (a window longer than every chromosome is mostly padding).
+    longer than the longest chromosome of ``--genome`` when its ``.fai`` index exists (a
+    window longer than every chromosome is mostly padding). Not the longest ``--fasta``
+    record: short sequences padded to a longer model input are a normal use.
     """
     for key in RANGES:
         value = options.get(key)
@@ -111,10 +112,9 @@ def check_options(options: Mapping[str, object]) -> None:
     if isinstance(seq_len, int):
         shifts = options.get("shifts")
         check_window(seq_len, shifts if isinstance(shifts, int) else 0)
-        for key in ("genome", "fasta"):
-            path = options.get(key)
-            if isinstance(path, str):
-                _check_longest(seq_len, path, key)
+        genome = options.get("genome")
+        if isinstance(genome, str):
+            _check_longest(seq_len, genome)
 
 
 def check_window(seq_len: int, shifts: int) -> None:
@@ -148,12 +148,12 @@ def longest_indexed(fasta: str) -> tuple[str, int] | None:
     return best
 
 
-def _check_longest(seq_len: int, path: str, key: str) -> None:
-    longest = longest_indexed(path)
+def _check_longest(seq_len: int, genome: str) -> None:
+    longest = longest_indexed(genome)
     if longest is not None and seq_len > longest[1]:
         name, length = longest
         raise UsageError(
-            f"--seq-len {seq_len:,} is longer than the longest sequence of --{key} {path} "
+            f"--seq-len {seq_len:,} is longer than the longest chromosome of --genome {genome} "
             f"({name}, {length:,} bp)",
             fix=f"use --seq-len {length:,} or less, or leave it to the model",
         )

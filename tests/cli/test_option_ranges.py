@@ -141,7 +141,7 @@ def test_seq_len_is_bounded_by_the_longest_indexed_chromosome(files, tmp_path):
     ensure_index(str(genome))
     result = predict(f, "--seq-len", "3001")
     assert result.exit_code == 2
-    assert "--seq-len 3,001 is longer than the longest sequence of --genome" in result.stderr
+    assert "--seq-len 3,001 is longer than the longest chromosome of --genome" in result.stderr
     assert "(chrA, 3,000 bp)" in result.stderr
     assert "does not exist" in one_error_line(predict(f, "--seq-len", "3000"))  # the model
     assert variants(f, "--seq-len", "3001").exit_code == 2
