@@ -58,7 +58,12 @@ def takes(template: Callable[P, object]) -> Callable[[Callable[..., R]], Callabl
                 )
             return func(**check_arguments(name, template, kwargs, where=func))
 
-        checked.__signature__ = _shown_signature(template, func)  # type: ignore[attr-defined]
+        shown = _shown_signature(template, func)
+        checked.__signature__ = shown  # type: ignore[attr-defined]
+        checked.__annotations__ = {
+            **{k: p.annotation for k, p in shown.parameters.items()},
+            "return": shown.return_annotation,
+        }
         return checked
 
     return decorate
