@@ -68,7 +68,7 @@ def _opt(value: _PathLike | None) -> str | None:
     return None if value is None else str(value)
 
 
-@checked
+@checked(hide=("observer",))
 def job(
     *,
     model: _PathLike,
@@ -116,7 +116,7 @@ def job(
     shard: str | None = None,
     resume: bool = False,
     chunk_windows: int = 512,
-    # The Python API's own
+    # The Python API's own: predict() and predict_arrays() take it, job() and check() refuse it
     observer: RunObserver | None = None,
 ) -> PredictJob:
     """A :class:`PredictJob` from the options of ``grelu predict``, by their CLI names.
@@ -126,9 +126,10 @@ def job(
     (``grelu predict --help``; ``--chunk-windows`` -> ``chunk_windows``) with the CLI's
     default; repeatable options (``region``, ``chrom``, ``param``) take a list or one
     string, ``tasks`` a list or a comma-separated string. The output format is inferred from
-    ``output`` when ``format`` is None. ``observer`` receives the progress and warnings of
-    :func:`predict` and :func:`predict_arrays`; ``job()`` and :func:`check` run nothing and
-    do not use it.
+    ``output`` when ``format`` is None. ``observer=`` (a
+    :class:`~grelu_cli.run.observer.RunObserver`) is for :func:`predict` and
+    :func:`predict_arrays`, which report their progress and warnings to it; ``job()`` and
+    :func:`check` run nothing and do not take it.
     """
     from grelu_cli.io.writers import format_for
 
@@ -204,7 +205,7 @@ def predict(*, observer: RunObserver | None = None, **options: Any) -> PredictSu
     return run_job(job(**options), observer)
 
 
-@takes(job)
+@takes(job, hide=("observer",))
 def check(**options: Any) -> DryRunReport:
     """What ``grelu predict --dry-run`` reports: the plan and every input problem."""
     from grelu_cli.run.job import dry_run
@@ -233,7 +234,7 @@ def predict_arrays(
                                 the_job.run.num_workers)  # fmt: skip
 
 
-@checked
+@checked(hide=("observer",))
 def variants_job(
     *,
     model: _PathLike,
@@ -269,15 +270,16 @@ def variants_job(
     shard: str | None = None,
     resume: bool = False,
     chunk_records: int = 4096,
-    # The Python API's own
+    # The Python API's own: variants() takes it, variants_job() and check_variants() refuse it
     observer: RunObserver | None = None,
 ) -> VariantJob:
     """A :class:`~grelu_cli.run.variants.VariantJob` from the options of ``grelu variants``,
     by their CLI names (``scores`` and ``tasks`` as lists or comma-separated strings).
 
     The one declaration of these options: :func:`variants` and :func:`check_variants` take
-    the same keywords, with the CLI's defaults. ``observer`` receives the progress and
-    warnings of :func:`variants`; ``variants_job()`` and :func:`check_variants` do not use it.
+    the same keywords, with the CLI's defaults. ``observer=`` is for :func:`variants`, which
+    reports its progress and warnings to it; ``variants_job()`` and :func:`check_variants` do
+    not take it.
     """
 
     def csv(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -337,7 +339,7 @@ def variants(*, observer: RunObserver | None = None, **options: Any) -> VariantS
     return run_variants(variants_job(**options), observer)
 
 
-@takes(variants_job)
+@takes(variants_job, hide=("observer",))
 def check_variants(**options: Any) -> VariantCheck:
     """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
     from grelu_cli.run.variants import dry_run_variants

@@ -63,6 +63,17 @@ def test_signatures_are_the_commands_options_with_their_defaults(command, funcs)
                 continue
             assert got == default, (func.__name__, name, got, default)
         assert params["model"].annotation is not inspect.Parameter.empty
+        # observer= only where the job runs (job(), check() refuse it)
+        runs = func in (api.predict, api.predict_arrays, api.variants)
+        assert ("observer" in params) is runs, func.__name__
+
+
+def test_only_the_functions_that_run_a_job_take_an_observer():
+    for func in (api.job, api.check, api.variants_job, api.check_variants):
+        with pytest.raises(ArgumentError, match=r"takes no observer="):
+            func(**_required(func), observer=SilentObserver())
+    with pytest.raises(ArgumentError, match=r"observer=3 is an int, not a RunObserver or None"):
+        api.predict(model="m.ckpt", output="o.parquet", observer=3)  # type: ignore[arg-type]
 
 
 def test_help_shows_every_option_with_its_default():
@@ -136,7 +147,7 @@ def test_missing_and_positional_arguments():
 def test_good_values_pass_and_are_normalised(tmp_path):
     job = api.job(model=Path("m.ckpt"), bed=tmp_path / "r.bed", output=tmp_path / "o.parquet",
                   shifts=np.int64(2), region="chr1:1-100", param="n_tasks=2", arch="ConvModel",
-                  tasks="a,b", devices=["cpu", "cpu"], observer=SilentObserver())  # fmt: skip
+                  tasks="a,b", devices=["cpu", "cpu"])  # fmt: skip
     assert job.predict.shifts == 2 and type(job.predict.shifts) is int
     assert job.input.region == ("chr1:1-100",) and job.model.param == ("n_tasks=2",)
     assert job.predict.tasks == ("a", "b") and job.run.devices == "cpu,cpu"

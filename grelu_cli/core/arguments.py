@@ -38,12 +38,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def takes(template: Callable[P, object]) -> Callable[[Callable[..., R]], Callable[P, R]]:
+def takes(
+    template: Callable[P, object], hide: tuple[str, ...] = ()
+) -> Callable[[Callable[..., R]], Callable[P, R]]:
     """Decorator: the function takes ``template``'s keyword arguments, checked.
 
     The decorated function (``def f(**options)`` or with some of the template's parameters
     named) keeps its name, docstring and return annotation; its signature is the
-    template's (``inspect.signature``, ``help()``; ``typing.ParamSpec`` for type checkers).
+    template's (``inspect.signature``, ``help()``; ``typing.ParamSpec`` for type checkers),
+    all of it (the template's own hidden parameters too) except ``hide``: parameters of the
+    template this function refuses (``observer`` for a function that runs nothing; type
+    checkers, which cannot subtract from a ``ParamSpec``, still accept them).
     """
 
     def decorate(func: Callable[..., R]) -> Callable[P, R]:
@@ -56,9 +61,9 @@ def takes(template: Callable[P, object]) -> Callable[[Callable[..., R]], Callabl
                     f"{name}() takes keyword arguments only, got {len(args)} positional",
                     fix=f"name them, e.g. {name}(model=...)",
                 )
-            return func(**check_arguments(name, template, kwargs, where=func))
+            return func(**check_arguments(name, template, kwargs, where=func, hide=hide))
 
-        shown = _shown_signature(template, func)
+        shown = _shown_signature(template, func, hide)
         checked.__signature__ = shown  # type: ignore[attr-defined]
         checked.__annotations__ = {
             **{k: p.annotation for k, p in shown.parameters.items()},
@@ -69,9 +74,14 @@ def takes(template: Callable[P, object]) -> Callable[[Callable[..., R]], Callabl
     return decorate
 
 
-def checked(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator: ``func``'s own keyword arguments are checked (:func:`takes` of itself)."""
-    return takes(func)(func)
+def checked(*, hide: tuple[str, ...] = ()) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: ``func``'s own keyword arguments are checked (:func:`takes` of itself),
+    with ``hide`` refused (see :func:`takes`)."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        return takes(func, hide)(func)
+
+    return decorate
 
 
 def check_arguments(
@@ -79,15 +89,21 @@ def check_arguments(
     template: Callable[..., object],
     kwargs: Mapping[str, Any],
     where: Callable[..., object] | None = None,
+    hide: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """``kwargs`` checked against ``template``'s parameters; raises :class:`ArgumentError`
     naming ``name()``, the parameter and the expected type. Returns them normalised.
 
     ``where`` is the function the user called (its ``help()`` is the error's fix)."""
     params, hints = _parameters(template)
+    params = {k: p for k, p in params.items() if k not in hide}
     func = where or template
     see = f"see help({func.__module__}.{name}) for every option and its type"
     for key in kwargs:
+        if key in hide:
+            raise ArgumentError(
+                f"{name}() takes no {key}=", fix=f"only the functions that run a job take {key}="
+            )
         if key not in params:
             raise ArgumentError(f"{name}() has no option {key!r}", fix=_closest(key, params))
     for key, param in params.items():
@@ -108,7 +124,9 @@ def check_arguments(
 
 @functools.cache
 def _parameters(template: Callable[..., object]) -> tuple[dict[str, inspect.Parameter], dict]:
-    sig = inspect.signature(template)
+    """Every keyword parameter of ``template`` (unwrapped: its hidden ones too) and the
+    evaluated annotations."""
+    sig = inspect.signature(inspect.unwrap(template))
     params = {
         k: p
         for k, p in sig.parameters.items()
@@ -117,19 +135,20 @@ def _parameters(template: Callable[..., object]) -> tuple[dict[str, inspect.Para
     return params, typing.get_type_hints(inspect.unwrap(template))
 
 
-def _shown_signature(template: Callable[..., object], func: Callable[..., object]
-                     ) -> inspect.Signature:  # fmt: skip
-    """``template``'s parameters with their annotations evaluated (``help()`` shows
-    ``str | pathlib.Path``, not the alias's name) and ``func``'s return annotation."""
+def _shown_signature(
+    template: Callable[..., object], func: Callable[..., object], hide: tuple[str, ...]
+) -> inspect.Signature:
+    """``template``'s parameters but ``hide``, with their annotations evaluated (``help()``
+    shows ``str | pathlib.Path``, not the alias's name), and ``func``'s return annotation."""
     hints = _parameters(template)[1]
-    sig = inspect.signature(template)
+    sig = inspect.signature(inspect.unwrap(template))
     try:
         returns = typing.get_type_hints(func).get("return", sig.return_annotation)
     except NameError:  # a name imported only for type checkers
         returns = inspect.signature(func).return_annotation
     return sig.replace(
         parameters=[p.replace(annotation=hints.get(k, p.annotation)) for k, p in
-                    sig.parameters.items()],
+                    sig.parameters.items() if k not in hide],
         return_annotation=returns,
     )  # fmt: skip
 
