@@ -1,7 +1,14 @@
 """The public Python API: what ``grelu predict`` does, as functions.
 
 Keyword arguments are named like the CLI options (``--chunk-windows`` -> ``chunk_windows``,
-``--format`` -> ``format``, ``--compile`` -> ``compile``); defaults are the CLI's. Functions
+``--format`` -> ``format``, ``--compile`` -> ``compile``); defaults are the CLI's. Each job
+kind declares its options once: :func:`job` those of ``grelu predict``, :func:`variants_job`
+those of ``grelu variants``; :func:`predict`, :func:`check`, :func:`predict_arrays`,
+:func:`variants` and :func:`check_variants` take the same keywords (``help()``, IDEs and type
+checkers show them, through :func:`grelu_cli.core.arguments.takes`). Every call is checked
+at the boundary against the annotations: an unknown name, a missing one or a value of the
+wrong type (``rc="no"``, ``shifts="2"``) raises :class:`~grelu_cli.errors.ArgumentError`
+(a ``UsageError`` and a ``TypeError``) naming the parameter and what it takes. Functions
 raise :mod:`grelu_cli.errors` exceptions (each also a builtin such as ``ValueError`` or
 ``FileNotFoundError``), never exit and never print.
 
@@ -26,8 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from grelu_cli.core.arguments import checked, takes
 from grelu_cli.core.window import Window
+from grelu_cli.errors import ArgumentError
 from grelu_cli.run.config import (
     InputConfig,
     ModelConfig,
@@ -39,6 +49,8 @@ from grelu_cli.run.config import (
 from grelu_cli.run.job import DryRunReport, PredictSummary
 from grelu_cli.run.observer import RunObserver
 from grelu_cli.run.variants import VariantCheck, VariantJob, VariantSummary
+from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
+from grelu_cli.variants.scores import DEFAULT_SCORES
 
 __all__ = ["DryRunReport", "PredictJob", "PredictSummary", "check", "check_variants", "job",
            "predict", "predict_arrays", "variants", "variants_job"]  # fmt: skip
@@ -56,6 +68,7 @@ def _opt(value: _PathLike | None) -> str | None:
     return None if value is None else str(value)
 
 
+@checked(hide=("observer",))
 def job(
     *,
     model: _PathLike,
@@ -64,7 +77,7 @@ def job(
     replicate: int | None = None,
     species: str | None = None,
     arch: str | None = None,
-    param: Sequence[str] = (),
+    param: str | Sequence[str] = (),
     trust_checkpoint: bool = False,
     seq_len: int | None = None,
     # Input
@@ -103,9 +116,21 @@ def job(
     shard: str | None = None,
     resume: bool = False,
     chunk_windows: int = 512,
+    # The Python API's own: predict() and predict_arrays() take it, job() and check() refuse it
+    observer: RunObserver | None = None,
 ) -> PredictJob:
-    """A :class:`PredictJob` from CLI-named keyword arguments (the output format is
-    inferred from ``output`` when ``format`` is None)."""
+    """A :class:`PredictJob` from the options of ``grelu predict``, by their CLI names.
+
+    The one declaration of these options: :func:`predict`, :func:`check` and
+    :func:`predict_arrays` take the same keywords. Each is the option of the same name
+    (``grelu predict --help``; ``--chunk-windows`` -> ``chunk_windows``) with the CLI's
+    default; repeatable options (``region``, ``chrom``, ``param``) take a list or one
+    string, ``tasks`` a list or a comma-separated string. The output format is inferred from
+    ``output`` when ``format`` is None. ``observer=`` (a
+    :class:`~grelu_cli.run.observer.RunObserver`) is for :func:`predict` and
+    :func:`predict_arrays`, which report their progress and warnings to it; ``job()`` and
+    :func:`check` run nothing and do not take it.
+    """
     from grelu_cli.io.writers import format_for
 
     out = str(output)
@@ -167,7 +192,8 @@ def job(
     )
 
 
-def predict(*, observer: RunObserver | None = None, **options: object) -> PredictSummary:
+@takes(job)
+def predict(*, observer: RunObserver | None = None, **options: Any) -> PredictSummary:
     """Predict and write ``output``; returns the run's summary (counts, seconds, files).
 
     Takes the keyword arguments of :func:`job` (the ``grelu predict`` options).
@@ -175,19 +201,21 @@ def predict(*, observer: RunObserver | None = None, **options: object) -> Predic
     from grelu_cli.run.job import run_job
 
     if not options.get("output"):
-        raise TypeError("predict() needs output=...; use predict_arrays() for arrays")
-    return run_job(job(**options), observer)  # type: ignore[arg-type]
+        raise ArgumentError("predict() needs output=...", fix="use predict_arrays() for arrays")
+    return run_job(job(**options), observer)
 
 
-def check(**options: object) -> DryRunReport:
+@takes(job, hide=("observer",))
+def check(**options: Any) -> DryRunReport:
     """What ``grelu predict --dry-run`` reports: the plan and every input problem."""
     from grelu_cli.run.job import dry_run
 
-    return dry_run(job(**options))  # type: ignore[arg-type]
+    return dry_run(job(**options))
 
 
+@takes(job)
 def predict_arrays(
-    *, observer: RunObserver | None = None, **options: object
+    *, observer: RunObserver | None = None, **options: Any
 ) -> Iterator[tuple[list[Window], object]]:
     """Yield ``(windows, values)`` per batch, in input order, writing no file.
 
@@ -199,22 +227,23 @@ def predict_arrays(
     from grelu_cli.run.build import build_run
     from grelu_cli.run.config import check_job
 
-    the_job = job(**options)  # type: ignore[arg-type]
+    the_job = job(**options)
     check_job(the_job)
     run = build_run(the_job, observer)
     yield from predicted_arrays(run.inp, run.predictor, 0, run.inp.plan.count(),
                                 the_job.run.num_workers)  # fmt: skip
 
 
+@checked(hide=("observer",))
 def variants_job(
     *,
     model: _PathLike,
     vcf: _PathLike,
     genome: _PathLike,
     output: _PathLike | None = None,
-    scores: str | Sequence[str] | None = None,
+    scores: str | Sequence[str] | None = ",".join(DEFAULT_SCORES),
     ref_mismatch: str = "skip",
-    max_indel_len: int | None = None,
+    max_indel_len: int | None = DEFAULT_MAX_INDEL_LEN,
     pseudocount: float = 0.0,
     region: str | Sequence[str] = (),
     chrom: str | Sequence[str] = (),
@@ -241,11 +270,17 @@ def variants_job(
     shard: str | None = None,
     resume: bool = False,
     chunk_records: int = 4096,
+    # The Python API's own: variants() takes it, variants_job() and check_variants() refuse it
+    observer: RunObserver | None = None,
 ) -> VariantJob:
-    """A :class:`~grelu_cli.run.variants.VariantJob` from ``grelu variants``-named keyword
-    arguments (``scores`` and ``tasks`` as lists or comma-separated strings)."""
-    from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
-    from grelu_cli.variants.scores import DEFAULT_SCORES
+    """A :class:`~grelu_cli.run.variants.VariantJob` from the options of ``grelu variants``,
+    by their CLI names (``scores`` and ``tasks`` as lists or comma-separated strings).
+
+    The one declaration of these options: :func:`variants` and :func:`check_variants` take
+    the same keywords, with the CLI's defaults. ``observer=`` is for :func:`variants`, which
+    reports its progress and warnings to it; ``variants_job()`` and :func:`check_variants` do
+    not take it.
+    """
 
     def csv(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
         if value is None:
@@ -290,7 +325,8 @@ def variants_job(
     )
 
 
-def variants(*, observer: RunObserver | None = None, **options: object) -> VariantSummary:
+@takes(variants_job)
+def variants(*, observer: RunObserver | None = None, **options: Any) -> VariantSummary:
     """Score variant effects and write ``output`` (parquet); returns the run's summary
     (``counts``, ``files``, ``tasks``, ``seconds``, ``warnings``).
 
@@ -299,12 +335,13 @@ def variants(*, observer: RunObserver | None = None, **options: object) -> Varia
     from grelu_cli.run.variants import run_variants
 
     if not options.get("output"):
-        raise TypeError("variants() needs output=...")
-    return run_variants(variants_job(**options), observer)  # type: ignore[arg-type]
+        raise ArgumentError("variants() needs output=...", fix="pass output=EFFECTS.parquet")
+    return run_variants(variants_job(**options), observer)
 
 
-def check_variants(**options: object) -> VariantCheck:
+@takes(variants_job, hide=("observer",))
+def check_variants(**options: Any) -> VariantCheck:
     """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
     from grelu_cli.run.variants import dry_run_variants
 
-    return dry_run_variants(variants_job(**options))  # type: ignore[arg-type]
+    return dry_run_variants(variants_job(**options))

@@ -34,6 +34,11 @@ class UsageError(GreluCliError, ValueError):
     exit_code = 2
 
 
+class ArgumentError(UsageError, TypeError):
+    """A Python API call with an unknown keyword, a missing one or a value of the wrong type
+    (exit 2); also a ``TypeError``, as Python's own error for a bad call is."""
+
+
 class InputDataError(GreluCliError, ValueError):
     """Input files or their contents are invalid: BED, FASTA, checkpoints (exit 3)."""
 

@@ -1,5 +1,9 @@
 """Where and how precisely the model runs: ``--device``, ``--precision``, ``--threads``.
 
+A malformed device spec (``tpu``, ``mps``, ``cuda:-1``) is a usage error (exit 2); a
+well-formed one naming a device this machine lacks (``cuda:7``, any ``cuda`` without CUDA) is
+a missing resource (exit 4), like ``--devices all`` without a GPU.
+
 ``auto`` means the first CUDA device when torch sees one, else the CPU (tangermeme's
 ``device=None``). Precision ``fp32`` runs the model as stored. ``bf16``/``fp16`` run the trunk
 under ``torch.autocast`` (CUDA, or CPU for bf16 where the CPU supports it); the predictor keeps
@@ -12,40 +16,77 @@ import re
 from typing import TYPE_CHECKING
 
 from grelu_cli.core.choices import PRECISIONS
-from grelu_cli.errors import UsageError
+from grelu_cli.errors import MissingResourceError, UsageError
 
 if TYPE_CHECKING:
     import torch
 
 
-def resolve_device(spec: str | None = "auto") -> torch.device:
-    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a torch device that exists here."""
-    import torch
+_SPEC = re.compile(r"cuda(?::(\d+))?")
 
-    spec = (spec or "auto").strip().lower()
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    m = re.fullmatch(r"cuda(?::(\d+))?", spec)
+
+def parse_device(spec: str | None, option: str = "--device") -> tuple[str, int | None]:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> ``(kind, index)``, without torch.
+
+    A spec that names no device grelu-cli can run on (``tpu``, ``mps``, ``cuda:-1``,
+    ``cuda:x``) is a usage error (exit 2); whether the device exists here is
+    :func:`check_device`'s question.
+    """
+    text = (spec or "auto").strip().lower()
+    if text in ("auto", "cpu"):
+        return text, None
+    m = _SPEC.fullmatch(text)
     if m is None:
         raise UsageError(
-            f"--device {spec!r} is not auto, cpu, cuda or cuda:N",
-            fix="use --device auto, cpu, cuda or cuda:0",
+            f"{option} {spec!r} is not auto, cpu, cuda or cuda:N",
+            fix=f"use {option} auto, cpu, cuda or cuda:0",
         )
-    if not torch.cuda.is_available():
-        raise UsageError(
-            f"--device {spec}: torch sees no CUDA device on this machine",
-            fix="use --device cpu (or auto)",
+    return "cuda", int(m.group(1) or 0)
+
+
+def check_device(spec: str | None, option: str = "--device", given: str | None = None) -> None:
+    """The device ``spec`` names exists on this machine (imports torch for a CUDA spec).
+
+    A well-formed spec naming a device this machine lacks (``cuda:7`` on a 2-GPU node, any
+    ``cuda`` without CUDA) is a missing resource: :class:`MissingResourceError`, exit 4.
+    ``given`` is the whole option value when ``spec`` is one item of a list (``--devices``).
+    """
+    kind, index = parse_device(spec, option)
+    if kind != "cuda" or index is None:
+        return
+    import torch
+
+    where = f"{option} {given}: device {spec}" if given else f"{option} {spec}: this device"
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise MissingResourceError(
+            f"{where} does not exist here (torch sees no CUDA device on this machine)",
+            fix=f"use {option} cpu (or auto), or run on a GPU node",
         )
-    index = int(m.group(1) or 0)
-    count = torch.cuda.device_count()
     if index >= count:
-        raise UsageError(
-            f"--device {spec}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})",
-            fix=f"use --device cuda:0 .. cuda:{count - 1}",
+        raise MissingResourceError(
+            f"{where} does not exist here (this machine has {count} CUDA device(s), "
+            f"cuda:0..cuda:{count - 1})",
+            fix=f"use {option} cuda:0 .. cuda:{count - 1}",
         )
-    return torch.device("cuda", index)
+
+
+def resolve_device(spec: str | None = "auto") -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a torch device that exists here.
+
+    Raises :class:`UsageError` for a malformed spec, :class:`MissingResourceError` for a
+    device this machine lacks (:func:`check_device`).
+    """
+    import torch
+
+    kind, index = parse_device(spec)
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    check_device(spec)
+    return torch.device("cuda", index or 0)
 
 
 def cpu_has_fast_bf16() -> bool:

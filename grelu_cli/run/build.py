@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grelu_cli.errors import UsageError
 from grelu_cli.run.batches import predicted_blocks
 from grelu_cli.run.config import PredictJob
+from grelu_cli.run.limits import check_devices_here, check_window
 from grelu_cli.run.observer import RunObserver
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def load_and_prepare(
         raise UsageError(
             f"model {loaded.name} does not record its input length", fix="pass --seq-len N"
         )
+    check_window(seq_len, job.predict.shifts)  # --shifts below the model's window length
     return loaded, seq_len, prepare(job, seq_len, loaded.geometry)
 
 
@@ -98,6 +100,7 @@ def load(job: PredictJob, show_downloads: bool = False) -> LoadedModel:
     from grelu_cli.zoo import load_model
     from grelu_cli.zoo.build import parse_param
 
+    check_devices_here(job.run.device, job.run.devices)  # exit 2 malformed, 4 not here
     m = job.model
     params = dict(parse_param(p) for p in m.param) if m.arch else None
     return load_model(

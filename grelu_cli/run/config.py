@@ -26,6 +26,7 @@ from grelu_cli.core.choices import (
 )
 from grelu_cli.errors import UsageError
 from grelu_cli.io.writers import has_suffix
+from grelu_cli.run.limits import check_options
 
 
 @dataclass(frozen=True)
@@ -237,3 +238,4 @@ def check_job(job: PredictJob) -> None:
         )
     if out.format == "bigwig" and inp.genome is None:
         raise UsageError("bigWig output needs --genome", fix="pass --genome FASTA")
+    check_options(job.options())  # the numeric ranges of run/limits.py

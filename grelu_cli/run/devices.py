@@ -122,13 +122,7 @@ def _drain(q: Any, on_message: Callable[[tuple[Any, ...]], None]) -> None:
 
 def check_devices(devices: list[str], option: str) -> None:
     """Every device in ``devices`` exists here (before a run creates any file)."""
-    from grelu_cli.predict.device import resolve_device
+    from grelu_cli.predict.device import check_device
 
     for d in devices:
-        try:
-            resolve_device(d)
-        except UsageError as err:
-            raise UsageError(
-                f"--devices {option}: {err.message.removeprefix(f'--device {d}: ')}",
-                fix="use --devices with the GPUs this machine has, or --device cpu",
-            ) from None
+        check_device(d, "--devices", given=option)  # exit 4 for a GPU this machine lacks

@@ -26,6 +26,7 @@ from grelu_cli.run.config import (
     RunConfig,
     absolute_output,
 )
+from grelu_cli.run.limits import check_options, check_window
 from grelu_cli.run.observer import RunObserver, SilentObserver
 from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN, Skipped
 from grelu_cli.variants.scores import AGGREGATES, DEFAULT_SCORES, parse_scores
@@ -188,6 +189,7 @@ def check_job(job: VariantJob) -> None:
         )
     if job.chunk_records < 1:
         raise UsageError(f"--chunk-records {job.chunk_records} must be at least 1", fix="e.g. 4096")
+    check_options(job.options())  # the numeric ranges of run/limits.py
     if job.shard is not None:
         from grelu_cli.io.shards import parse_shard
 
@@ -215,6 +217,7 @@ def _load(job: VariantJob, observer: RunObserver) -> tuple[Any, int]:
         raise UsageError(
             f"model {loaded.name} does not record its input length", fix="pass --seq-len N"
         )
+    check_window(int(seq_len), job.shifts)  # --shifts below the model's window length
     return loaded, int(seq_len)
 
 

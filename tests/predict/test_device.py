@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from grelu_cli.errors import UsageError
+from grelu_cli.errors import MissingResourceError, UsageError
 from grelu_cli.model.models import ConvModel
 from grelu_cli.predict.device import autocast_dtype, resolve_device, set_threads
 from grelu_cli.predict.loop import PredictOptions, Predictor
@@ -21,8 +21,8 @@ def test_device_specs() -> None:
     assert auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(UsageError, match="'tpu' is not auto, cpu, cuda or cuda:N"):
         resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(UsageError, match="no CUDA device"):
+    if not torch.cuda.is_available():  # a device that does not exist here: exit 4
+        with pytest.raises(MissingResourceError, match="no CUDA device"):
             resolve_device("cuda:0")
 
 

@@ -116,11 +116,11 @@ def test_chunk_blocks_split_at_chunk_boundaries():
 
 @pytest.mark.parametrize("fmt", ["p.parquet", "bw/"])
 def test_missing_devices_refused_before_anything_is_created(ws, tmp_path, fmt):
-    """cuda:99 exists nowhere (with or without CUDA): exit 2, and no partial manifest or
-    parts directory is left behind (issue 11, item 9)."""
+    """cuda:99 exists nowhere (with or without CUDA): exit 4 (a missing resource, issue 20),
+    and no partial manifest or parts directory is left behind (issue 11, item 9)."""
     out = tmp_path / "out"
     out.mkdir()
     result = invoke("predict", *ws.base(device=False), "--devices", "cuda:0,cuda:99",
                     "-o", f"{out}/{fmt}")  # fmt: skip
-    assert result.exit_code == 2 and "--devices cuda:0,cuda:99" in result.stderr, result.output
+    assert result.exit_code == 4 and "--devices cuda:0,cuda:99" in result.stderr, result.output
     assert list(out.iterdir()) == []
