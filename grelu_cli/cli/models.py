@@ -1,7 +1,7 @@
 """``grelu models list|info|build|download``: the model zoo from the command line.
 
-``list`` reads only the registry and the cache folder (no torch, no network); the other
-commands import the zoo's loading code inside their bodies.
+Each command calls one :mod:`grelu_cli.api` function (``list_models`` reads only the registry
+and the cache folder: no torch, no network) and renders its result.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import typer
 
 from grelu_cli.cli.options import examples as _examples
 from grelu_cli.errors import UsageError
-from grelu_cli.zoo import registry
 
 app = typer.Typer(
     name="models",
@@ -51,37 +50,6 @@ def _num(v: Any) -> str:
     return "-" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))
 
 
-def _cache_status(rec: registry.ModelRecord) -> tuple[int, int]:
-    """(cached files, files) for a pretrained record; (0, 0) for anything else."""
-    from grelu_cli.zoo.hub import HubSettings, cached_file
-
-    if not rec.files or rec.repo_id is None:
-        return 0, 0
-    settings = HubSettings.from_env()
-    hits = sum(
-        cached_file(rec.repo_id, f.filename, rec.revision, settings) is not None for f in rec.files
-    )
-    return hits, len(rec.files)
-
-
-def _record_row(rec: registry.ModelRecord) -> dict[str, Any]:
-    hits, total = _cache_status(rec)
-    return {
-        "name": rec.name,
-        "kind": rec.kind,
-        "species": list(rec.species),
-        "input_bp": rec.input_bp,
-        "bin_size": rec.bin_size,
-        "tracks": rec.n_tasks,
-        "architecture": rec.architecture,
-        "repo_id": rec.repo_id,
-        "cached_files": hits,
-        "files": total,
-        "cached": None if total == 0 else hits > 0,
-        "summary": rec.summary,
-    }
-
-
 @app.command(
     "list",
     epilog=_examples(
@@ -100,14 +68,10 @@ def list_cmd(
     ),
 ) -> None:
     """List zoo models and architectures, and whether their weights are cached."""
+    from grelu_cli import api
+
     _check_format(fmt)
-    kinds = (registry.PRETRAINED, registry.ARCHITECTURE, registry.EXTERNAL)
-    if kind is not None and kind not in kinds:
-        raise UsageError(f"--kind '{kind}'", fix=f"choose {', '.join(kinds)}")
-    recs = registry.list_models(pattern, kind=kind)
-    if not recs:
-        raise UsageError(f"no model matches '{pattern}'", fix="run 'grelu models list'")
-    rows = [_record_row(r) for r in recs]
+    rows = api.list_models(pattern, kind)
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -164,19 +128,17 @@ def download_cmd(
     Honours HF_HOME / HF_HUB_CACHE (cache location), HF_ENDPOINT (mirror) and
     HF_HUB_OFFLINE. Size and sha256 are checked against the Hub.
     """
-    from grelu_cli.zoo.source import resolve
+    from grelu_cli import api
 
-    rec = registry.find_record(name)
-    targets: list[tuple[str | None, int | None]] = [(species, replicate)]
-    if all_files:
-        if rec is None or not rec.files:
-            raise UsageError(f"--all needs a zoo model with weights, not '{name}'")
-        targets = [(f.species, f.replicate) for f in rec.files]
-    for sp, rep in targets:
-        src = resolve(
-            name, species=sp, replicate=rep, download=True, progress=not quiet, force=force
-        )
-        typer.echo(str(src.path))
+    for path in api.download_model(
+        name,
+        species=species,
+        replicate=replicate,
+        all_files=all_files,
+        progress=not quiet,
+        force=force,
+    ):
+        typer.echo(str(path))
 
 
 @app.command(
@@ -212,17 +174,17 @@ def info_cmd(
     their tasks table needs the weights, so --tasks then fails (exit 4) and names the
     'grelu models download' command.
     """
-    from grelu_cli.zoo.describe import describe
+    from grelu_cli import api
 
     _check_format(fmt)
-    info, task_df = describe(
+    info, task_df = api.model_info(
         name,
         species=species,
         replicate=replicate,
         trust_checkpoint=trust_checkpoint,
         arch=arch,
-        params=param or [],
-        with_tasks=tasks,
+        param=param or [],
+        tasks=tasks,
     )
     if fmt == "json":
         if task_df is not None:
@@ -286,23 +248,20 @@ def build_cmd(
 
     The file loads in grelu-cli and in gReLU 1.1.0 (LightningModel.load_from_checkpoint).
     """
-    from grelu_cli.zoo.build import build_checkpoint_file, parse_param, read_task_file
+    from grelu_cli import api
 
-    params = dict(parse_param(p) for p in (param or []))
-    tasks = read_task_file(tasks_file) if tasks_file is not None else None
-    built = build_checkpoint_file(
+    built, note = api.build_model(
         arch,
         output,
         n_tasks=n_tasks,
-        params=params,
-        tasks=tasks,
+        param=param or [],
+        tasks_file=tasks_file,
         seq_len=seq_len,
         task_type=task_type,
         loss=loss,
         seed=seed,
         overwrite=overwrite,
     )
-    note = registry.get_record(built.model_type).notes
     if note:
         print(f"note: {note}", file=sys.stderr)
     print(
