@@ -58,6 +58,18 @@ def rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x) | np.isnan(y), np.nan, out).astype(v.dtype, copy=False)
 
 
+def _sym_rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """rel_entr(x, y) + rel_entr(y, x), elementwise: (x - y) log(x / y) where both are > 0
+    (one log instead of two), the exact definition elsewhere (zeros, negatives, NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = (x - y) * np.log(x / y)
+    odd = ~((x > 0) & (y > 0))
+    if odd.any():
+        xo, yo = x[odd], y[odd]
+        out[odd] = rel_entr(xo, yo) + rel_entr(yo, xo)
+    return out
+
+
 def pseudocounts(ref: np.ndarray) -> np.ndarray:
     """The 25th percentile of each track over all output bins: ref (L, T) -> (T,)."""
     return np.asarray(np.percentile(ref, 25, axis=0))
@@ -105,9 +117,8 @@ def gene_stats(
         entries, group_offsets = ragged_rows(bins.offsets, sel)
         rows = bins.bins[entries]
         offs = group_offsets[:-1]
-        # float64 from here: SED is a small difference of large sums.
-        r = ref[np.ix_(rows, cols)].astype(np.float64)
-        a = alt[np.ix_(rows, cols)].astype(np.float64)
+        r = ref[np.ix_(rows, cols)]
+        a = alt[np.ix_(rows, cols)]
         p = None if pseudo is None else np.asarray(pseudo, dtype=np.float64)[cols]
         for name, value in _group_stats(r, a, offs, lengths, stats, p).items():
             out[name][sel] = value
@@ -122,14 +133,18 @@ def _group_stats(
     stats: list[str],
     p: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
-    """The statistics of genes of one strand: r, a (B, K) gathered bins; offs (g,) starts."""
+    """The statistics of genes of one strand: r, a (B, K) gathered float32 bins; offs (g,)
+    starts of the genes' rows. Sums accumulate in float64 (SED is a small difference of large
+    sums); elementwise terms are float64 too (a log difference of close values)."""
 
     def gsum(x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(x, offs, axis=0)
+        return np.add.reduceat(x, offs, axis=0, dtype=np.float64)
 
     res: dict[str, np.ndarray] = {}
     want = set(stats)
     r_sum, a_sum = gsum(r), gsum(a)
+    if want & (_LOGS | _NORMALISED | {"D1", "D2"}):
+        r, a = r.astype(np.float64), a.astype(np.float64)
     if "SED" in want:
         res["SED"] = a_sum - r_sum
     if "logSED" in want:
@@ -159,7 +174,7 @@ def _group_stats(
         if "nDi" in want:
             res["nDi"] = np.maximum.reduceat(np.abs(dn), offs, axis=0)
         if "JS" in want:
-            res["JS"] = (gsum(rel_entr(rn, an)) + gsum(rel_entr(an, rn))) / 2
+            res["JS"] = gsum(_sym_rel_entr(rn, an)) / 2
     if "REF" in want:
         res["REF"] = r_sum
     if "ALT" in want:

@@ -154,17 +154,22 @@ def build_gene_index(records: Iterable[ExonRecord]) -> GeneIndex:
     types: list[str] = []
     g_col, c_col, s_col = array("q"), array("q"), array("q")
     st_col, en_col = array("q"), array("q")
+    # Bound methods in locals: this loop runs once per exon (~1 M for GENCODE).
+    g_add, c_add, s_add = g_col.append, c_col.append, s_col.append
+    st_add, en_add = st_col.append, en_col.append
     for rec in records:
         gene_no = genes.get(rec.gene_id)
         if gene_no is None:
             gene_no = genes[rec.gene_id] = len(genes)
             names.append(rec.gene_name)
             types.append(rec.gene_type)
-        g_col.append(gene_no)
-        c_col.append(chroms.setdefault(rec.chrom, len(chroms)))
-        s_col.append(strands.setdefault(rec.strand, len(strands)))
-        st_col.append(rec.start)
-        en_col.append(rec.end)
+        g_add(gene_no)
+        c = chroms.get(rec.chrom)
+        c_add(chroms.setdefault(rec.chrom, len(chroms)) if c is None else c)
+        st = strands.get(rec.strand)
+        s_add(strands.setdefault(rec.strand, len(strands)) if st is None else st)
+        st_add(rec.start)
+        en_add(rec.end)
     chrom_names = list(chroms)
     strand_chars = np.array(list(strands) or ["+"], dtype="<U1")
     ids = np.array(list(genes), dtype=object)

@@ -35,7 +35,10 @@ STRANDS = ("+", "-", ".", "?")
 
 # One GTF attribute: key, then a quoted value (which may hold ';' and escaped quotes) or a bare
 # value up to the next ';'.
-_GTF_ATTR = re.compile(r'\s*([^\s;"]+)\s+(?:"((?:[^"\\]|\\.)*)"|([^;"]*?))\s*(?:;|$)')
+_GTF_ATTR_RE = r'\s*([^\s;"]+)\s+(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^;"]*?))\s*(?:;|$)'
+_GTF_ATTR = re.compile(_GTF_ATTR_RE)
+_GTF_ATTRS = re.compile(f"(?:{_GTF_ATTR_RE})*\\s*")
+_STRANDS_B = (b"+", b"-", b".", b"?")
 _GFF3_HINT = re.compile(r"\s*[^\s=;\"]+=")
 _TYPE_KEYS = ("gene_type", "gene_biotype")
 _GFF3_TYPE_KEYS = ("gene_type", "gene_biotype", "biotype")
@@ -54,27 +57,46 @@ class ExonRecord(NamedTuple):
     gene_type: str
 
 
-def parse_gtf_attributes(text: str, want: tuple[str, ...] | None = None) -> dict[str, str] | None:
+def parse_gtf_attributes(text: str) -> dict[str, str] | None:
     """GTF attribute column -> {key: first value}; None when it is malformed.
 
-    With ``want``, stops as soon as every wanted key was seen (the rest is not checked).
+    Splits on quotes first (odd pieces are quoted values, so a ``;`` inside quotes is kept),
+    then on ``;``: string methods only, several times faster than a regex on GENCODE lines.
+    Values with backslash escapes take :func:`parse_gtf_attributes_regex`.
     """
+    if "\\" in text:
+        return parse_gtf_attributes_regex(text)
+    parts = text.split('"')
+    n = len(parts)
+    if n % 2 == 0:
+        return None  # an unclosed quote
     out: dict[str, str] = {}
-    pos, n = 0, len(text)
-    while pos < n:
-        if text[pos:].strip() == "":
-            break
-        m = _GTF_ATTR.match(text, pos)
-        if m is None or m.end() == pos:
-            return None
-        key = m.group(1)
-        if key not in out:
-            quoted = m.group(2)
-            out[key] = quoted if quoted is not None else (m.group(3) or "")
-        pos = m.end()
-        if want is not None and all(k in out for k in want):
-            break
+    for i in range(0, n, 2):
+        pieces = parts[i].split(";")
+        last = len(pieces) - 1
+        if i > 0 and pieces[0].strip():
+            return None  # text between a closing quote and the next ';'
+        for j in range(1 if i > 0 else 0, last + 1):
+            words = pieces[j].split(None, 1)
+            if j == last and i + 1 < n:  # the key of the quoted value that follows
+                if len(words) != 1:
+                    return None
+                out.setdefault(words[0], parts[i + 1])
+            elif len(words) == 2:
+                out.setdefault(words[0], words[1].rstrip())
+            elif words:
+                return None  # a key without a value
+        if i > 0 and i + 1 < n and last == 0:
+            return None  # two quoted values in a row
     return out
+
+
+def parse_gtf_attributes_regex(text: str) -> dict[str, str] | None:
+    """The same as :func:`parse_gtf_attributes` with a regex; also takes ``\\"`` escapes."""
+    if _GTF_ATTRS.fullmatch(text) is None:
+        return None
+    # reversed: the first occurrence of a repeated key is assigned last and wins
+    return {k: q or b for k, q, b in reversed(_GTF_ATTR.findall(text))}
 
 
 def parse_gff3_attributes(text: str) -> dict[str, str] | None:
@@ -126,19 +148,65 @@ def _fields(raw: bytes) -> list[str]:
     return fields
 
 
-def _gtf_exon(fields: list[str], lineno: int) -> ExonRecord:
+def _quoted(text: str, key: str) -> tuple[str, int] | None:
+    """The quoted value of ``key`` in a GTF attribute column and the index just past its
+    closing quote, found with ``str.find``: the first ``key "`` that starts a pair (after ``;``
+    or the start) outside quotes. None if absent."""
+    probe = key + ' "'
+    pos = text.find(probe)
+    while pos >= 0:
+        j = pos - 1
+        while j >= 0 and text[j] in " \t":
+            j -= 1
+        if (j < 0 or text[j] == ";") and text.count('"', 0, pos) % 2 == 0:
+            start = pos + len(probe)
+            end = text.find('"', start)
+            return (text[start:end], end + 1) if end >= 0 else None
+        pos = text.find(probe, pos + 1)
+    return None
+
+
+class _GeneAttributes:
+    """(gene_id, gene_name, gene_type) of exon lines' attribute columns.
+
+    The fast path pulls the three quoted values out with ``str.find`` (GENCODE and Ensembl
+    quote them); anything else (bare values, backslash escapes) takes the full parser.
+    Consecutive exons of a transcript share the start of their attribute column: when a line
+    starts with the previous line's text up to the end of its three values, the search would
+    find the same values at the same places, so they are reused.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = "\0"
+        self._last = ("", "", "")
+
+    def __call__(self, text: str) -> tuple[str, str, str]:
+        if text.count('"') % 2:
+            raise _BadLineError(f"attributes {text[:80]!r} have an unclosed quote")
+        if text.startswith(self._prefix):
+            return self._last
+        gid = None if "\\" in text else _quoted(text, "gene_id")
+        if gid is not None:
+            name = _quoted(text, "gene_name")
+            gtype = _quoted(text, "gene_type") or _quoted(text, "gene_biotype")
+            if name is not None and gtype is not None:
+                self._prefix = text[: max(gid[1], name[1], gtype[1])]
+                self._last = (gid[0], name[0], gtype[0])
+                return self._last
+            return gid[0], gid[0] if name is None else name[0], "" if gtype is None else gtype[0]
+        attrs = parse_gtf_attributes(text)
+        if attrs is None:
+            raise _BadLineError(f"attributes {text[:80]!r} are not GTF 'key \"value\";' pairs")
+        gene_id = attrs.get("gene_id")
+        if not gene_id:
+            raise _BadLineError("exon without a gene_id attribute")
+        gtype_s = next((attrs[k] for k in _TYPE_KEYS if k in attrs), "")
+        return gene_id, attrs.get("gene_name", gene_id), gtype_s
+
+
+def _gtf_exon(fields: list[str], lineno: int, attributes: _GeneAttributes) -> ExonRecord:
     start, end = _coords(fields[3], fields[4])
-    attrs = parse_gtf_attributes(fields[8], ("gene_id", "gene_name", "gene_type"))
-    if attrs is None:
-        raise _BadLineError(f"attributes {fields[8][:80]!r} are not GTF 'key \"value\";' pairs")
-    gene_id = attrs.get("gene_id")
-    if not gene_id:
-        raise _BadLineError("exon without a gene_id attribute")
-    if "gene_type" not in attrs and "gene_biotype" not in attrs:
-        # Ensembl puts gene_biotype late; read the whole column once more for it.
-        attrs = parse_gtf_attributes(fields[8]) or attrs
-    gtype = next((attrs[k] for k in _TYPE_KEYS if k in attrs), "")
-    name = attrs.get("gene_name", gene_id)
+    gene_id, name, gtype = attributes(fields[8])
     return ExonRecord(lineno, fields[0], start, end, fields[6], gene_id, name, gtype)
 
 
@@ -235,6 +303,7 @@ def read_exons(path: str | Path, fmt: str = "auto") -> Iterator[ExonRecord]:
     kind = None if fmt == "auto" else fmt
     header_gff3 = False
     gff3 = _Gff3State()
+    attributes = _GeneAttributes()
     lineno = 0
     with open_binary(path) as stream:
         try:
@@ -249,12 +318,15 @@ def read_exons(path: str | Path, fmt: str = "auto") -> Iterator[ExonRecord]:
                     continue
                 if kind is None:
                     kind = _detect(raw, header_gff3)
-                fields = _fields(raw)
                 if kind == "gtf":
-                    if fields[2] == "exon":
-                        yield _gtf_exon(fields, lineno)
+                    # Most lines are not exons: check their shape on the raw bytes only.
+                    parts = raw.split(b"\t", 8)
+                    if len(parts) != 9 or parts[6] not in _STRANDS_B or parts[2] == b"exon":
+                        fields = _fields(raw)  # raises the message for a bad line
+                        if fields[2] == "exon":
+                            yield _gtf_exon(fields, lineno, attributes)
                 else:
-                    gff3.add(fields, lineno)
+                    gff3.add(_fields(raw), lineno)
         except _BadLineError as e:
             raise InputDataError(
                 f"{name} line {lineno}: {e}", fix="fix or remove the line (GTF/GFF3, 9 columns)"

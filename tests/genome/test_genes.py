@@ -182,3 +182,9 @@ def test_half_bin_boundaries_round_to_even() -> None:
     # A: 0.5 -> 0, 1.5 -> 2; B: 1.5 -> 2, 2.5 -> 2 (no bin); C: 2.5 -> 2, 3.5 -> 4
     assert [str(idx.gene_id[g]) for g in gb.genes] == ["A", "C"]
     assert gb.bins.tolist() == [0, 1, 2, 3] and gb.offsets.tolist() == [0, 2, 4]
+
+
+def test_nested_and_touching_exons_merge_into_disjoint_intervals() -> None:
+    recs = [(0, 100), (10, 20), (50, 60), (100, 110), (150, 160), (155, 158), (159, 170)]
+    idx = build_gene_index([_rec("G", "c", "+", s, e) for s, e in recs[::-1]])
+    assert idx.exons(0).tolist() == [[0, 110], [150, 170]]

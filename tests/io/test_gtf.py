@@ -90,7 +90,8 @@ GOOD = 'chr1\tT\texon\t11\t20\t.\t+\t.\tgene_id "G1"; gene_name "A";'
         (GOOD.replace("\t11\t20\t", "\t30\t20\t"), "1-based inclusive"),
         (GOOD.replace("\t11\t", "\t0\t"), "1-based inclusive"),
         (GOOD.replace("\t+\t", "\tx\t"), "strand"),
-        (GOOD.replace('gene_id "G1"', 'gene_id "G1" "x"'), "not GTF"),
+        (GOOD.replace('gene_id "G1"', 'gene_id "G1'), "unclosed quote"),
+        (GOOD.replace('gene_id "G1"', "gene_id G1 x y; junk"), "not GTF"),
         (GOOD.replace('gene_id "G1"; ', ""), "without a gene_id"),
     ],
 )
@@ -124,3 +125,32 @@ def test_corrupt_gzip_is_exit_3(tmp_path: Path) -> None:
     p.write_bytes(gzip.compress((gtf_text() * 20).encode())[:-200])
     with pytest.raises(InputDataError, match="cannot decompress"):
         list(read_exons(p))
+
+
+def test_consecutive_exons_reuse_only_identical_attribute_prefixes(tmp_path: Path) -> None:
+    head = "chr1\tT\texon\t{}\t{}\t.\t+\t.\t"
+    attrs = [
+        'gene_id "G1"; gene_name "A"; gene_type "x"; exon_number 1;',
+        'gene_id "G1"; gene_name "A"; gene_type "x"; exon_number 2;',  # reused
+        'gene_id "G1"; gene_name "A"; gene_type "xy"; exon_number 3;',
+        'gene_id "G1"; gene_name "B"; gene_type "xy"; exon_number 4;',
+        'gene_id "G12"; gene_name "B"; gene_type "xy"; exon_number 5;',
+        'gene_id "G12"; exon_number 6; gene_name "C"; gene_biotype "z";',
+        'gene_id G13; gene_name "D";',  # bare gene_id: the full parser
+        'gene_id "G14"; xgene_name "Q"; tag "gene_name \'Z\'"; gene_name "E"; gene_type "t";',
+    ]
+    p = tmp_path / "a.gtf"
+    p.write_text(
+        "".join(head.format(10 * i + 1, 10 * i + 5) + a + "\n" for i, a in enumerate(attrs))
+    )
+    got = [(r.gene_id, r.gene_name, r.gene_type) for r in read_exons(p)]
+    assert got == [
+        ("G1", "A", "x"),
+        ("G1", "A", "x"),
+        ("G1", "A", "xy"),
+        ("G1", "B", "xy"),
+        ("G12", "B", "xy"),
+        ("G12", "C", "z"),
+        ("G13", "D", ""),
+        ("G14", "E", "t"),
+    ]
