@@ -106,7 +106,7 @@ def _child_load(path: str, how: str) -> None:
         from grelu_cli.genome.genes import load_gene_index
 
         idx = load_gene_index(path)
-        out = {"genes": len(idx), "exons": int(len(idx.exon_start))}
+        out = {"genes": len(idx), "exons": len(idx.exon_start)}
     else:
         import pyarrow.compute as pc
         from pyarrow import csv
