@@ -35,6 +35,7 @@ STATS = ("SED", "logSED", "D1", "logD1", "D2", "logD2", "nD2", "nDi", "JS", "REF
 DEFAULT_STATS = ("SED", "logSED")
 _NORMALISED = {"nD2", "nDi", "JS"}
 _LOGS = {"logD1", "logD2"}
+_SUMS = {"SED", "logSED", "REF", "ALT"}
 
 
 def parse_stats(text: str | Sequence[str]) -> list[str]:
@@ -83,6 +84,7 @@ def gene_stats(
     tasks: GeneTasks,
     stats: Sequence[str] = DEFAULT_STATS,
     pseudo: np.ndarray | None = None,
+    block_elements: int = 1 << 18,
 ) -> dict[str, np.ndarray]:
     """Statistics of one allele pair for every gene of a window and every gene task.
 
@@ -94,6 +96,7 @@ def gene_stats(
         stats: names from :data:`STATS`.
         pseudo: (T,) precomputed :func:`pseudocounts` of ``ref`` (only the normalised
             statistics use it; computed here when None).
+        block_elements: about how many (bin, task) values one block gathers (speed only).
 
     Returns:
         {stat: (G, K) float32}.
@@ -106,23 +109,56 @@ def gene_stats(
     gene_minus = np.asarray(gene_minus, dtype=bool)
     if _NORMALISED & set(stats) and pseudo is None:
         pseudo = pseudocounts(ref)
+    if set(stats) <= _SUMS:
+        sums = {"r": _gene_sums(ref, bins), "a": _gene_sums(alt, bins)}
+        cols = tasks.columns(gene_minus)
+        r_sum = np.take_along_axis(sums["r"], cols, axis=1)
+        a_sum = np.take_along_axis(sums["a"], cols, axis=1)
+        for name, value in _sum_stats(r_sum, a_sum, stats).items():
+            out[name][:] = value
+        return out
     counts = bins.counts
-    # Genes of one strand read the same tracks: one (bins, K) gather per strand.
+    # Genes of one strand read the same tracks: one (bins, tasks) gather per strand, in blocks
+    # of tasks so that the float64 temporaries stay in cache (2-3x faster on 5,951 tasks).
     for minus in (False, True):
         sel = np.flatnonzero(gene_minus == minus)
         if len(sel) == 0:
             continue
-        cols = tasks.minus if minus else tasks.plus
-        lengths = counts[sel]
         entries, group_offsets = ragged_rows(bins.offsets, sel)
         rows = bins.bins[entries]
         offs = group_offsets[:-1]
-        r = ref[np.ix_(rows, cols)]
-        a = alt[np.ix_(rows, cols)]
-        p = None if pseudo is None else np.asarray(pseudo, dtype=np.float64)[cols]
-        for name, value in _group_stats(r, a, offs, lengths, stats, p).items():
-            out[name][sel] = value
+        lengths = counts[sel]
+        all_cols = tasks.minus if minus else tasks.plus
+        step = max(1, block_elements // max(1, len(rows)))
+        for c0 in range(0, k, step):
+            cols = all_cols[c0 : c0 + step]
+            r = ref[np.ix_(rows, cols)]
+            a = alt[np.ix_(rows, cols)]
+            p = None if pseudo is None else np.asarray(pseudo, dtype=np.float64)[cols]
+            for name, value in _group_stats(r, a, offs, lengths, stats, p).items():
+                out[name][sel, c0 : c0 + step] = value
     return out
+
+
+def _gene_sums(x: np.ndarray, bins: GeneBins) -> np.ndarray:
+    """Sums over each gene's bins of every track: x (L, T) -> (G, T) float64 (the bins' rows
+    gathered once, then one ``np.add.reduceat``: faster than reducing runs of x in place,
+    whose per-slice cost dominates with thousands of runs)."""
+    return np.add.reduceat(x[bins.bins], bins.offsets[:-1], axis=0, dtype=np.float64)
+
+
+def _sum_stats(r_sum: np.ndarray, a_sum: np.ndarray, stats: Sequence[str]) -> dict[str, np.ndarray]:
+    """The statistics that need only the sums over a gene's bins: (G, K) each."""
+    res: dict[str, np.ndarray] = {}
+    if "SED" in stats:
+        res["SED"] = a_sum - r_sum
+    if "logSED" in stats:
+        res["logSED"] = np.log2(a_sum + 1) - np.log2(r_sum + 1)
+    if "REF" in stats:
+        res["REF"] = r_sum
+    if "ALT" in stats:
+        res["ALT"] = a_sum
+    return res
 
 
 def _group_stats(
@@ -143,12 +179,9 @@ def _group_stats(
     res: dict[str, np.ndarray] = {}
     want = set(stats)
     r_sum, a_sum = gsum(r), gsum(a)
+    res.update(_sum_stats(r_sum, a_sum, stats))
     if want & (_LOGS | _NORMALISED | {"D1", "D2"}):
         r, a = r.astype(np.float64), a.astype(np.float64)
-    if "SED" in want:
-        res["SED"] = a_sum - r_sum
-    if "logSED" in want:
-        res["logSED"] = np.log2(a_sum + 1) - np.log2(r_sum + 1)
     if want & {"D1", "D2"}:
         d = a - r
         if "D1" in want:
@@ -175,8 +208,4 @@ def _group_stats(
             res["nDi"] = np.maximum.reduceat(np.abs(dn), offs, axis=0)
         if "JS" in want:
             res["JS"] = gsum(_sym_rel_entr(rn, an)) / 2
-    if "REF" in want:
-        res["REF"] = r_sum
-    if "ALT" in want:
-        res["ALT"] = a_sum
     return res

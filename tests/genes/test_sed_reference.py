@@ -102,11 +102,14 @@ def gtf(tmp_path: Path) -> Path:
     return p
 
 
+@pytest.mark.parametrize("stats", [list(STATS), ["SED", "logSED", "REF", "ALT"]])
 @pytest.mark.parametrize("span", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_stats_equal_calico_per_variant_loop(gtf: Path, seed: int, span: bool) -> None:
+def test_stats_equal_calico_per_variant_loop(
+    gtf: Path, seed: int, span: bool, stats: list[str]
+) -> None:
+    """All statistics (gathered blocks) and the sums-only set (run sums), both bin rules."""
     profiles = _profiles(seed)
-    stats = list(STATS)
     index = load_gene_index(gtf)
     ours, our_bins = _ours(index, profiles, stats, span=span)
     theirs, their_bins, _ = _calico(gtf, profiles, stats, span=span)
@@ -169,3 +172,34 @@ def test_percentile_grid_equals_write_pct(gtf: Path) -> None:
         ours = stat_percentiles(sed_out[s].astype(np.float32))
         np.testing.assert_allclose(ours, sed_out[f"{s}_pct"], rtol=1e-5, atol=1e-6)
     assert "REF_pct" not in sed_out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sums_only_path_equals_the_block_path(seed: int) -> None:
+    """SED/logSED/REF/ALT alone take the whole-row sums path; with D1 the per-strand blocks."""
+    rng = np.random.default_rng(seed)
+    n_bins, t = 300, len(TRACKS)
+    ref_p = rng.gamma(0.5, 10, size=(n_bins, t)).astype(np.float32)
+    alt_p = (ref_p * rng.lognormal(0, 0.2, size=ref_p.shape)).astype(np.float32)
+    # overlapping genes, runs touching both edges, one-bin runs, genes in no particular order
+    genes_bins = [
+        np.r_[0:5, 9, 20:30, 299],
+        np.r_[250:300],
+        np.r_[3:12],
+        np.r_[150],
+        np.sort(rng.choice(n_bins, 40, replace=False)),
+    ]
+    from grelu_cli.genome.gene_bins import GeneBins
+
+    counts = [len(g) for g in genes_bins]
+    gb = GeneBins(np.arange(len(counts)), np.r_[0, np.cumsum(counts)], np.concatenate(genes_bins))
+    minus = np.array([False, True, True, False, True])
+    gt = gene_tasks(_tasks())
+    sums = gene_stats(ref_p, alt_p, gb, minus, gt, ["SED", "logSED", "REF", "ALT"])
+    block = gene_stats(ref_p, alt_p, gb, minus, gt, ["SED", "logSED", "REF", "ALT", "D1"])
+    for s in ("SED", "logSED", "REF", "ALT"):
+        np.testing.assert_allclose(sums[s], block[s], rtol=1e-6, atol=1e-9, err_msg=s)
+    cols = gt.columns(minus)
+    for i, g in enumerate(genes_bins):
+        want = ref_p[g][:, cols[i]].astype(np.float64).sum(axis=0)
+        np.testing.assert_allclose(sums["REF"][i], want, rtol=1e-6)
