@@ -203,3 +203,19 @@ def test_sums_only_path_equals_the_block_path(seed: int) -> None:
     for i, g in enumerate(genes_bins):
         want = ref_p[g][:, cols[i]].astype(np.float64).sum(axis=0)
         np.testing.assert_allclose(sums["REF"][i], want, rtol=1e-6)
+
+
+def test_task_blocks_do_not_change_values(gtf: Path) -> None:
+    """Blocks of 1..3 tasks (block_elements tiny) give the one-block values exactly."""
+    index = load_gene_index(gtf)
+    out_start = 5000 - SEQ_LEN // 2
+    gb = gene_bins(
+        index, index.overlapping("chr1", out_start, out_start + SEQ_LEN), out_start, BIN, N_BINS
+    )
+    r, a = _profiles(4)["rsA"]
+    gt = gene_tasks(_tasks())
+    one = gene_stats(r, a, gb, index.minus[gb.genes], gt, list(STATS))
+    for be in (1, 40, 100):
+        many = gene_stats(r, a, gb, index.minus[gb.genes], gt, list(STATS), block_elements=be)
+        for s in STATS:
+            np.testing.assert_array_equal(many[s], one[s], err_msg=f"{s} {be}")
