@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.gtf import parse_gff3_attributes, parse_gtf_attributes, read_exons
+from grelu_cli.io.gtf import parse_gtf_attributes, read_exons
 from tests.genes.annotation import GENES, TRICKY_NAME, gff3_text, gtf_text
 
 
@@ -71,12 +71,6 @@ def test_gtf_attributes() -> None:
     }
     assert parse_gtf_attributes('gene_id "G1"; broken"') is None
     assert parse_gtf_attributes("") == {}
-
-
-def test_gff3_attributes_percent_decoded() -> None:
-    got = parse_gff3_attributes("ID=g%3B1;Name=A%2CB;Parent=t1,t2;")
-    assert got == {"ID": "g%3B1", "Name": "A%2CB", "Parent": "t1,t2"}  # decoded per value
-    assert parse_gff3_attributes("ID=a;junk") is None
 
 
 GOOD = 'chr1\tT\texon\t11\t20\t.\t+\t.\tgene_id "G1"; gene_name "A";'
