@@ -219,3 +219,13 @@ def test_task_blocks_do_not_change_values(gtf: Path) -> None:
         many = gene_stats(r, a, gb, index.minus[gb.genes], gt, list(STATS), block_elements=be)
         for s in STATS:
             np.testing.assert_array_equal(many[s], one[s], err_msg=f"{s} {be}")
+
+
+def test_a_window_without_genes_gives_empty_blocks(gtf: Path) -> None:
+    index = load_gene_index(gtf)
+    gb = gene_bins(index, index.overlapping("chr1", 10**7, 10**7 + SEQ_LEN), 10**7, BIN, N_BINS)
+    assert len(gb) == 0 and gb.offsets.tolist() == [0]
+    r, a = _profiles(0)["rsA"]
+    for stats in (["SED"], list(STATS)):
+        out = gene_stats(r, a, gb, index.minus[gb.genes], gene_tasks(_tasks()), stats)
+        assert all(v.shape == (0, 5) for v in out.values())
