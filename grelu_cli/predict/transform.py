@@ -14,6 +14,13 @@ calico/borzoi's ``examples/borzoi_helpers.py``::
     y = y / scale
     y = where(y > clip_soft, clip_soft + (y - clip_soft) ** 2, y)
     y = y ** (4/3)            # sqrt tracks only; every track when the table has no sum_stat
+
+``--untransform-mode calico`` (:data:`UNTRANSFORM_MODES`) then multiplies back by ``scale``:
+baskerville's ``dataset.untransform_preds1`` (default ``unscale=False``), which
+``borzoi_sed.py -u`` applies to the published Borzoi weights; its values are ``scale`` times
+the default mode's. (Calico selects the power rows by ``"_sqrt" in sum_stat``; Borzoi's tables
+say ``sum_sqrt`` or ``sum``, where both rules agree.) Calico untransforms the profiles after
+averaging the rc/shift ensemble; apply :class:`Untransform` to the averaged tensor to match.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ if TYPE_CHECKING:
     from grelu_cli.genome.bins import BinLayout
 
 ACTIVATIONS = ("exp", "sigmoid", "softmax", "none")
+#: ``--untransform-mode`` values: gReLU/borzoi_helpers (counts without scale) or Calico's
+#: ``untransform_preds1`` (the same, times ``scale``).
+UNTRANSFORM_MODES = ("grelu", "calico")
 
 
 def activation_name(activation: Any) -> str:
@@ -63,14 +73,20 @@ class Untransform:
     Args:
         scale, clip_soft: per computed channel; a NaN ``clip_soft`` means no soft clip.
         power: per computed channel, whether the 3/4 power is undone.
+        rescale: multiply back by ``scale`` at the end (``--untransform-mode calico``).
     """
 
     def __init__(
-        self, scale: Sequence[float], clip_soft: Sequence[float], power: Sequence[bool]
+        self,
+        scale: Sequence[float],
+        clip_soft: Sequence[float],
+        power: Sequence[bool],
+        rescale: bool = False,
     ) -> None:
         self.scale = [float(v) for v in scale]
         self.clip_soft = [float(v) for v in clip_soft]
         self.power = [bool(v) for v in power]
+        self.rescale = bool(rescale)
         self._on: dict[str, tuple[Any, Any, Any, bool]] = {}
 
     def _tensors(self, device: torch.device) -> tuple[Any, Any, Any, bool]:
@@ -98,16 +114,27 @@ class Untransform:
             y = torch.where(y > cs, cs + (y - cs) ** 2, y)
         if any(self.power):
             y = torch.where(power, y ** (4.0 / 3.0), y)
+        if self.rescale:
+            y = y * scale
         return y
 
 
-def untransform_for(tasks: pd.DataFrame | None, computed: Sequence[int]) -> Untransform:
+def untransform_for(
+    tasks: pd.DataFrame | None, computed: Sequence[int], mode: str = "grelu"
+) -> Untransform:
     """The :class:`Untransform` for channels ``computed`` (rows of the tasks table).
+
+    ``mode`` is one of :data:`UNTRANSFORM_MODES` (``calico`` multiplies back by ``scale``).
 
     Needs ``scale`` and ``clip_soft`` columns; the 3/4 power is undone for rows whose
     ``sum_stat`` contains ``sqrt``, or for every row when the table has no ``sum_stat``.
     Raises UsageError when the table lacks the columns (the model is not a Borzoi-style one).
     """
+    if mode not in UNTRANSFORM_MODES:
+        raise UsageError(
+            f"--untransform-mode {mode!r} is not one of {', '.join(UNTRANSFORM_MODES)}",
+            fix="use grelu (counts, gReLU/borzoi_helpers) or calico (untransform_preds1)",
+        )
     need = ("scale", "clip_soft")
     cols = [] if tasks is None else [str(c) for c in tasks.columns]
     missing = [c for c in need if c not in cols]
@@ -127,6 +154,7 @@ def untransform_for(tasks: pd.DataFrame | None, computed: Sequence[int]) -> Untr
         scale=rows["scale"].astype(float).tolist(),
         clip_soft=rows["clip_soft"].astype(float).tolist(),
         power=power,
+        rescale=mode == "calico",
     )
 
 
