@@ -19,6 +19,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -285,6 +286,7 @@ def read_parquet(
     except Exception as e:  # pyarrow raises several types for damaged files
         raise InputDataError(f"cannot read parquet {path}: {e}", fix="check the file") from None
     cols = list(schema.names)
+    _refuse_other_outputs(path, schema)
     missing = [c for c in _BIN_COLUMNS if c not in cols]
     if missing:
         raise InputDataError(
@@ -329,6 +331,23 @@ def read_parquet(
     return names, tracks
 
 
+def _refuse_other_outputs(path: Path, schema: Any) -> None:
+    """A parquet file grelu wrote for another command (``grelu variants``) is not tracks."""
+    import json
+
+    raw = (schema.metadata or {}).get(b"grelu")
+    try:
+        command = json.loads(raw).get("command") if raw else None
+    except (ValueError, AttributeError):
+        command = None
+    if command not in (None, "predict"):
+        raise InputDataError(
+            f"{path} is grelu {command} output, not predicted tracks",
+            fix="grelu plot draws grelu predict output: bigWig files, or its parquet files or "
+            "zarr stores",
+        )
+
+
 def read_zarr(
     path: Path, region: RegionSpec, tasks: Sequence[str] | None
 ) -> tuple[list[str], list[Track]]:
@@ -353,6 +372,8 @@ def read_zarr(
             )
         if not (chroms == region.chrom).any():
             return names, []
+    # A window whose file is gone reads as NaN: say the data is missing, not "not predicted".
+    store.check_data(hits, context=f"--region {region.text}: ")
     picks = store.task_indices(chosen)
     values = store.preds.get_orthogonal_selection((hits, picks, slice(None)))  # (n, T, B)
     start = np.asarray(store.group["bin_start"].get_orthogonal_selection((hits, slice(None))))
