@@ -94,28 +94,41 @@ def test_lost_chunks_of_two_shards_are_named_compactly(ws, shards, tmp_path):
               "4 of", "shards 0/4, 3/4")  # fmt: skip
 
 
-def test_finalized_store_that_lost_a_chunk_is_refused_by_every_reader(ws, shards, tmp_path):
-    src, _ = shards
+def test_finalized_store_that_lost_a_chunk_is_refused_then_reopened(ws, shards, tmp_path):
+    src, want = shards
     store = tmp_path / "f.zarr"
     shutil.copytree(src, store)
     ok("merge", store)
     w, _, _ = _window_of_shard(store, 1)
     _chunk(store, w).unlink()
-    # merge again: before the fix, exit 0 ("finalized")
-    _one_line(invoke("merge", store), 3, f"windows {w},", "shard 1/4", "missing on disk")
-    # zarr -> bigWig: before the fix, bigWigs without the window and a NaN-count warning
-    tracks = tmp_path / "tracks"
-    _one_line(invoke("merge", store, "--format", "bigwig", "-o", f"{tracks}/"), 3,
-              f"windows {w},")  # fmt: skip
-    assert not tracks.exists()
     # plot over the lost window: before the fix, drawn as a gap (or "nothing was predicted")
-    windows = zarr.open_group(str(store), mode="r")
-    chrom = str(windows["chrom"][w])
-    a, b = int(windows["start"][w]), int(windows["end"][w])
+    group = zarr.open_group(str(store), mode="r")
+    chrom, a, b = str(group["chrom"][w]), int(group["start"][w]), int(group["end"][w])
     png = tmp_path / "p.png"
     line = _one_line(invoke("plot", store, "--region", f"{chrom}:{a + 1}-{b}", "-o", png), 3,
-                     f"windows {w}", "missing on disk")  # fmt: skip
+                     f"windows {w},", "missing on disk", "shard 1/4",
+                     "reopens the store")  # fmt: skip
     assert "nothing was predicted" not in line and not png.exists()
+    # zarr -> bigWig (finalizes first): before the fix, bigWigs without the window, exit 0
+    tracks = tmp_path / "tracks"
+    _one_line(invoke("merge", store, "--format", "bigwig", "-o", f"{tracks}/"), 3,
+              f"windows {w},", "reopened", "--shard 1/4", "--resume")  # fmt: skip
+    assert not tracks.exists() and _record(store)["complete"] is False
+    # the owning shard with --resume redoes that window; merging again completes the store
+    run_cli("predict", *ws.base(), "--shard", "1/4", "-o", store, "--resume")
+    ok("merge", store)
+    rec = _record(store)
+    assert rec["complete"] is True and rec["merged"]["shards"] == 4
+    np.testing.assert_array_equal(_values(store), want)
+    ok("merge", store, "--format", "bigwig", "-o", f"{tracks}/")
+
+
+def test_unsharded_finished_store_that_lost_a_chunk_is_refused(ws, tmp_path):
+    store = tmp_path / "u.zarr"
+    ok("predict", *ws.base(), "-o", store)
+    _chunk(store, 3).unlink()
+    _one_line(invoke("merge", store), 3, "windows 3,", "restore those files")
+    assert _record(store)["complete"] is True  # nothing to reopen it for: left as it is
 
 
 def test_plot_of_a_region_away_from_the_lost_window_still_works(ws, shards, tmp_path):

@@ -2,8 +2,9 @@
 data is on disk, then record counts and ``complete: true`` in the root attributes.
 
 This is the only step that rewrites a store's root metadata after creation, so shard writers
-never race on it. Finalizing a finished store changes nothing (its data files are checked
-again, so a store that lost one is refused, not reported complete).
+never race on it. Finalizing a finished store changes nothing, unless it lost data files since:
+then a sharded store is reopened (done markers for what is on disk, ``complete: false``) so
+that the owning shards can redo those windows with ``--resume``; any other is refused.
 
 A window is written when a done marker covers it (:mod:`.markers`) *and* its file
 ``preds/c/<w>/0/0`` exists (:mod:`.present`; zarr would read a missing file as NaN). A window
@@ -33,8 +34,14 @@ from grelu_cli.io.zarr.markers import (
     write_marker,
 )
 from grelu_cli.io.zarr.present import compact, missing_rows
-from grelu_cli.io.zarr.read import lost_windows_error, owned_by, read_record, shard_owners
-from grelu_cli.io.zarr.schema import ATTR, MARKER_DIR, PREDS, consolidate
+from grelu_cli.io.zarr.read import (
+    lost_windows_error,
+    owned_by,
+    read_record,
+    reopenable,
+    shard_owners,
+)
+from grelu_cli.io.zarr.schema import ATTR, MARKER_DIR, PREDS, consolidate, marker_dir
 
 
 def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,7 +55,8 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     Raises:
         InputDataError (exit 3): windows are not written yet, or are marked written but their
             data files are missing (the message lists the windows and, when known, the shards
-            that own them; the latter are un-marked so that ``--resume`` redoes them).
+            that own them; the latter are un-marked so that ``--resume`` redoes them, and a
+            finished sharded store that lost files is reopened for them first).
     """
     import zarr
 
@@ -57,6 +65,16 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     total = int(current["output"]["windows"])
     if current.get("complete"):
         lost = missing_rows(path / PREDS)
+        if len(lost) and reopenable(current):
+            owners = shard_owners(current, [], lost)
+            _reopen(path, current, lost)
+            raise InputDataError(
+                f"zarr store {path} was finalized, but the data of {len(lost):,} of {total:,} "
+                f"windows is missing on disk (windows {compact(lost)}, 0-based: their files "
+                f"under {PREDS}/c/ are gone){owned_by(owners, 'own them')}; the store is "
+                "reopened (complete: false) for those windows",
+                fix=_resume_fix(path, owners),
+            )
         if len(lost):
             raise lost_windows_error(path, current, lost, total)
         return current
@@ -72,14 +90,7 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
             f"zarr store {path}: {len(lost):,} of {total:,} windows are marked written but "
             f"their data is missing on disk (windows {compact(lost)}, 0-based: their files "
             f"under {PREDS}/c/ are gone)" + owned_by(owners, "own them"),
-            fix=(
-                f"run {'those shards' if len(owners) > 1 else 'that shard'} again with "
-                f"--resume (grelu predict ... --shard {owners[0]} -o {path} --resume), which "
-                f"predicts only those windows, then grelu merge {path} again"
-                if owners
-                else f"predict those windows again (the same grelu predict -o {path} with "
-                "--resume), then grelu merge it again"
-            ),
+            fix=_resume_fix(path, owners),
         )
     final = json.loads(to_json(record if record is not None else current))
     counts = dict(final.get("counts") or {})
@@ -105,6 +116,47 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     # The markers only mattered while the store was being written.
     shutil.rmtree(path / MARKER_DIR[0], ignore_errors=True)
     return final
+
+
+def _resume_fix(path: Path, owners: list[str]) -> str:
+    if not owners:
+        return (
+            f"predict those windows again (the same grelu predict -o {path} with --resume), "
+            "then grelu merge it again"
+        )
+    return (
+        f"run {'those shards' if len(owners) > 1 else 'that shard'} again with --resume "
+        f"(grelu predict ... --shard {owners[0]} -o {path} --resume), which predicts only "
+        f"those windows, then grelu merge {path} again"
+    )
+
+
+def _reopen(path: Path, record: dict[str, Any], lost: np.ndarray) -> None:
+    """Turn a finished store that lost window files back into one being written: done markers
+    for every window still on disk (a shard's end marker, as it wrote it, where none of its
+    windows is lost), then ``complete: false``. The owning shards, run with ``--resume``,
+    predict exactly the lost windows, and finalizing again rebuilds the record."""
+    import zarr
+
+    lost_set = set(lost.tolist())
+    marker_dir(path).mkdir(parents=True, exist_ok=True)
+    for m in (record.get("merged") or {}).get("from") or []:
+        shard = m.get("shard")
+        if not isinstance(shard, dict):
+            continue
+        a, b = (int(v) for v in m["windows"])
+        if not any(a <= w < b for w in lost_set):
+            data = {"clipped": {}, "shard": shard, "created": m.get("created")}
+            write_marker(path, a, b, data, int(shard["index"]))
+            continue
+        keep = np.array([w not in lost_set for w in range(a, b)], dtype=bool)
+        for lo, hi in ranges(keep, a, value=True):
+            write_marker(path, lo, hi, {"clipped": {}})
+    reopened = {k: v for k, v in record.items() if k not in ("finalized", "merged")}
+    reopened["complete"] = False
+    group = zarr.open_group(str(path), mode="r+", zarr_format=3, use_consolidated=False)
+    group.attrs[ATTR] = reopened
+    consolidate(path)
 
 
 def _unmark(path: Path, markers: list[dict[str, Any]], lost: np.ndarray) -> None:

@@ -155,20 +155,32 @@ def owned_by(owners: Sequence[str], verb: str) -> str:
     return f"; shard{'s' if len(owners) > 1 else ''} {', '.join(owners)} {verb}"
 
 
+def reopenable(record: dict[str, Any]) -> bool:
+    """Whether ``grelu merge`` can reopen this finished store for lost windows: it lists its
+    shards (a sharded run) and clipped no float16 value (per-window clip counts are not kept
+    past finalizing, so a total above 0 could not be made exact again)."""
+    shards = [m for m in (record.get("merged") or {}).get("from") or []
+              if isinstance(m.get("shard"), dict)]  # fmt: skip
+    return bool(shards) and not int((record.get("counts") or {}).get("clipped") or 0)
+
+
 def lost_windows_error(
     path: Path, record: dict[str, Any], lost: Any, total: int, context: str = ""
 ) -> InputDataError:
     """The error for windows of a finished store whose data files are gone."""
     owners = shard_owners(record, [], lost)
-    whose = (
-        f"; shard{'s' if len(owners) > 1 else ''} {', '.join(owners)} wrote them" if owners else ""
-    )
+    if reopenable(record) and owners:
+        fix = (
+            f"run grelu merge {path}, which reopens the store for those windows, then shard "
+            f"{owners[0]} (and any other named) again with --resume, then grelu merge again"
+        )
+    else:
+        fix = f"restore those files, or delete the store and predict it again (-o {path})"
     return InputDataError(
         f"{context}zarr store {path}: the data of {len(lost):,} of {total:,} windows is missing "
         f"on disk (windows {compact(lost)}, 0-based: their files under {PREDS}/c/ are gone)"
-        f"{whose}",
-        fix="restore those files, or delete the store and predict it again (grelu predict "
-        f"-o {path}); a store missing data is never read as NaN",
+        + owned_by(owners, "wrote them"),
+        fix=fix,
     )
 
 
