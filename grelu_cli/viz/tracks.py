@@ -77,7 +77,8 @@ def sniff(path: Path) -> str:
         return "parquet"
     raise InputDataError(
         f"input {path} is neither a bigWig nor a parquet file",
-        fix="give bigWig files, a folder of them, or a parquet file from grelu predict",
+        fix="give grelu predict output: bigWig files, a folder of them, a parquet file or a "
+        "zarr store",
     )
 
 

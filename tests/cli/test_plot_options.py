@@ -6,18 +6,22 @@ line saying what they are. A hypothesis fuzz over the options finds no exit 1.""
 from __future__ import annotations
 
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zarr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grelu_cli.genome.bins import BinLayout
 from grelu_cli.io.bigwig import BigWigWriter
 from grelu_cli.io.variant_parquet import VARIANT_COLUMNS, VariantParquetWriter
 from grelu_cli.io.variant_zarr import VariantZarrWriter
+from grelu_cli.io.zarr import ZarrWriter
 from grelu_cli.viz.draw import LIMITS, MAX_PIXELS
 from tests.cli.test_plot import CHROMS, TASKS, WINDOWS, _block, one_line_error, png_size, run
 
@@ -148,3 +152,20 @@ def test_fuzzed_numeric_options_never_exit_1(outputs, tmp_path, width, height, d
     if result.exit_code == 2:
         lines = [ln for ln in result.output.splitlines() if ln.strip()]
         assert lines and ("error" in lines[-1].lower()), result.output
+
+
+def test_stores_that_are_not_predict_output_are_one_exit_3_line(outputs, tmp_path):
+    plain = tmp_path / "plain.zarr"  # a zarr store grelu did not write
+    zarr.open_group(str(plain), mode="w").create_array("x", shape=(3,), dtype="float32")
+    out = str(tmp_path / "x.png")
+    one_line_error(run(["-r", "chr1:1-100", str(plain), "-o", out]), 3, "no grelu metadata")
+    store = tmp_path / "p.zarr"  # a grelu predict store whose preds array was deleted
+    block = _block(WINDOWS)
+    layout = BinLayout(seq_len=500, bin_size=10, crop_len=0, n_out=50, pooled=False, first=0,
+                       n_keep=50)  # fmt: skip
+    with ZarrWriter(store, TASKS, windows=block.windows, bin_layout=layout, metadata={}) as w:
+        w.write(block)
+    assert run(["-r", "chr1:1,001-1,750", str(store), "-o", out]).exit_code == 0
+    shutil.rmtree(store / "preds")
+    one_line_error(run(["-r", "chr1:1,001-1,750", str(store), "-o", out, "--overwrite"]), 3,
+                   "damaged")  # fmt: skip

@@ -211,7 +211,14 @@ def open_store(path: str | Path, *, require_complete: bool = True) -> ZarrStore:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # consolidated metadata is not yet in the v3 spec
         group = zarr.open_group(str(path), mode="r", zarr_format=3)
-    return ZarrStore(path, record, group, group[PREDS])
+        try:
+            preds = group[PREDS]
+        except KeyError:
+            raise InputDataError(
+                f"zarr store {path} is damaged: its record names a {PREDS} array that is not there",
+                fix="predict the store again",
+            ) from None
+    return ZarrStore(path, record, group, preds)
 
 
 def store_blocks(
