@@ -50,9 +50,16 @@ def plot(
         None, "--bed", help="BED file of features to mark (e.g. motifs, peaks, genes)."
     ),
     title: str | None = typer.Option(None, "--title", help="Figure title (default: the region)."),
-    width: float = typer.Option(10.0, "--width", help="Figure width in inches."),
-    track_height: float = typer.Option(1.3, "--track-height", help="Inches per track panel."),
-    dpi: int = typer.Option(150, "--dpi", help="Resolution of PNG output."),
+    width: float = typer.Option(10.0, "--width", help="Figure width in inches (2 to 100)."),
+    track_height: float = typer.Option(
+        1.3, "--track-height", help="Inches per track panel (0.3 to 20)."
+    ),
+    dpi: int = typer.Option(
+        150,
+        "--dpi",
+        help="Dots per inch (20 to 1200); the image is at most 32,768 pixels a side and 30 "
+        "million in all.",
+    ),
     shared_y: bool = typer.Option(
         False, "--shared-y", help="One y range for every track (default: each its own)."
     ),
@@ -64,15 +71,12 @@ def plot(
     Wide regions show each pixel column's maximum, so narrow peaks stay visible.
     """
     from grelu_cli.io.regions import parse_region
-    from grelu_cli.viz.draw import output_format, plot_region, require_matplotlib
+    from grelu_cli.viz.draw import check_figure, output_format, plot_region, require_matplotlib
     from grelu_cli.viz.tracks import read_features, read_tracks
 
+    check_figure(width, track_height, dpi)  # before any work (a huge --dpi would exhaust RAM)
     require_matplotlib()  # fail fast (exit 4) before reading anything
     output_format(output)
-    if width <= 0 or track_height <= 0 or dpi <= 0:
-        raise UsageError(
-            "--width, --track-height and --dpi must be positive", fix="give positive numbers"
-        )
     spec = parse_region(region)
     names = split_csv(tasks)
     if tasks is not None and not names:

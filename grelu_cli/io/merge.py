@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
-from grelu_cli.errors import InputDataError, MissingResourceError
+from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.io.parquet import METADATA_KEY
 
 _WINDOWS_PER_BLOCK = 1024
@@ -38,7 +39,10 @@ def read_record(path: str | Path) -> dict[str, Any]:
     if path.is_dir():  # a variants run's zarr shard (a predict store is finalized, not merged)
         from grelu_cli.io.zarr.read import read_record as store_record
 
-        return store_record(path)
+        record = store_record(path)
+        if record.get("command") == "variants":
+            check_variant_store(path, record)
+        return record
     if not path.is_file():
         raise MissingResourceError(f"merge input {path} does not exist", fix="check the path")
     try:
@@ -54,6 +58,66 @@ def read_record(path: str | Path) -> dict[str, Any]:
             f"{path} has no grelu metadata", fix="give the files written by grelu predict"
         )
     return json.loads(raw)
+
+
+def check_outputs_not_inputs(
+    inputs: Sequence[str | Path], outputs: Sequence[str | Path], *, replaces_dirs: bool = False
+) -> None:
+    """UsageError (exit 2) if writing ``outputs`` could touch an input: an output that is an
+    input under another name (a symlink, a relative path, ``./``, a hard link), an output inside
+    an input (a zarr store), or, when the outputs are directories replaced as a whole
+    (``replaces_dirs``: a zarr store), an input inside one.
+
+    Only paths are compared (nothing is opened), so this runs before any output is touched.
+    """
+    for out in outputs:
+        for inp in inputs:
+            how = _overlap(Path(out), Path(inp))
+            if how == "holds" and not replaces_dirs:
+                continue  # a bigWig folder that also holds the shards: files sit side by side
+            if how:
+                raise UsageError(
+                    f"-o {out} {how} input {inp}; writing it would destroy that input",
+                    fix="choose an -o that is none of the inputs (nor inside one)",
+                )
+
+
+def _overlap(out: Path, inp: Path) -> str | None:
+    """How ``out`` overlaps ``inp`` ("is", "is inside", "holds"), or None."""
+    try:
+        if os.path.exists(out) and os.path.exists(inp) and os.path.samefile(out, inp):
+            return "is"
+    except OSError:
+        pass
+    real_out, real_in = os.path.realpath(out), os.path.realpath(inp)
+    if real_out == real_in:
+        return "is"
+    if real_out.startswith(real_in.rstrip(os.sep) + os.sep):
+        return "is inside"
+    if real_in.startswith(real_out.rstrip(os.sep) + os.sep):
+        return "holds"
+    return None
+
+
+def check_variant_store(path: Path, record: dict[str, Any]) -> None:
+    """InputDataError (exit 3) if a value array of a variants store lacks a chunk file of its
+    rows (zarr would read those rows as NaN); only file names are listed, nothing is read."""
+    from grelu_cli.io.zarr.present import compact, missing_rows
+
+    out = record.get("output") or {}
+    rows = int(out.get("rows") or 0)
+    for name in out.get("values") or []:
+        lost = missing_rows(path / str(name))
+        lost = lost[lost < rows]
+        if len(lost):
+            shard = record.get("shard") or {}
+            again = f" --shard {shard['index']}/{shard['count']}" if shard else ""
+            raise InputDataError(
+                f"variants store {path}: the {name} values of {len(lost):,} of {rows:,} rows "
+                f"are missing on disk (rows {compact(lost)}, 0-based: chunk files under "
+                f"{name}/c/ are gone)",
+                fix=f"predict it again (grelu variants ...{again} -o {path} --overwrite)",
+            )
 
 
 def parquet_blocks(

@@ -15,16 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 from grelu_cli.errors import GreluCliError, UsageError
-from grelu_cli.io.merge import merged_blocks, merged_record, order_shards
-from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer
+from grelu_cli.io.merge import (
+    check_outputs_not_inputs,
+    merged_blocks,
+    merged_record,
+    order_shards,
+)
+from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer, output_paths
 
 
 def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> list[str]:
     """Check that ``inputs`` are every shard of one run, then write what one unsharded run
     writes to ``output`` (parquet, or one bigWig per task for a bigWig run's shards).
 
-    Returns the files written.
+    Returns the files written. An output that is also an input (by any name) is a
+    UsageError before anything is read or written.
     """
+    check_outputs_not_inputs(inputs, [output], replaces_dirs=has_suffix(output, "zarr"))
     shards = order_shards(inputs)
     first = shards[0][1]
     if first.get("command") == "variants":
@@ -40,6 +47,7 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
                 f"the shards are of a --format bigwig run but -o {output} is a parquet file",
                 fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
             )
+        check_outputs_not_inputs(inputs, output_paths("bigwig", output, tasks))
         sizes = [(str(c), int(n)) for c, n in bigwig["chrom_sizes"]]
         spec = WriterSpec(output, tasks, chrom_sizes=sizes, overlap=bigwig["overlap"],
                           overwrite=overwrite)  # fmt: skip
@@ -91,13 +99,15 @@ def store_to_tracks(
     """bigWig files (one per task of ``tasks``, all when None) from a zarr store, finalizing
     it first if its shards are all written; returns (files, NaN/inf values not written)."""
     from grelu_cli.io.writers import format_for
-    from grelu_cli.io.zarr import store_to_bigwig
+    from grelu_cli.io.zarr import read_record, store_to_bigwig
 
     if format_for(output, fmt) != "bigwig":
         raise UsageError(
             f"a zarr store converts to bigWig only, but -o {output} is not a bigWig output",
             fix="give a directory (-o tracks/) or a template ('out/{task}.bw')",
         )
+    every = [str(t) for t in (read_record(path).get("output") or {}).get("tasks") or []]
+    check_outputs_not_inputs([path], [output, *output_paths("bigwig", output, tasks or every)])
     finalize(path)
     writer = store_to_bigwig(path, output, tasks=tasks, overlap=overlap, overwrite=overwrite)
     return [str(p) for p in writer.paths], int(sum(getattr(writer, "nonfinite", []) or [0]))

@@ -11,6 +11,8 @@ features are drawn below the tracks and shaded across them; a feature named like
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,51 @@ FORMATS = ("png", "pdf", "svg")
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _MAX_SHADED = 200  # features shaded across the track panels
 _MAX_LABELS = 40  # features labelled by name
+
+#: Allowed ranges (inclusive) of the figure options: ``--width`` and ``--track-height`` in
+#: inches, ``--dpi`` in dots per inch.
+LIMITS: dict[str, tuple[float, float]] = {
+    "--width": (2.0, 100.0),
+    "--track-height": (0.3, 20.0),
+    "--dpi": (20, 1200),
+}
+#: Largest image drawn: pixels per side (Agg's own limit is 65,536) and in all.
+MAX_SIDE_PX = 32_768
+MAX_PIXELS = 30_000_000
+_BASE_HEIGHT = 0.9  # inches of title and axis labels
+_FEATURE_RATIO = 0.45  # height of the BED panel, in track heights
+
+
+def check_figure(
+    width: float, track_height: float, dpi: float, n_tracks: int = 1, features: bool = False
+) -> None:
+    """UsageError (exit 2) unless every figure option is a finite number in its range
+    (:data:`LIMITS`) and the image of ``n_tracks`` panels stays within :data:`MAX_SIDE_PX`
+    per side and :data:`MAX_PIXELS` in all. Cheap: call it before reading anything."""
+    for option, value in (("--width", width), ("--track-height", track_height), ("--dpi", dpi)):
+        lo, hi = LIMITS[option]
+        if not (isinstance(value, int | float) and math.isfinite(value) and lo <= value <= hi):
+            raise UsageError(
+                f"{option} {value} is outside the allowed range {lo:g} to {hi:g}",
+                fix=f"give {option} a number from {lo:g} to {hi:g}",
+            )
+    w, h = figure_inches(width, track_height, n_tracks, features)
+    px_w, px_h = round(w * dpi), round(h * dpi)
+    if max(px_w, px_h) > MAX_SIDE_PX or px_w * px_h > MAX_PIXELS:
+        raise UsageError(
+            f"--width {width:g} x --dpi {dpi:g} with {n_tracks} track(s) of --track-height "
+            f"{track_height:g} makes a {px_w:,} x {px_h:,} pixel image; grelu plot draws at most "
+            f"{MAX_SIDE_PX:,} pixels per side and {MAX_PIXELS:,} in all",
+            fix="lower --dpi, --width or --track-height, or draw fewer tracks (--tasks)",
+        )
+
+
+def figure_inches(
+    width: float, track_height: float, n_tracks: int, features: bool = False
+) -> tuple[float, float]:
+    """(width, height) of the figure in inches: panels plus title and axis labels."""
+    panels = n_tracks + (_FEATURE_RATIO if features else 0.0)
+    return width, _BASE_HEIGHT + track_height * panels
 
 
 def require_matplotlib() -> tuple[Any, Any, Any]:
@@ -88,6 +135,8 @@ def plot_region(
 ) -> Path:
     """Draw ``tracks`` (each ``values: (L,)`` over ``region``) and ``features`` to ``out``.
 
+    ``width``, ``track_height`` and ``dpi`` must lie in :data:`LIMITS` and the image within
+    :data:`MAX_SIDE_PX` and :data:`MAX_PIXELS` (UsageError otherwise).
     Each panel is scaled to its own track unless ``shared_y`` (one y range for all, so
     heights compare across tracks). The file appears only when complete (temporary name +
     rename). Returns ``out``.
@@ -98,8 +147,10 @@ def plot_region(
         raise ValueError("plot_region needs at least one track")
     n_bp = region.end - region.start
     has_features = features is not None
-    ratios = [1.0] * len(tracks) + ([0.45] if has_features else [])
-    fig = Figure(figsize=(width, 0.9 + track_height * sum(ratios)), dpi=dpi, layout="constrained")
+    check_figure(width, track_height, dpi, len(tracks), has_features)
+    ratios = [1.0] * len(tracks) + ([_FEATURE_RATIO] if has_features else [])
+    size = figure_inches(width, track_height, len(tracks), has_features)
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
     columns = [downsample(t.values, max_points) for t in tracks]
@@ -133,7 +184,10 @@ def plot_region(
         heading += f"  -  maximum per {step:,} bp"
     fig.suptitle(heading, fontsize=11)
     out = Path(out)
-    with atomic_path(out, overwrite=overwrite) as tmp:
+    with atomic_path(out, overwrite=overwrite) as tmp, warnings.catch_warnings():
+        # Long track names in a narrow figure: matplotlib falls back to a plain layout and
+        # says so on stderr; the image is still drawn.
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
         fig.savefig(tmp, format=fmt, dpi=dpi)
     return out
 

@@ -15,10 +15,10 @@ zarr store's task names. ``--tasks`` matches either the name or its file-safe fo
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,17 +26,12 @@ from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.io.bed import read_bed
 from grelu_cli.io.bigwig import BIGWIG_SUFFIXES, safe_task_name
 from grelu_cli.io.regions import RegionSpec
+from grelu_cli.viz.bigwig_check import BIGWIG_MAGIC, check_bigwig_layout, damaged
 from grelu_cli.viz.quiet import c_stderr_silenced
 
 #: Longest region drawn (bp): per-base arrays of this size stay small.
 MAX_REGION_BP = 10_000_000
-_BIGWIG_MAGIC = (0x888FFC26).to_bytes(4, "little")
 _PARQUET_MAGIC = b"PAR1"
-# bbi header: magic, version, zoom levels, chromosome tree, full data, full index offsets,
-# field counts, autoSql, total summary offsets, uncompress buffer size, extension offset.
-_BBI_HEADER = struct.Struct("<IHHQQQHHQQIQ")
-# zoom header: reduction level, reserved, data offset, index offset
-_BBI_ZOOM = struct.Struct("<IIQQ")
 _BIN_COLUMNS = ("chrom", "bin_start", "bin_end")
 
 
@@ -76,13 +71,14 @@ def sniff(path: Path) -> str:
         raise MissingResourceError(f"input {path} does not exist", fix="check the path")
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head == _BIGWIG_MAGIC:
+    if head == BIGWIG_MAGIC:
         return "bigwig"
     if head == _PARQUET_MAGIC:
         return "parquet"
     raise InputDataError(
         f"input {path} is neither a bigWig nor a parquet file",
-        fix="give bigWig files, a folder of them, or a parquet file from grelu predict",
+        fix="give grelu predict output: bigWig files, a folder of them, a parquet file or a "
+        "zarr store",
     )
 
 
@@ -126,7 +122,9 @@ def read_tracks(
     Raises:
         UsageError: a task matches no track, the region's chromosome is in no input, the
             region runs past the chromosome's end, or nothing was predicted in the region.
-        InputDataError / MissingResourceError: an input is unreadable or missing.
+        InputDataError / MissingResourceError: an input is unreadable or missing, is not
+            grelu predict output (a variants store or parquet file), or is a zarr store whose
+            windows in the region have no data file on disk (never drawn as NaN).
     """
     check_region(region)
     tracks: list[Track] = []
@@ -203,7 +201,7 @@ def read_bigwig(path: Path, region: RegionSpec) -> Track:
     except RuntimeError:  # pyBigWig's "Received an error during file opening!"
         bw = None
     if bw is None:
-        raise _damaged(path, "libBigWig cannot open it")
+        raise damaged(path, "libBigWig cannot open it")
     try:
         chroms = bw.chroms()
         if region.chrom not in chroms:
@@ -219,46 +217,12 @@ def read_bigwig(path: Path, region: RegionSpec) -> Track:
                 found = bw.intervals(region.chrom, region.start, region.end) or ()
         except RuntimeError:  # a data block past the end of a truncated file
             where = f"{region.chrom}:{region.start}-{region.end}"
-            raise _damaged(path, f"cannot read {where}") from None
+            raise damaged(path, f"cannot read {where}") from None
         for s, e, v in found:
             values[max(s, region.start) - region.start : min(e, region.end) - region.start] = v
     finally:
         bw.close()
     return Track(path.stem, str(path), values)
-
-
-def check_bigwig_layout(path: Path) -> None:
-    """Refuse a bigWig whose header points past its end or that lacks the closing signature.
-
-    Every bigWig ends with the same 4-byte signature it starts with (UCSC's bbi format), and
-    its header and zoom headers hold file offsets of the chromosome tree, data, index and
-    zoom levels. A file cut short (an interrupted copy or download) fails one of these checks;
-    libBigWig itself prints C messages and may even crash on such files.
-    """
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        header = fh.read(_BBI_HEADER.size)
-        if len(header) < _BBI_HEADER.size:
-            raise _damaged(path, f"only {size} bytes, shorter than its header")
-        fields = _BBI_HEADER.unpack(header)
-        n_zoom = fields[2]
-        offsets = [fields[i] for i in (3, 4, 5, 8, 9, 11)]
-        zooms = fh.read(_BBI_ZOOM.size * n_zoom)
-        if len(zooms) < _BBI_ZOOM.size * n_zoom:
-            raise _damaged(path, "its zoom-level headers are cut short")
-        for z in range(n_zoom):
-            offsets += _BBI_ZOOM.unpack_from(zooms, z * _BBI_ZOOM.size)[2:]
-        fh.seek(max(size - 4, 0))
-        tail = fh.read(4)
-    if any(off >= size for off in offsets) or tail != _BIGWIG_MAGIC:
-        raise _damaged(path, f"it ends at byte {size:,} before its last section")
-
-
-def _damaged(path: Path, what: str) -> InputDataError:
-    return InputDataError(
-        f"bigWig {path} is truncated or damaged: {what}",
-        fix="write it again, e.g. rerun grelu predict --format bigwig",
-    )
 
 
 def _check_end(region: RegionSpec, length: int, path: Path) -> None:
@@ -285,6 +249,7 @@ def read_parquet(
     except Exception as e:  # pyarrow raises several types for damaged files
         raise InputDataError(f"cannot read parquet {path}: {e}", fix="check the file") from None
     cols = list(schema.names)
+    _refuse_other_outputs(path, schema)
     missing = [c for c in _BIN_COLUMNS if c not in cols]
     if missing:
         raise InputDataError(
@@ -329,6 +294,23 @@ def read_parquet(
     return names, tracks
 
 
+def _refuse_other_outputs(path: Path, schema: Any) -> None:
+    """A parquet file grelu wrote for another command (``grelu variants``) is not tracks."""
+    import json
+
+    raw = (schema.metadata or {}).get(b"grelu")
+    try:
+        command = json.loads(raw).get("command") if raw else None
+    except (ValueError, AttributeError):
+        command = None
+    if command not in (None, "predict"):
+        raise InputDataError(
+            f"{path} is grelu {command} output, not predicted tracks",
+            fix="grelu plot draws grelu predict output: bigWig files, or its parquet files or "
+            "zarr stores",
+        )
+
+
 def read_zarr(
     path: Path, region: RegionSpec, tasks: Sequence[str] | None
 ) -> tuple[list[str], list[Track]]:
@@ -353,6 +335,8 @@ def read_zarr(
             )
         if not (chroms == region.chrom).any():
             return names, []
+    # A window whose file is gone reads as NaN: say the data is missing, not "not predicted".
+    store.check_data(hits, context=f"--region {region.text}: ")
     picks = store.task_indices(chosen)
     values = store.preds.get_orthogonal_selection((hits, picks, slice(None)))  # (n, T, B)
     start = np.asarray(store.group["bin_start"].get_orthogonal_selection((hits, slice(None))))

@@ -20,6 +20,7 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
+from grelu_cli.io.zarr.present import compact, missing_rows
 from grelu_cli.io.zarr.schema import ATTR, PREDS, WINDOW_COORDS
 
 _BLOCK_VALUES = 1 << 24  # values per block read back (64 MB of float32)
@@ -65,6 +66,13 @@ class ZarrStore:
     record: dict[str, Any]
     group: Any
     preds: Any
+
+    def check_data(self, windows: Any = None, *, context: str = "") -> None:
+        """Raise InputDataError (exit 3) if a window of ``windows`` (indices; default all)
+        has no data file on disk (see :mod:`.present`); ``context`` starts the message."""
+        lost = missing_rows(self.path / PREDS, windows)
+        if len(lost):
+            raise lost_windows_error(self.path, self.record, lost, self.n_windows, context)
 
     @property
     def tasks(self) -> list[str]:
@@ -125,12 +133,75 @@ class ZarrStore:
         return list(dict.fromkeys(where[n] for n in names))
 
 
+def shard_owners(record: dict[str, Any], markers: Sequence[dict[str, Any]], lost: Any) -> list[str]:
+    """``["1/4", ...]``: the shards whose window ranges hold a window of ``lost``, from the
+    shards' done markers (a store being written) or the record's ``merged`` list (finalized)."""
+    entries = [m for m in markers if isinstance(m.get("shard"), dict)]
+    entries += [m for m in (record.get("merged") or {}).get("from") or []
+                if isinstance(m.get("shard"), dict)]  # fmt: skip
+    lost = np.asarray(lost, dtype=np.int64)
+    owners: dict[tuple[int, int], None] = {}
+    for m in sorted(entries, key=lambda e: int(e["shard"]["index"])):
+        a, b = (int(v) for v in m["windows"])
+        if ((lost >= a) & (lost < b)).any():
+            owners[(int(m["shard"]["index"]), int(m["shard"]["count"]))] = None
+    return [f"{i}/{n}" for i, n in owners]
+
+
+def owned_by(owners: Sequence[str], verb: str) -> str:
+    """``"; shards 1/4, 3/4 <verb>"`` (empty when no shard is known)."""
+    if not owners:
+        return ""
+    return f"; shard{'s' if len(owners) > 1 else ''} {', '.join(owners)} {verb}"
+
+
+def reopenable(record: dict[str, Any]) -> bool:
+    """Whether ``grelu merge`` can reopen this finished store for lost windows: it lists its
+    shards (a sharded run) and clipped no float16 value (per-window clip counts are not kept
+    past finalizing, so a total above 0 could not be made exact again)."""
+    shards = [m for m in (record.get("merged") or {}).get("from") or []
+              if isinstance(m.get("shard"), dict)]  # fmt: skip
+    return bool(shards) and not int((record.get("counts") or {}).get("clipped") or 0)
+
+
+def lost_windows_error(
+    path: Path, record: dict[str, Any], lost: Any, total: int, context: str = ""
+) -> InputDataError:
+    """The error for windows of a finished store whose data files are gone."""
+    owners = shard_owners(record, [], lost)
+    if reopenable(record) and owners:
+        fix = (
+            f"run grelu merge {path}, which reopens the store for those windows, then shard "
+            f"{owners[0]} (and any other named) again with --resume, then grelu merge again"
+        )
+    else:
+        fix = f"restore those files, or delete the store and predict it again (-o {path})"
+    return InputDataError(
+        f"{context}zarr store {path}: the data of {len(lost):,} of {total:,} windows is missing "
+        f"on disk (windows {compact(lost)}, 0-based: their files under {PREDS}/c/ are gone)"
+        + owned_by(owners, "wrote them"),
+        fix=fix,
+    )
+
+
 def open_store(path: str | Path, *, require_complete: bool = True) -> ZarrStore:
-    """Open a grelu store for reading; InputDataError (exit 3) if it is not finished."""
+    """Open a grelu predict store for reading; InputDataError (exit 3) if it is not finished
+    or is not a predict store (a ``grelu variants`` store has no ``preds``)."""
     import zarr
 
     path = Path(path)
     record = read_record(path)
+    if (record.get("output") or {}).get("array") != PREDS:
+        what = (
+            "a grelu variants store (scores per allele and task)"
+            if record.get("command") == "variants"
+            else f"a zarr store without a {PREDS} array"
+        )
+        raise InputDataError(
+            f"{path} is {what}, not grelu predict output",
+            fix="give a store written by grelu predict -o NAME.zarr (or its bigWig or parquet "
+            "output)",
+        )
     if require_complete and record.get("complete") is not True:
         raise InputDataError(
             f"zarr store {path} is not complete (its shards are not all written, or it was "
@@ -140,7 +211,14 @@ def open_store(path: str | Path, *, require_complete: bool = True) -> ZarrStore:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # consolidated metadata is not yet in the v3 spec
         group = zarr.open_group(str(path), mode="r", zarr_format=3)
-    return ZarrStore(path, record, group, group[PREDS])
+        try:
+            preds = group[PREDS]
+        except KeyError:
+            raise InputDataError(
+                f"zarr store {path} is damaged: its record names a {PREDS} array that is not there",
+                fix="predict the store again",
+            ) from None
+    return ZarrStore(path, record, group, preds)
 
 
 def store_blocks(
@@ -150,16 +228,21 @@ def store_blocks(
     lo: int = 0,
     hi: int | None = None,
     windows_per_block: int | None = None,
+    check: bool = True,
 ) -> Iterator[Block]:
     """Blocks of windows ``[lo, hi)`` in window order, values (n, T_sel, B) as float32.
 
     ``tasks`` picks and orders tasks by name (all when None). A block holds about 16 M
-    values unless ``windows_per_block`` says otherwise, so memory stays bounded.
+    values unless ``windows_per_block`` says otherwise, so memory stays bounded. With
+    ``check`` (default), InputDataError before the first block if a window of the range has
+    no data file (zarr would read it as NaN).
     """
     if not isinstance(store, ZarrStore):
         store = open_store(store)
     picks = store.task_indices(tasks)
     hi = store.n_windows if hi is None else hi
+    if check:
+        store.check_data(range(lo, hi))
     bins = store.bins
     per_window = max(1, len(picks) * len(bins))
     step = windows_per_block or max(1, _BLOCK_VALUES // per_window)
@@ -198,6 +281,7 @@ def store_to_bigwig(
     from grelu_cli.io.bigwig import BigWigWriter
 
     store = open_store(path)
+    store.check_data()  # before any output file is opened
     if chrom_sizes is None:
         chrom_sizes = store.record.get("chrom_sizes")
     if not chrom_sizes:
@@ -211,6 +295,6 @@ def store_to_bigwig(
         overwrite=overwrite,
     )  # fmt: skip
     with writer:
-        for block in store_blocks(store, names):
+        for block in store_blocks(store, names, check=False):
             writer.write(block)
     return writer
