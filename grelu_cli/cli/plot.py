@@ -70,25 +70,17 @@ def plot(
     Needs matplotlib: pip install 'grelu-cli\\[plot]'.
     Wide regions show each pixel column's maximum, so narrow peaks stay visible.
     """
-    from grelu_cli.io.regions import parse_region
-    from grelu_cli.viz.draw import check_figure, output_format, plot_region, require_matplotlib
-    from grelu_cli.viz.tracks import read_features, read_tracks
+    from grelu_cli.viz.plot import plot
 
-    check_figure(width, track_height, dpi)  # before any work (a huge --dpi would exhaust RAM)
-    require_matplotlib()  # fail fast (exit 4) before reading anything
-    output_format(output)
-    spec = parse_region(region)
     names = split_csv(tasks)
     if tasks is not None and not names:
         raise UsageError(f"--tasks {tasks!r} names no track", fix="e.g. --tasks motif_a,motif_b")
-    tracks = read_tracks(inputs, spec, names)
-    features = read_features(bed, spec) if bed is not None else None
-    out = plot_region(
-        tracks,
-        spec,
+    out, n_tracks, span = plot(
+        inputs,
+        region,
         output,
-        features=features,
-        feature_label=bed.name if bed is not None else "BED",
+        tasks=names,
+        bed=bed,
         title=title,
         width=width,
         track_height=track_height,
@@ -96,4 +88,4 @@ def plot(
         shared_y=shared_y,
         overwrite=overwrite,
     )
-    typer.echo(f"wrote {out} ({len(tracks)} track(s), {spec.end - spec.start:,} bp)", err=True)
+    typer.echo(f"wrote {out} ({n_tracks} track(s), {span:,} bp)", err=True)
