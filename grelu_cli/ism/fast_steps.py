@@ -1,0 +1,272 @@
+"""The layer steps of fast ISM: each step computes a layer on the whole reference window once
+(:meth:`Step.full`, keeping what it needs) and then, for a batch of mutants, only on the
+slice of positions that the mutation can have changed (:meth:`Step.patch`).
+
+A batch of mutants is a :class:`Patch`: for mutant b, the activation equals the reference
+activation (length ``length``) except on ``[start[b], start[b] + width)``, where it is
+``seg[b]``. All mutants of a batch carry windows of the same width; a window is shifted back
+inside ``[0, length)`` at the edges (it then holds some unchanged positions, recomputed from
+the same inputs). Each step maps the changed window of its input to the window of its output
+that can differ, and computes only that, reading the reference activation around the window
+(kernel reach, pooling blocks, crop offsets) with :func:`window`. When a window would cover the
+whole activation it becomes the whole activation, and the step is then the plain computation.
+
+Exactness: every value is computed by the same layer arithmetic as the plain forward, on
+exactly the inputs the plain forward would use; only the order of floating-point summation may
+differ (a convolution over a slice may pick another kernel): outputs agree within float32
+rounding (tests/ism/test_fast.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass
+class Patch:
+    """A batch of mutant activations as windows over the reference one.
+
+    seg: (B, C, width) values on each mutant's window; start: (B,) int64 window starts;
+    length: the activation's full length L.
+    """
+
+    seg: Tensor
+    start: Tensor
+    length: int
+
+    @property
+    def width(self) -> int:
+        return int(self.seg.shape[-1])
+
+    @property
+    def is_full(self) -> bool:
+        return self.width == self.length
+
+
+class Ref:
+    """A reference activation ``(C, L)`` zero-padded by ``(left, right)`` for window reads."""
+
+    def __init__(self, x: Tensor, left: int = 0, right: int = 0) -> None:
+        self.length = int(x.shape[-1])
+        self.left = left
+        self.padded = F.pad(x[0], (left, right)) if left or right else x[0]
+
+
+def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
+    """The mutants' activation on ``[start[b], start[b] + width)``: (B, C, width).
+
+    Positions inside a mutant's patched window come from ``patch.seg``, the others from the
+    reference (zeros beyond its ends, within the padding ``ref`` was built with).
+    """
+    b, c, w = patch.seg.shape
+    pos = start[:, None] + torch.arange(width, device=start.device)[None, :]  # (B, width)
+    from_ref = ref.padded[:, pos + ref.left].permute(1, 0, 2)  # (B, C, width)
+    rel = pos - patch.start[:, None]
+    inside = (rel >= 0) & (rel < w)
+    idx = rel.clamp(0, w - 1)[:, None, :].expand(b, c, width)
+    from_seg = torch.gather(patch.seg, 2, idx)
+    return torch.where(inside[:, None, :], from_seg, from_ref)
+
+
+def _clamped(start: Tensor, width: int, length: int) -> Tensor:
+    return start.clamp(0, length - width)
+
+
+class Step:
+    """One layer. ``full`` runs the reference (1, C, L) -> (1, C', L'), keeping what ``patch``
+    needs; ``patch`` maps a :class:`Patch` of its input to a :class:`Patch` of its output."""
+
+    def full(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def patch(self, p: Patch) -> Patch:
+        raise NotImplementedError
+
+
+class Pointwise(Step):
+    """A layer that maps each position on its own (activation, eval batch norm, eval dropout,
+    1x1 convolution): the window is unchanged."""
+
+    def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
+        self.fn = fn
+
+    def full(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+    def patch(self, p: Patch) -> Patch:
+        return Patch(self.fn(p.seg), p.start, p.length)
+
+
+class Conv(Step):
+    """A 1-D convolution (stride 1) with explicit zero padding ``(left, right)``:
+    (N, C, L) -> (N, O, L + left + right - reach), ``reach = dilation * (kernel - 1)``.
+
+    Output i reads inputs ``i - left + j * dilation``; a changed input window ``[s, s + W)``
+    changes outputs ``[s + left - reach, s + W + left)``, width ``W + reach``.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor,
+        bias: Tensor | None,
+        dilation: int = 1,
+        groups: int = 1,
+        padding: str | int = "same",
+    ) -> None:
+        self.weight = weight
+        self.bias = bias
+        self.dilation = dilation
+        self.groups = groups
+        self.reach = dilation * (int(weight.shape[-1]) - 1)
+        if padding == "same":
+            # torch's "same": the odd unit of padding goes on the right.
+            self.left = self.reach // 2
+            self.right = self.reach - self.left
+        elif padding == "valid":
+            self.left = self.right = 0
+        else:
+            self.left = self.right = int(padding)
+        self.ref: Ref | None = None
+
+    @classmethod
+    def of(cls, conv: nn.Conv1d) -> Conv:
+        """The step for a ``nn.Conv1d`` (stride 1 and zero padding are checked by the caller)."""
+        pad = conv.padding if isinstance(conv.padding, str) else int(conv.padding[0])
+        return cls(conv.weight, conv.bias, int(conv.dilation[0]), int(conv.groups), pad)
+
+    def _conv(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, dilation=self.dilation, groups=self.groups)
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref = Ref(x, self.left, self.right)
+        return self._conv(F.pad(x, (self.left, self.right)))
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref is not None, "full() first"
+        out_len = p.length + self.left + self.right - self.reach
+        width = min(p.width + self.reach, out_len)
+        start = _clamped(p.start + self.left - self.reach, width, out_len)
+        x = window(self.ref, p, start - self.left, width + self.reach)
+        return Patch(self._conv(x), start, out_len)
+
+
+class Pool(Step):
+    """Non-overlapping pooling of ``size`` positions (kernel == stride, the tail dropped):
+    max, average, or a module such as attention pooling. A changed window ``[s, s + W)``
+    changes outputs ``[s // size, (s + W - 1) // size]``."""
+
+    def __init__(self, size: int, fn: Callable[[Tensor], Tensor], drops_tail: bool = True):
+        self.size = size
+        self.fn = fn
+        # Attention pooling pads an odd tail instead of dropping it: then only the plain
+        # computation on the whole activation is exact.
+        self.drops_tail = drops_tail
+        self.ref: Ref | None = None
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref = Ref(x)
+        return self.fn(x)
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref is not None, "full() first"
+        size = self.size
+        if not self.drops_tail and p.length % size:
+            x = window(self.ref, p, torch.zeros_like(p.start), p.length)
+            y = self.fn(x)
+            return Patch(y, torch.zeros_like(p.start), int(y.shape[-1]))
+        out_len = p.length // size
+        width = min((p.width + size - 2) // size + 1, out_len)
+        start = _clamped(torch.div(p.start, size, rounding_mode="floor"), width, out_len)
+        x = window(self.ref, p, start * size, width * size)
+        return Patch(self.fn(x), start, out_len)
+
+
+class Crop(Step):
+    """Remove ``crop`` positions from each end: the window moves by ``-crop``."""
+
+    def __init__(self, crop: int) -> None:
+        self.crop = crop
+        self.ref: Ref | None = None
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref = Ref(x)
+        return x[..., self.crop : x.shape[-1] - self.crop]
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref is not None, "full() first"
+        if self.crop == 0:
+            return p
+        out_len = p.length - 2 * self.crop
+        width = min(p.width, out_len)
+        start = _clamped(p.start - self.crop, width, out_len)
+        x = window(self.ref, p, start + self.crop, width)
+        return Patch(x, start, out_len)
+
+
+class Full(Step):
+    """Expand the windows to the whole activation (the reference outside them), for layers
+    that read every position: a final pool over length, a flatten, a linear head."""
+
+    def __init__(self) -> None:
+        self.ref: Ref | None = None
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref = Ref(x)
+        return x
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref is not None, "full() first"
+        if p.is_full:
+            return p
+        zero = torch.zeros_like(p.start)
+        return Patch(window(self.ref, p, zero, p.length), zero, p.length)
+
+
+class Whole(Step):
+    """Any module on the whole activation (after :class:`Full`): the plain computation."""
+
+    def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
+        self.fn = fn
+
+    def full(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+    def patch(self, p: Patch) -> Patch:
+        if not p.is_full:
+            raise RuntimeError("Whole step reached with a partial window (missing Full step)")
+        y = self.fn(p.seg)
+        return Patch(y, torch.zeros_like(p.start), int(y.shape[-1]))
+
+
+class Residual(Step):
+    """A block with a residual branch: ``steps`` run in order; at each ``None`` entry the
+    block input, through ``transform`` (a position-wise channel transform), is added on the
+    current window."""
+
+    def __init__(self, steps: Sequence[Step | None], transform: Callable[[Tensor], Tensor]) -> None:
+        self.steps = list(steps)
+        self.transform = transform
+        self.ref: Ref | None = None
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref = Ref(x)
+        y = x
+        for step in self.steps:
+            y = y + self.transform(x) if step is None else step.full(y)
+        return y
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref is not None, "full() first"
+        q = p
+        for step in self.steps:
+            if step is None:
+                x_in = window(self.ref, p, q.start, q.width)
+                q = Patch(q.seg + self.transform(x_in), q.start, q.length)
+            else:
+                q = step.patch(q)
+        return q
