@@ -11,7 +11,7 @@ length, ExplaiNN's flatten and fully-connected units, an MLP head). Eval-mode ba
 activations, dropout and 1x1 convolutions are per position. See :mod:`.fast_steps`.
 
 Served (exact module structure, checked; everything else raises
-:class:`FastISMUnsupported`, and the caller runs plain ISM, :mod:`.plain`):
+:class:`FastISMUnsupportedError`, and the caller runs plain ISM, :mod:`.plain`):
 
 * ``ConvModel`` and ``DilatedConvModel`` (:class:`ConvTrunk`/:class:`DilatedConvTrunk`: stem,
   conv blocks in any CDNRA order with residuals, max/avg/attention pooling, crop) with a conv
@@ -37,6 +37,7 @@ Computation runs in the dtype of the model's parameters (no autocast).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,13 +58,12 @@ from grelu_cli.model.layers import (
     Norm,
     TaskSelect,
 )
-from grelu_cli.model.layers import Pool as PoolLayer
 from grelu_cli.model.models.base import BaseModel
 from grelu_cli.model.trunks import ConvTrunk, DilatedConvTrunk
 from grelu_cli.model.trunks.explainn import ExplaiNNTrunk
 
 
-class FastISMUnsupported(UsageError):
+class FastISMUnsupportedError(UsageError):
     """The model has a layer whose outputs fast ISM cannot localise (exit 2): use plain ISM."""
 
 
@@ -71,8 +71,8 @@ class FastISMUnsupported(UsageError):
 _ELEMENTWISE = (nn.ReLU, nn.ELU, nn.GELU, nn.Softplus, nn.Sigmoid, nn.Tanh, Exp, EnformerGELU)
 
 
-def _refuse(what: str) -> FastISMUnsupported:
-    return FastISMUnsupported(
+def _refuse(what: str) -> FastISMUnsupportedError:
+    return FastISMUnsupportedError(
         f"fast ISM cannot compute {what} on a window", fix="run plain ISM for this model"
     )
 
@@ -167,17 +167,18 @@ def _block(block: nn.Module, where: str) -> list[Step]:
     return steps + _some(_pool(block.pool, f"{where}.pool"))
 
 
-def _tower(tower: nn.Module, where: str) -> list[Step]:
+def _tower(tower: Any, where: str) -> list[Step]:
     if type(tower).forward is not ConvTower.forward:
         raise _refuse(f"{where} ({type(tower).__name__})")
     steps: list[Step] = []
     for i, block in enumerate(tower.blocks):
         steps += _block(block, f"{where}.blocks.{i}")
-    return steps + [Crop(int(tower.crop.crop_len))]
+    return [*steps, Crop(int(tower.crop.crop_len))]
 
 
 def _explainn(trunk: ExplaiNNTrunk, where: str) -> list[Step]:
-    first, *rest = trunk.blocks
+    blocks: Any = trunk.blocks
+    first, *rest = blocks
     conv = first.conv
     # Unit u's grouped conv reads the u-th copy of the repeated input: the same as an ordinary
     # conv of the one-hot input with the weight (units, 4, k).
@@ -215,13 +216,13 @@ def _head(head: nn.Module, where: str) -> list[Step]:
 def compile_steps(model: nn.Module) -> list[Step]:
     """The layer steps of ``model`` (see the module docstring for what is served).
 
-    Raises FastISMUnsupported, naming the first layer it cannot localise.
+    Raises FastISMUnsupportedError, naming the first layer it cannot localise.
     """
     if not isinstance(model, BaseModel) or type(model).forward is not BaseModel.forward:
         raise _refuse(f"model {type(model).__name__} (not a trunk + head model)")
     if model.training:
         raise _refuse("a model in training mode (call model.eval())")
-    trunk = model.embedding
+    trunk: Any = model.embedding
     if type(trunk) in (ConvTrunk, DilatedConvTrunk):
         steps = _tower(trunk.conv_tower, "embedding.conv_tower")
     elif type(trunk) is ExplaiNNTrunk:
@@ -238,7 +239,7 @@ def unsupported_reason(model: nn.Module) -> str | None:
     """None when :class:`FastISM` serves ``model``, else why not (one line)."""
     try:
         compile_steps(model)
-    except FastISMUnsupported as err:
+    except FastISMUnsupportedError as err:
         return str(err)
     return None
 

@@ -63,14 +63,24 @@ def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
     Positions inside a mutant's patched window come from ``patch.seg``, the others from the
     reference (zeros beyond its ends, within the padding ``ref`` was built with).
     """
-    b, c, w = patch.seg.shape
-    pos = start[:, None] + torch.arange(width, device=start.device)[None, :]  # (B, width)
-    from_ref = ref.padded[:, pos + ref.left].permute(1, 0, 2)  # (B, C, width)
-    rel = pos - patch.start[:, None]
-    inside = (rel >= 0) & (rel < w)
-    idx = rel.clamp(0, w - 1)[:, None, :].expand(b, c, width)
-    from_seg = torch.gather(patch.seg, 2, idx)
-    return torch.where(inside[:, None, :], from_seg, from_ref)
+    w = patch.width
+    # Reference values: one contiguous (B, C, width) copy of sliding windows.
+    slides = ref.padded.unfold(1, width, 1).permute(1, 0, 2)  # (n, C, width) view
+    out = slides.index_select(0, start + ref.left)
+    # Overlay each mutant's segment where it falls. Its offset in the new window is the same
+    # for every mutant away from the activation's ends, so this is one slice copy per
+    # distinct offset (a few per batch), not a per-element gather.
+    rel = patch.start - start
+    for r in torch.unique(rel).tolist():
+        lo, hi = max(r, 0), min(r + w, width)
+        if lo >= hi:
+            continue
+        if bool((rel == r).all()):
+            out[:, :, lo:hi] = patch.seg[:, :, lo - r : hi - r]
+        else:
+            rows = torch.nonzero(rel == r).flatten()
+            out[rows, :, lo:hi] = patch.seg[rows, :, lo - r : hi - r]
+    return out
 
 
 def _clamped(start: Tensor, width: int, length: int) -> Tensor:

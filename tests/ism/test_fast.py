@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from grelu_cli.ism.fast import FastISM, FastISMUnsupported, unsupported_reason
+from grelu_cli.ism.fast import FastISM, FastISMUnsupportedError, unsupported_reason
 from grelu_cli.model import models as M
 from grelu_cli.model.inference import optimize_for_inference
 from grelu_cli.model.models.explainn import ExplaiNNModel
@@ -258,21 +258,21 @@ def test_every_position_of_a_window() -> None:
 def test_refuses_models_whose_outputs_read_every_position(name: str) -> None:
     model = NOT_SERVED[name]().eval()
     assert unsupported_reason(model) is not None
-    with pytest.raises(FastISMUnsupported, match="fast ISM cannot compute"):
+    with pytest.raises(FastISMUnsupportedError, match="fast ISM cannot compute"):
         FastISM(model)
 
 
 def test_refuses_training_mode_and_unknown_layers() -> None:
     model = M.ConvModel(2, stem_channels=8, channel_init=8, norm=True)
-    with pytest.raises(FastISMUnsupported, match="training mode"):
+    with pytest.raises(FastISMUnsupportedError, match="training mode"):
         FastISM(model.train())
     model.eval()
     model.embedding.conv_tower.blocks[1].act.layer = nn.Softmax(dim=-1)  # reads all positions
-    with pytest.raises(FastISMUnsupported, match="Softmax"):
+    with pytest.raises(FastISMUnsupportedError, match="Softmax"):
         FastISM(model)
     layer_norm = M.ConvModel(2, stem_channels=8, channel_init=8).eval()
     layer_norm.embedding.conv_tower.blocks[1].norm.layer = nn.LayerNorm(8)
-    with pytest.raises(FastISMUnsupported, match="LayerNorm"):
+    with pytest.raises(FastISMUnsupportedError, match="LayerNorm"):
         FastISM(layer_norm)
 
 
