@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"run", "predict", "variants", "io", "zoo", "genome", "model", "core"},
     "run": {"predict", "variants", "io", "zoo", "genome", "model", "core"},
     "variants": {"predict", "io", "zoo", "genome", "model", "core"},
+    "ism": {"predict", "io", "zoo", "genome", "model", "core"},
     "predict": {"io", "zoo", "genome", "model", "core"},
     "viz": {"io", "core"},
     # genome reads its inputs through io's readers; io never imports genome.
