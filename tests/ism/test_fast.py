@@ -82,7 +82,7 @@ SERVED: dict[str, tuple[Callable[[], nn.Module], int]] = {
         lambda: M.ConvModel(
             2,
             stem_channels=8,
-            channel_init=8,
+            channel_init=12,  # the first residual needs a 1x1 conv (8 -> 12)
             n_conv=3,
             pool_func="attn",
             pool_size=2,
