@@ -97,7 +97,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_float32_matmul_precision("highest")
-    names = args.models.split(",") + (["borzoi_small"] if args.borzoi else [])
+    names = [n for n in args.models.split(",") if n and n != "none"]
+    names += ["borzoi_small"] if args.borzoi else []
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}")
     for name in names:
         run(name, args)

@@ -32,6 +32,12 @@ identities, channels-last convs are ``nn.Conv1d`` subclasses with the same weigh
 pool-first head computes the same mean). The engine should pass the model it predicts with
 (rewritten on CPU): fast ISM then equals that model's own outputs within float32 rounding.
 Computation runs in the dtype of the model's parameters (no autocast).
+
+Augmentation (``--rc``/``--shifts``) stays the engine's, as for plain ISM: a shifted window is
+another reference window (its own :meth:`FastISM.reference`, offsets moved by the shift), and a
+reverse-complemented pass is the reverse-complement window with
+:func:`grelu_cli.ism.mutants.reverse_complement_mutants`, its outputs flipped back as the
+engine flips any reverse-complemented prediction.
 """
 
 from __future__ import annotations

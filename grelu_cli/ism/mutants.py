@@ -142,6 +142,18 @@ def mutate_batch(x: np.ndarray, offsets: np.ndarray, bases: np.ndarray) -> np.nd
     return out
 
 
+def reverse_complement_mutants(
+    offsets: np.ndarray, bases: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same mutants on the reverse-complement window: ``(length - 1 - offsets, 3 - bases)``.
+
+    For ``--rc`` with fast ISM (which takes mutants, not windows): the engine runs the reverse
+    complement of the reference window with these mutants and flips the outputs back, as it
+    does for any reverse-complemented prediction (complement of base b is 3 - b in A, C, G, T).
+    """
+    return length - 1 - np.asarray(offsets), 3 - np.asarray(bases)
+
+
 def mutant_batches(
     x: np.ndarray, mutants: Mutants, batch_size: int
 ) -> Iterator[tuple[slice, np.ndarray]]:

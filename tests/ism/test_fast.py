@@ -280,3 +280,25 @@ def test_mutants_before_reference_is_an_error() -> None:
     f = FastISM(_randomize(M.ConvModel(2, stem_channels=4, channel_init=4), 1))
     with pytest.raises(RuntimeError, match="reference"):
         f.mutants(np.array([0]), np.array([1]))
+
+
+def test_reverse_complement_mutants_give_the_rc_predictions() -> None:
+    """--rc with fast ISM: the reverse-complement window with reverse_complement_mutants
+    equals the model on the reverse complement of each mutated window."""
+    from grelu_cli.ism.mutants import reverse_complement_mutants
+
+    factory, length = SERVED["conv_norm_res_maxpool_crop"]
+    model = _randomize(factory(), seed=9)
+    seq = _window(length, seed=4)
+    muts = _mutants(seq)
+    x = _one_hot(seq)
+    offsets, bases = reverse_complement_mutants(
+        np.array([p for p, _ in muts]), np.array([b for _, b in muts]), length
+    )
+    f = FastISM(model)
+    f.reference(x[::-1, ::-1].copy())  # rc of a one-hot window: flip channels and positions
+    fast = f.mutants(offsets, bases)
+    windows = [_one_hot(seq[:p] + "ACGT"[b] + seq[p + 1 :])[::-1, ::-1].copy() for p, b in muts]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(np.stack(windows)))
+    assert_close(fast, expected)
