@@ -50,7 +50,18 @@ import torch
 from torch import Tensor, nn
 
 from grelu_cli.errors import UsageError
-from grelu_cli.ism.fast_steps import Conv, Crop, Full, Patch, Pointwise, Pool, Residual, Step, Whole
+from grelu_cli.ism.fast_steps import (
+    Conv,
+    Crop,
+    FlattenLinear,
+    Full,
+    Patch,
+    Pointwise,
+    Pool,
+    Residual,
+    Step,
+    Whole,
+)
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, ConvTower, Stem
 from grelu_cli.model.heads import ConvHead, MLPHead
 from grelu_cli.model.layers import (
@@ -195,8 +206,14 @@ def _explainn(trunk: ExplaiNNTrunk, where: str) -> list[Step]:
         _pointwise(first.dropout, f"{where}.blocks.0.dropout"),
         _pool(first.pool, f"{where}.blocks.0.pool"),
     )
-    steps += [Full(), Whole(lambda x: x.reshape(x.shape[0], -1, 1))]
-    steps += [Whole(block) for block in rest]
+    second = rest[0]
+    if second.pool is not None or not isinstance(second.conv, nn.Conv1d):
+        raise _refuse(f"{where}.blocks.1 ({type(second).__name__})")
+    # The flatten and the units' first fully-connected layer, incrementally; the rest reads
+    # one position per unit (the whole activation) and runs as it is.
+    steps.append(FlattenLinear(second.conv, trunk.channels))
+    steps += [Whole(m) for m in (second.norm, second.act, second.dropout)]
+    steps += [Whole(block) for block in rest[1:]]
     return steps
 
 
