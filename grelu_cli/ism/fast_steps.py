@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from grelu_cli.model.cpu_conv import fused_conv_available
+
 
 @dataclass
 class Patch:
@@ -160,14 +162,17 @@ class Conv(Step):
         # On the CPU as a channels-last 2-D convolution (as grelu_cli.model.cpu_conv does):
         # about 1.5x faster than the (N, C, L) path on these windows, and the windows are
         # already channels-last, so no copy is made.
+        y = F.conv2d(
+            x.unsqueeze(2), self._w2(), self.bias, dilation=(1, self.dilation), groups=self.groups
+        )
+        return y.squeeze(2)
+
+    def _w2(self) -> Tensor:
+        """The weight as (O, I, 1, k) channels-last, made once."""
         if self._weight_2d is None or self._weight_2d[0] is not self.weight:
             w2 = self.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
             self._weight_2d = (self.weight, w2)
-        x2 = x.unsqueeze(2)
-        y = F.conv2d(
-            x2, self._weight_2d[1], self.bias, dilation=(1, self.dilation), groups=self.groups
-        )
-        return y.squeeze(2)
+        return self._weight_2d[1]
 
     def full(self, x: Tensor) -> Tensor:
         self.ref = Ref(x, self.left, self.right)
@@ -182,6 +187,27 @@ class Conv(Step):
         # Kept for a residual add: the block input on the output window is a slice of x.
         self.last_input = (x, start)
         return Patch(self._conv(x), start, out_len)
+
+    def patch_fused(self, p: Patch, transform: Callable[[Tensor], Tensor], relu: bool) -> Patch:
+        """``relu?(conv(x) + transform(x))`` on the window, for a residual block whose
+        convolution reads the block input and keeps its length ("same" padding): one oneDNN
+        call with the add and the ReLU fused on the CPU, as the inference rewrites do."""
+        out_len = p.length + self.left + self.right - self.reach
+        width = min(p.width + self.reach, out_len)
+        start = _clamped(p.start + self.left - self.reach, width, out_len)
+        x = window(self.ref, p, start - self.left, width + self.reach)  # type: ignore[arg-type]
+        res = transform(x[..., self.left : self.left + width])
+        if x.device.type == "cpu" and x.dtype == torch.float32 and fused_conv_available():
+            r4 = res.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+            y = torch.ops.mkldnn._convolution_pointwise.binary(
+                x.unsqueeze(2), r4, self._w2(), self.bias, [0, 0], [1, 1],
+                [1, self.dilation], self.groups, "add", 1.0, "relu" if relu else None, [], "",
+            ).squeeze(2)  # fmt: skip
+        else:
+            y = self._conv(x) + res
+            if relu:
+                y = y.relu_()
+        return Patch(y, start, out_len)
 
 
 class Pool(Step):
@@ -301,9 +327,24 @@ class Residual(Step):
         assert self.ref is not None, "full() first"
         return window(self.ref, p, q.start, q.width)
 
+    def _fusable(self) -> tuple[Conv, bool, int] | None:
+        """(conv, relu, steps used) when the block starts conv -> residual add [-> ReLU]."""
+        steps = self.steps
+        if len(steps) < 2 or not isinstance(steps[0], Conv) or steps[1] is not None:
+            return None
+        nxt = steps[2] if len(steps) > 2 else None
+        relu = isinstance(nxt, Pointwise) and type(nxt.fn) is nn.ReLU
+        return steps[0], relu, 2 + relu
+
     def patch(self, p: Patch) -> Patch:
         q = p
-        for step in self.steps:
+        steps: Sequence[Step | None] = self.steps
+        fusable = self._fusable()
+        if fusable is not None and fusable[0].reach == fusable[0].left + fusable[0].right:
+            conv, relu, used = fusable
+            q = conv.patch_fused(p, self.transform, relu)
+            steps = self.steps[used:]
+        for step in steps:
             if step is None:
                 res = self.transform(self._block_input(p, q))
                 # In place on a tensor the block made itself (never on its input).
