@@ -10,8 +10,14 @@ the model (:class:`grelu_cli.ism.plain.PlainISM`; for time, over the first
 mutants/s each (reference included), the ratio, and the largest |fast - plain| target
 difference on the shared mutants. Numbers are reported, never asserted.
 
+Threads: ``--threads 1`` by default. Fast ISM is many small operations per layer; on a busy
+shared machine each multi-threaded operation waits on a barrier for a core another process
+holds, which made 2-thread fast ISM 5-20x slower than 1-thread here (plain, a few large
+convolutions, barely moved). Compare the two paths at the same thread count, on an idle
+machine for absolute numbers.
+
     python benchmarks/bench_ism.py [--models conv,dilated,explainn] [--positions 200]
-        [--plain-positions 40] [--batch-size 128] [--threads 2] [--borzoi]
+        [--plain-positions 40] [--batch-size 128] [--threads 1] [--borzoi]
 """
 
 from __future__ import annotations
@@ -92,7 +98,7 @@ def main() -> None:
     ap.add_argument("--positions", type=int, default=200)
     ap.add_argument("--plain-positions", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--borzoi", action="store_true", help="also plain ISM of a reduced Borzoi")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
