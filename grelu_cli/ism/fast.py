@@ -272,6 +272,8 @@ class FastISM:
     ``f.mutants(offsets, bases)`` for batches of its mutants (any number per batch).
 
     Outputs equal ``model(mutated windows)`` within float32 rounding (tests/ism/test_fast.py).
+    Build it once the model is final (after ``select_tasks`` and the inference rewrites): the
+    steps hold the layers and parameters the model has at construction.
     """
 
     def __init__(self, model: nn.Module) -> None:
