@@ -302,3 +302,17 @@ def test_reverse_complement_mutants_give_the_rc_predictions() -> None:
     with torch.no_grad():
         expected = model(torch.from_numpy(np.stack(windows)))
     assert_close(fast, expected)
+
+
+def test_selected_tasks_and_rewrites_before_building() -> None:
+    """The engine selects tasks and rewrites the model, then builds FastISM on it."""
+    factory, length = SERVED["conv_norm_res_maxpool_crop"]
+    model = _randomize(factory(), seed=21)
+    model.select_tasks([2, 0])
+    optimize_for_inference(model)
+    seq = _window(length, seed=8)
+    muts = _mutants(seq)
+    _, fast = _fast(model, seq, muts, batch=16)
+    expected = _plain(model, seq, muts)
+    assert fast.shape[1] == 2
+    assert_close(fast, expected)
