@@ -16,6 +16,7 @@ from grelu_cli.io.atomic import (
     partial_path,
     scratch_path,
 )
+from grelu_cli.io.fsafe import HOST
 from grelu_cli.io.lock import lock_path
 
 
@@ -29,7 +30,7 @@ def test_naming_scheme():
 def test_atomic_path_success(tmp_path):
     final = tmp_path / "a.bin"
     with atomic_path(final) as temp:
-        assert temp.parent == tmp_path and temp.name.startswith(f".a.bin.{os.getpid()}-")
+        assert temp.parent == tmp_path and temp.name.startswith(f".a.bin.{HOST}-{os.getpid()}-")
         assert temp.name.endswith(".partial") and partial_files(final) == []
         temp.write_bytes(b"data")
         assert partial_files(final) == [temp]
