@@ -19,7 +19,7 @@ Dataset with dims ``(variant, task)`` and ``.sel(task=...)`` works.
 
 Values are chunked ``(R, min(T, 1024))`` with R chosen for about 1 MB of float32 per chunk, and
 appended a whole chunk row at a time (no chunk is rewritten); per-variant arrays in chunks of
-65,536 rows. The store is built under ``DIR/.NAME.PID-RANDOM.partial`` while the output's lock
+65,536 rows. The store is built under ``DIR/.NAME.HOST-PID-RANDOM.partial`` while the output's lock
 is held, and renamed into place at :meth:`VariantZarrWriter.close`; nothing remains of it after
 an error. The number of alleles is not known in advance (skips are found while reading), so
 arrays grow as rows arrive.
