@@ -205,3 +205,13 @@ def test_markers_use_the_scheme_and_leave_no_temporary(tmp_path: Path) -> None:
     write_marker(tmp_path, 0, 3, {"clipped": {"1": 2}}, shard=1)
     assert os.listdir(marker_dir(tmp_path)) == ["000000000000-000000000003.shard-1.json"]
     assert [m["clipped"] for m in read_markers(tmp_path)] == [{"1": 2}]
+
+
+def test_an_old_store_left_aside_by_a_killed_overwrite_is_removed(tmp_path: Path) -> None:
+    store, final = tmp_path / ".s.zarr.partial", tmp_path / "s.zarr"
+    store.mkdir()
+    final.mkdir()
+    left = partial_path(final, f"{HOST}-{_dead_pid()}-0000000e")
+    (left / "preds").mkdir(parents=True)
+    rename_into_place(store, final, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["s.zarr"]

@@ -325,6 +325,7 @@ def rename_into_place(store: Path, final: Path, *, overwrite: bool = False) -> N
     from grelu_cli.errors import OutputExistsError
 
     final = Path(final)
+    remove_stale(final, locked=False)  # an old store a killed --overwrite left aside
     trash = None
     if os.path.lexists(final):
         if not overwrite:
