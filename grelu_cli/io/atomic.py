@@ -123,6 +123,7 @@ def check_output(final: str | Path, overwrite: bool = False) -> None:
                     f"output {final}: {parent} is a file, not a directory",
                     fix="choose another output path",
                 )
+            _check_name_length(final, parent)
             break
     try:
         mode: int | None = os.lstat(final).st_mode
@@ -136,6 +137,22 @@ def check_output(final: str | Path, overwrite: bool = False) -> None:
         link = " (a symbolic link)" if stat.S_ISLNK(mode) else ""
         raise OutputExistsError(
             f"output {final} already exists{link}", fix="use --overwrite to replace it"
+        )
+
+
+def _check_name_length(final: Path, folder: Path) -> None:
+    """A file name the file system of ``folder`` cannot hold is a usage error (exit 2) before
+    any work, not a failed rename at the end."""
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    size = len(os.fsencode(final.name))
+    if limit > 0 and size > limit:
+        raise UsageError(
+            f"output {final}: the file name is {size} bytes long, more than the {limit} "
+            f"that {folder} allows",
+            fix="choose a shorter -o",
         )
 
 

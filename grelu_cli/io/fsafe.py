@@ -12,6 +12,10 @@ Every name grelu gives a file of its own is derived from the final output ``DIR/
   (``.d``, ``.parts``, ``.manifest.json``; :func:`state_path`) and the lock ``DIR/.NAME.lock``
   (:mod:`grelu_cli.io.lock`).
 
+``NAME`` is the output's file name; one longer than 160 bytes is shortened in these names to
+its first 151 bytes, ``~`` and 8 hex digits of its SHA-256 (:func:`short_name`), so that every
+derived name fits a file system's 255-byte limit.
+
 The one cleaner, :func:`remove_stale`, deletes the temporaries a killed run left. Its caller
 either holds the output's lock (then every temporary of that output is stale: its writer is
 gone) or it does not (a store shared by shard processes): then only temporaries made on this
@@ -49,6 +53,7 @@ from grelu_cli.errors import UsageError
 PARTIAL_SUFFIX = ".partial"
 #: This host, as temporary names carry it: 8 hex digits of the host name's SHA-256.
 HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_LONG = 160  # bytes of an output's name kept in the names derived from it
 _PARTIAL_NAME = re.compile(
     rf"\.(?P<name>.+)\.(?:(?P<host>[0-9a-f]{{8}})-)?(?P<pid>\d+)-[0-9a-f]{{8}}"
     rf"{re.escape(PARTIAL_SUFFIX)}"
@@ -65,6 +70,16 @@ class NotCreatableError(FileNotFoundError):
 
 
 # -- names ----------------------------------------------------------------------------------
+def short_name(name: str) -> str:
+    """``name`` as grelu's own names carry it: unchanged up to 160 bytes, else its first
+    151 bytes (whole characters), ``~`` and 8 hex digits of the SHA-256 of all of it."""
+    raw = name.encode()
+    if len(raw) <= _LONG:
+        return name
+    head = raw[: _LONG - 9].decode("utf-8", errors="ignore")
+    return f"{head}~{hashlib.sha256(raw).hexdigest()[:8]}"
+
+
 def new_token() -> str:
     """A temporary-name token unique to this process and call: ``HOST-PID-RANDOM``."""
     return f"{HOST}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -73,13 +88,14 @@ def new_token() -> str:
 def partial_path(final: str | Path, token: str) -> Path:
     """Temporary path of ``final`` for writer ``token``: ``DIR/.NAME.TOKEN.partial``."""
     final = Path(final)
-    return final.with_name(f".{final.name}.{token}{PARTIAL_SUFFIX}")
+    return final.with_name(f".{short_name(final.name)}.{token}{PARTIAL_SUFFIX}")
 
 
 def state_path(final: str | Path, kind: str = "") -> Path:
     """A fixed (resumable) name of ``final``: ``DIR/.NAME.partial[.KIND]``."""
     final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}" + (f".{kind}" if kind else ""))
+    stem = f".{short_name(final.name)}{PARTIAL_SUFFIX}"
+    return final.with_name(stem + (f".{kind}" if kind else ""))
 
 
 def partial_files(*finals: str | Path) -> list[Path]:
@@ -91,7 +107,7 @@ def partial_files(*finals: str | Path) -> list[Path]:
 def _partials(finals: tuple[str | Path, ...]) -> list[tuple[Path, re.Match[str]]]:
     by_dir: dict[Path, set[str]] = {}
     for final in map(Path, finals):
-        by_dir.setdefault(final.parent, set()).add(final.name)
+        by_dir.setdefault(final.parent, set()).add(short_name(final.name))
     found = []
     for directory, names in by_dir.items():
         try:

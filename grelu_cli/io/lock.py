@@ -29,16 +29,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grelu_cli.errors import OutputLockedError, UsageError
-from grelu_cli.io.fsafe import check_own, link_error, not_creatable
+from grelu_cli.io.fsafe import check_own, link_error, not_creatable, short_name
 
 _held: dict[Path, list[int]] = {}  # lock path -> [fd, count, owner pid]
 _mutex = threading.Lock()
 
 
 def lock_path(final: str | Path) -> Path:
-    """The lock file of ``final``: ``DIR/.NAME.lock``."""
+    """The lock file of ``final``: ``DIR/.NAME.lock`` (a long NAME shortened: see
+    :func:`~grelu_cli.io.fsafe.short_name`)."""
     final = Path(final)
-    return final.with_name(f".{final.name}.lock")
+    return final.with_name(f".{short_name(final.name)}.lock")
 
 
 def acquire(final: str | Path, what: str | None = None) -> Path:

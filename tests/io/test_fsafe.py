@@ -215,3 +215,23 @@ def test_an_old_store_left_aside_by_a_killed_overwrite_is_removed(tmp_path: Path
     (left / "preds").mkdir(parents=True)
     rename_into_place(store, final, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["s.zarr"]
+
+
+def test_long_output_names_keep_every_derived_name_within_255_bytes(tmp_path: Path) -> None:
+    final = tmp_path / ("é" * 120 + "x" * 6 + ".parquet")  # 254 bytes
+    assert len(final.name.encode()) == 254
+    store = PartStore(final, {"fingerprint": "f"}, 2, resume=True)
+    store.open()
+    with AtomicOutputs([final]) as group:
+        assert len(group.temps[0].name.encode()) <= 255
+        group.temps[0].write_bytes(b"data")
+        assert lock.lock_path(final).exists()
+    store.commit(0, 1)  # the manifest is rewritten under a temporary name
+    store.discard()
+    assert os.listdir(tmp_path) == [final.name] and final.read_bytes() == b"data"
+    names = [partial_path(final, new_token()), state_path(final, "manifest.json")]
+    assert all(len(n.name.encode()) <= 200 for n in names)
+    assert partial_path(final, "t").name.startswith(".")
+    too_long = tmp_path / ("y" * 256)
+    with pytest.raises(UsageError, match="file name is 256 bytes long"):
+        check_output(too_long)
