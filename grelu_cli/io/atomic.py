@@ -29,8 +29,11 @@ and the one stale-file cleaner live in :mod:`grelu_cli.io.fsafe`)::
 
 None of grelu's own names is ever written, read or deleted through a symbolic link: a link
 planted at one (in a folder shared with other users) is refused with exit 2 before anything is
-touched. A link at the final path counts as an existing output: without ``overwrite`` it is
-refused, with it the link itself is replaced (``rename`` never follows it), never its target.
+touched. Each temporary file is reserved empty at :meth:`AtomicOutputs.open` (``O_CREAT |
+O_EXCL | O_NOFOLLOW``) before its writer (pyarrow, pyBigWig, matplotlib) opens it by name; one
+still empty at commit was never written (every format writes at least a header). A link at
+the final path counts as an existing output: without ``overwrite`` it is refused, with it the
+link itself is replaced (``rename`` never follows it), never its target.
 
 For a group of outputs (one bigWig per task) the scratch directory, manifest and lock belong to
 the first output of the group. A temporary name never ends in the final extension, so nothing
@@ -68,6 +71,7 @@ from grelu_cli.io.fsafe import (
     fsync_file,
     make_dir,
     new_token,
+    open_new,
     partial_files,
     partial_path,
     remove_stale,
@@ -267,6 +271,8 @@ class AtomicOutputs(AllOrNothing):
                 self._make_dirs(final.parent)
             self._lock = lock.acquire(self.finals[0])
             remove_stale(*self.finals)  # ours now (we hold the lock): left by a killed run
+            for temp in self.temps:  # reserved: O_EXCL | O_NOFOLLOW, never through a link
+                open_new(temp, "wb", "temporary file").close()
         except BaseException:
             self._cleanup(remove_dirs=True)
             self._state = "aborted"
@@ -298,7 +304,8 @@ class AtomicOutputs(AllOrNothing):
         done: list[Path] = []
         try:
             for temp in self.temps:
-                if not check_own(temp, "file", "temporary file"):  # a link: exit 2
+                # Reserved empty at open: still empty (or gone) means its writer never wrote.
+                if not check_own(temp, "file", "temporary file") or not os.lstat(temp).st_size:
                     raise RuntimeError(f"temporary output {temp} was not written")
                 fsync_file(temp)
             # Re-check: another process may have created an output while we were running.
