@@ -181,7 +181,13 @@ class AllOrNothing:
 
     def __enter__(self: _T) -> _T:
         with writing(self.output_label()):
-            self.open()
+            try:
+                self.open()
+            except BaseException:
+                # An open that failed half-way (the bigWig scratch folder after the group's
+                # temporaries were reserved) leaves nothing behind: abort is idempotent.
+                self.abort()
+                raise
         return self
 
     def __exit__(
@@ -330,7 +336,8 @@ class AtomicOutputs(AllOrNothing):
         """Delete temporary files, scratch space and directories this group created."""
         if self._state in ("committed", "aborted"):
             return
-        self._cleanup(remove_dirs=True)
+        if self._state == "open":  # "new": open() refused before creating anything
+            self._cleanup(remove_dirs=True)
         self._state = "aborted"
 
     def _cleanup(self, remove_dirs: bool) -> None:

@@ -171,6 +171,20 @@ def test_scratch_folder_planted_as_a_link(tmp_path: Path, victim: Path) -> None:
     ):
         group.scratch_dir()
     assert os.listdir(victim.parent) == ["victim.txt"]
+    assert sorted(os.listdir(tmp_path)) == [".a.bw.partial.d", "elsewhere"]  # no temporary
+
+
+def test_a_writer_whose_open_fails_half_way_leaves_nothing(tmp_path: Path, victim: Path) -> None:
+    from grelu_cli.io.bigwig import BigWigWriter
+
+    finals = [tmp_path / "bw" / "a.bw", tmp_path / "bw" / "b.bw"]
+    writer = BigWigWriter(f"{tmp_path}/bw/", ["a", "b"], chrom_sizes=[("chr1", 100)])
+    (tmp_path / "bw").mkdir()
+    state_path(finals[0], "d").symlink_to(victim.parent)
+    with pytest.raises(UsageError, match="is a symbolic link"), writer:
+        pass
+    assert os.listdir(tmp_path / "bw") == [".a.bw.partial.d"]  # no temporary, no lock
+    assert not lock.lock_path(finals[0]).exists()
 
 
 def test_a_link_at_the_final_path_exists_and_is_replaced_itself(tmp_path, victim) -> None:
