@@ -7,13 +7,16 @@ group is committed: each temporary file is fsynced and renamed over its final pa
 exception, or when the group is aborted, the temporary files and scratch directory are
 deleted, as are the output directories this group created, if they are still empty.
 
-Naming scheme (stable; a future ``--resume`` finds a partial run by these names)::
+Naming scheme (stable; a future ``--resume`` finds a partial run by these names; the names
+and the one stale-file cleaner live in :mod:`grelu_cli.io.fsafe`)::
 
     DIR/NAME                              final output
     DIR/.NAME.lock                        advisory lock (flock) held while the output is being
                                           written; records the pid (:mod:`grelu_cli.io.lock`)
-    DIR/.NAME.PID-RANDOM.partial          temporary file being written (hidden, same directory,
-                                          unique per process and group)
+    DIR/.NAME.HOST-PID-RANDOM.partial     temporary file or store being written (hidden, same
+                                          directory, unique per host, process and call); also
+                                          a shared zarr store being created, an old store
+                                          moved aside by --overwrite, a manifest being rewritten
     DIR/.NAME.partial.d/                  writer scratch space (bigWig spill files); always
                                           deleted on commit and on abort
     DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.io.resume`)
@@ -22,6 +25,15 @@ Naming scheme (stable; a future ``--resume`` finds a partial run by these names)
     DIR/.NAME.partial/                    an unsharded zarr store being written (io/zarr;
                                           a fixed name, so --resume continues it)
     DIR/.NAME.shard-LO-HI.lock            lock of one shard's windows of a shared zarr store
+                                          (an empty shard takes none)
+
+None of grelu's own names is ever written, read or deleted through a symbolic link: a link
+planted at one (in a folder shared with other users) is refused with exit 2 before anything is
+touched. Each temporary file is reserved empty at :meth:`AtomicOutputs.open` (``O_CREAT |
+O_EXCL | O_NOFOLLOW``) before its writer (pyarrow, pyBigWig, matplotlib) opens it by name; one
+still empty at commit was never written (every format writes at least a header). A link at
+the final path counts as an existing output: without ``overwrite`` it is refused, with it the
+link itself is replaced (``rename`` never follows it), never its target.
 
 For a group of outputs (one bigWig per task) the scratch directory, manifest and lock belong to
 the first output of the group. A temporary name never ends in the final extension, so nothing
@@ -43,9 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
-import shutil
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -53,65 +63,62 @@ from typing import TypeVar
 
 from grelu_cli.errors import OutputExistsError, UsageError
 from grelu_cli.io import lock
+from grelu_cli.io.fsafe import (
+    PARTIAL_SUFFIX,
+    check_own,
+    ensure_dir,
+    fsync_dir,
+    fsync_file,
+    make_dir,
+    new_token,
+    open_new,
+    partial_files,
+    partial_path,
+    remove_stale,
+    remove_tree,
+    state_path,
+)
 from grelu_cli.io.oserrors import write_error, writing
 
-PARTIAL_SUFFIX = ".partial"
+__all__ = [  # the names other modules import from here (the scheme lives in fsafe)
+    "PARTIAL_SUFFIX",
+    "AllOrNothing",
+    "AtomicOutputs",
+    "atomic_path",
+    "check_output",
+    "fsync_dir",
+    "fsync_file",
+    "manifest_path",
+    "new_token",
+    "partial_files",
+    "partial_path",
+    "parts_path",
+    "scratch_path",
+]
 
 _T = TypeVar("_T", bound="AllOrNothing")
 
 
-def new_token() -> str:
-    """A temporary-name token unique to this process and call: ``PID-RANDOM``."""
-    return f"{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def partial_path(final: str | Path, token: str) -> Path:
-    """Temporary path of ``final`` for writer ``token``: ``DIR/.NAME.TOKEN.partial``."""
-    final = Path(final)
-    return final.with_name(f".{final.name}.{token}{PARTIAL_SUFFIX}")
-
-
-_PARTIAL_NAME = re.compile(rf"\.(.+)\.\d+-[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}")
-
-
-def partial_files(*finals: str | Path) -> list[Path]:
-    """Temporary files of ``finals`` that exist now (any writer's); one listing per folder."""
-    by_dir: dict[Path, set[str]] = {}
-    for final in map(Path, finals):
-        by_dir.setdefault(final.parent, set()).add(final.name)
-    found = []
-    for directory, names in by_dir.items():
-        try:
-            entries = os.listdir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            m = _PARTIAL_NAME.fullmatch(entry)
-            if m and m.group(1) in names:
-                found.append(directory / entry)
-    return found
-
-
 def scratch_path(final: str | Path) -> Path:
     """Scratch directory of ``final``: ``DIR/.NAME.partial.d``."""
-    final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.d")
+    return state_path(final, "d")
 
 
 def manifest_path(final: str | Path) -> Path:
     """Resume-manifest path of ``final``: ``DIR/.NAME.partial.manifest.json``."""
-    final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.manifest.json")
+    return state_path(final, "manifest.json")
 
 
 def parts_path(final: str | Path) -> Path:
     """Directory of a resumable run's committed chunks: ``DIR/.NAME.partial.parts``."""
-    final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}.parts")
+    return state_path(final, "parts")
 
 
 def check_output(final: str | Path, overwrite: bool = False) -> None:
-    """Raise if ``final`` cannot be written: it is a directory, or exists without overwrite."""
+    """Raise if ``final`` cannot be written: it is a directory, or exists without overwrite.
+
+    A symbolic link at ``final`` (even a dangling one) exists: with ``overwrite`` the link
+    itself is replaced at commit, its target is never written."""
     final = Path(final)
     for parent in final.parents:
         if parent.exists():
@@ -120,38 +127,37 @@ def check_output(final: str | Path, overwrite: bool = False) -> None:
                     f"output {final}: {parent} is a file, not a directory",
                     fix="choose another output path",
                 )
+            _check_name_length(final, parent)
             break
-    if final.is_dir():
+    try:
+        mode: int | None = os.lstat(final).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(
             f"output {final} is an existing directory", fix="give a file path for this output"
         )
-    if final.exists() and not overwrite:
+    if mode is not None and not overwrite:
+        link = " (a symbolic link)" if stat.S_ISLNK(mode) else ""
         raise OutputExistsError(
-            f"output {final} already exists", fix="use --overwrite to replace it"
+            f"output {final} already exists{link}", fix="use --overwrite to replace it"
         )
 
 
-def fsync_file(path: str | Path) -> None:
-    """Flush a closed file's data to disk."""
-    fd = os.open(path, os.O_RDONLY)
+def _check_name_length(final: Path, folder: Path) -> None:
+    """A file name the file system of ``folder`` cannot hold is a usage error (exit 2) before
+    any work, not a failed rename at the end."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: str | Path) -> None:
-    """Flush a directory entry table (makes renames durable); a no-op where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    size = len(os.fsencode(final.name))
+    if limit > 0 and size > limit:
+        raise UsageError(
+            f"output {final}: the file name is {size} bytes long, more than the {limit} "
+            f"that {folder} allows",
+            fix="choose a shorter -o",
+        )
 
 
 class AllOrNothing:
@@ -171,12 +177,17 @@ class AllOrNothing:
 
     def output_label(self) -> str:
         """How messages name this output (its first final path)."""
-        outputs = getattr(self, "_outputs", self)
-        return str(outputs.finals[0])
+        return str(_finals(self)[0])
 
     def __enter__(self: _T) -> _T:
         with writing(self.output_label()):
-            self.open()
+            try:
+                self.open()
+            except BaseException:
+                # An open that failed half-way (the bigWig scratch folder after the group's
+                # temporaries were reserved) leaves nothing behind: abort is idempotent.
+                self.abort()
+                raise
         return self
 
     def __exit__(
@@ -196,19 +207,24 @@ class AllOrNothing:
                 raise mapped from e
             return
         self.abort()
-        mapped = write_error(exc, self.output_label()) if _ours(exc, self) else None
+        mapped = write_error(exc, self.output_label()) if exc and _ours(exc, self) else None
         if mapped is not None:
             raise mapped from exc
 
 
-def _ours(exc: BaseException | None, group: AllOrNothing) -> bool:
+def _finals(group: AllOrNothing) -> tuple[Path, ...]:
+    """The final paths of a group, or of the AtomicOutputs a writer keeps as ``_outputs``."""
+    outputs = getattr(group, "_outputs", group)
+    return tuple(Path(p) for p in getattr(outputs, "finals", ()))
+
+
+def _ours(exc: BaseException, group: AllOrNothing) -> bool:
     """Whether an OSError raised inside a writer's block concerns the output's directory
     (not, say, a permission error reading an input file)."""
     name = getattr(exc, "filename", None)
     if name is None:
         return True
-    outputs = getattr(group, "_outputs", group)
-    dirs = {p.parent.absolute() for p in outputs.finals}
+    dirs = {p.parent.absolute() for p in _finals(group)}
     return Path(os.fsdecode(name)).absolute().parent in dirs or any(
         d in Path(os.fsdecode(name)).absolute().parents for d in dirs
     )
@@ -260,9 +276,9 @@ class AtomicOutputs(AllOrNothing):
             for final in self.finals:
                 self._make_dirs(final.parent)
             self._lock = lock.acquire(self.finals[0])
-            for stale in partial_files(*self.finals):  # ours now: left by a killed run
-                with contextlib.suppress(OSError):
-                    stale.unlink()
+            remove_stale(*self.finals)  # ours now (we hold the lock): left by a killed run
+            for temp in self.temps:  # reserved: O_EXCL | O_NOFOLLOW, never through a link
+                open_new(temp, "wb", "temporary file").close()
         except BaseException:
             self._cleanup(remove_dirs=True)
             self._state = "aborted"
@@ -278,9 +294,10 @@ class AtomicOutputs(AllOrNothing):
         if self._scratch is None:
             path = scratch_path(self.finals[0])
             # A stale scratch dir belongs to a killed run of the same output: start clean.
-            shutil.rmtree(path, ignore_errors=True)
-            path.mkdir()
-            self._scratch = path
+            # A link planted there is refused, never followed (nor its target emptied).
+            if check_own(path, "dir", "scratch folder"):
+                remove_tree(path)
+            self._scratch = make_dir(path, "scratch folder")
         return self._scratch
 
     def commit(self) -> None:
@@ -293,7 +310,8 @@ class AtomicOutputs(AllOrNothing):
         done: list[Path] = []
         try:
             for temp in self.temps:
-                if not temp.is_file():
+                # Reserved empty at open: still empty (or gone) means its writer never wrote.
+                if not check_own(temp, "file", "temporary file") or not os.lstat(temp).st_size:
                     raise RuntimeError(f"temporary output {temp} was not written")
                 fsync_file(temp)
             # Re-check: another process may have created an output while we were running.
@@ -318,7 +336,8 @@ class AtomicOutputs(AllOrNothing):
         """Delete temporary files, scratch space and directories this group created."""
         if self._state in ("committed", "aborted"):
             return
-        self._cleanup(remove_dirs=True)
+        if self._state == "open":  # "new": open() refused before creating anything
+            self._cleanup(remove_dirs=True)
         self._state = "aborted"
 
     def _cleanup(self, remove_dirs: bool) -> None:
@@ -326,7 +345,7 @@ class AtomicOutputs(AllOrNothing):
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            remove_tree(self._scratch)
             self._scratch = None
         if self._lock is not None:
             lock.release(self._lock)
@@ -345,7 +364,7 @@ class AtomicOutputs(AllOrNothing):
                 break
             directory = directory.parent
         for d in reversed(missing):
-            d.mkdir(exist_ok=True)
+            ensure_dir(d, "output folder")
             self._created_dirs.append(d)
 
 

@@ -59,13 +59,15 @@ _IV_COLS = 4  # spill record: start, end, order, label
 
 def safe_task_name(name: str) -> str:
     """A task name as a file name: runs of characters other than ``A-Z a-z 0-9 . _ + -``
-    become one ``_``; leading dots and leading/trailing ``_`` are removed; an empty result
-    becomes ``task``; names are cut to 200 characters.
+    become one ``_``; leading dots and underscores (in any mix) and trailing underscores are
+    removed; an empty result becomes ``task``; names are cut to 200 characters.
 
-    ``"DNASE:K562 (ENCODE)"`` -> ``"DNASE_K562_ENCODE"``; ``"../x"`` -> ``"x"``.
+    So no name starts with a dot (hidden, or ``.``/``..``) and none holds a ``/``: every
+    file stays in the output folder, visible. ``"DNASE:K562 (ENCODE)"`` ->
+    ``"DNASE_K562_ENCODE"``; ``"../x"`` and ``"../../x"`` -> ``"x"``; ``".."`` -> ``"task"``.
     """
-    safe = _UNSAFE.sub("_", name).lstrip(".").strip("_")
-    return safe[:_MAX_NAME] or "task"
+    safe = _UNSAFE.sub("_", name).lstrip("._")[:_MAX_NAME].rstrip("_")
+    return safe or "task"
 
 
 def task_file_stems(tasks: Sequence[str]) -> list[str]:

@@ -9,6 +9,12 @@ Within one process the lock is re-entrant (a resumable run's part store and its 
 both hold it), counted per path. The last release deletes the file *while still holding the
 lock*; an acquirer therefore checks, after locking, that the path still names the file it
 locked and retries if not, so two processes can never both hold "the" lock.
+
+The lock file is opened with ``O_NOFOLLOW`` and never truncated before it is locked and checked
+to be a regular file with no other hard link: a symbolic link (or a hard link to someone's
+file) planted at ``DIR/.NAME.lock`` in a shared folder is refused with exit 2, and its target is
+left untouched. A folder that takes no new files (``/proc``) raises
+:class:`~grelu_cli.io.fsafe.NotCreatableError` (reported as "cannot write OUT", exit 4).
 """
 
 from __future__ import annotations
@@ -17,20 +23,23 @@ import atexit
 import contextlib
 import fcntl
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from grelu_cli.errors import OutputLockedError
+from grelu_cli.errors import OutputLockedError, UsageError
+from grelu_cli.io.fsafe import check_own, link_error, not_creatable, short_name
 
 _held: dict[Path, list[int]] = {}  # lock path -> [fd, count, owner pid]
 _mutex = threading.Lock()
 
 
 def lock_path(final: str | Path) -> Path:
-    """The lock file of ``final``: ``DIR/.NAME.lock``."""
+    """The lock file of ``final``: ``DIR/.NAME.lock`` (a long NAME shortened: see
+    :func:`~grelu_cli.io.fsafe.short_name`)."""
     final = Path(final)
-    return final.with_name(f".{final.name}.lock")
+    return final.with_name(f".{short_name(final.name)}.lock")
 
 
 def acquire(final: str | Path, what: str | None = None) -> Path:
@@ -48,8 +57,9 @@ def acquire(final: str | Path, what: str | None = None) -> Path:
             _held[path][1] += 1
             return path
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = _open(path)
             try:
+                _check_plain(fd, path)
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 pid = _read_pid(fd)
@@ -64,7 +74,7 @@ def acquire(final: str | Path, what: str | None = None) -> Path:
                 os.close(fd)
                 raise
             try:
-                same = os.path.samestat(os.fstat(fd), os.stat(path))
+                same = os.path.samestat(os.fstat(fd), os.lstat(path))
             except FileNotFoundError:
                 same = False
             if same:
@@ -100,6 +110,37 @@ def locked(final: str | Path) -> Iterator[None]:
         yield
     finally:
         release(path)
+
+
+def _open(path: Path) -> int:
+    """Open (or create) the lock file, never through a symbolic link."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        raise not_creatable(path) from None
+    except OSError as e:
+        if os.path.islink(path):  # ELOOP (Linux) or EMLINK (BSD): a planted link
+            raise link_error(path, "lock file") from None
+        check_own(path, "file", "lock file")  # a folder or socket in the way: exit 2
+        raise e
+
+
+def _check_plain(fd: int, path: Path) -> None:
+    """A lock file must be a regular file of its own: not a FIFO or device, and no hard link
+    to another file (which the pid written into it would overwrite)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(
+            f"lock file {path} is not a regular file", fix="delete it or choose another -o"
+        )
+    if st.st_nlink > 1:
+        raise UsageError(
+            f"lock file {path} is a hard link to another file ({st.st_nlink} names); grelu "
+            "never writes into it",
+            fix="delete the link, which another user of this folder may have planted, or choose "
+            "another -o",
+        )
 
 
 def _read_pid(fd: int) -> int | None:

@@ -5,6 +5,10 @@ the writing layer (atomic outputs, writers, the resume part store, ``models buil
 ``OSError`` with one of those errnos to :class:`~grelu_cli.errors.OutputWriteError`, e.g.
 ``cannot write out.parquet: no space left on device (free space or choose another -o)``.
 Libraries that lose the errno (pyarrow puts it in the message text) are matched by text.
+A folder that takes no new files (``/proc``: creating the lock file there is ``ENOENT``
+although the folder exists; :class:`~grelu_cli.io.fsafe.NotCreatableError`) is reported the
+same way, naming the output the user gave: ``cannot write /proc/x.parquet: the folder /proc does
+not accept new files (choose another -o)``.
 
 ``SIGXFSZ`` (sent when a write passes ``ulimit -f``) is ignored once a writer opens, so the
 write fails with ``EFBIG`` and is reported like the others, with the usual cleanup, instead of
@@ -22,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grelu_cli.errors import GreluCliError, OutputWriteError
+from grelu_cli.io.fsafe import NotCreatableError
 
 _REASONS = {
     errno.ENOSPC: "no space left on device",
@@ -60,6 +65,11 @@ def write_errno(exc: BaseException) -> int | None:
 
 def write_error(exc: BaseException, output: str | Path) -> OutputWriteError | None:
     """``exc`` as an OutputWriteError naming ``output``, or None when it is something else."""
+    if isinstance(exc, NotCreatableError):
+        return OutputWriteError(
+            f"cannot write {output}: the folder {exc.folder} does not accept new files",
+            fix="choose another -o",
+        )
     code = write_errno(exc)
     if code is None:
         return None

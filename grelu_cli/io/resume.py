@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import UsageError
 from grelu_cli.io import lock
-from grelu_cli.io.atomic import fsync_dir, fsync_file, manifest_path, parts_path
+from grelu_cli.io.atomic import manifest_path, parts_path
+from grelu_cli.io.fsafe import check_own, ensure_dir, make_parents, remove_stale, remove_tree
+from grelu_cli.io.fsafe import write_json_atomic as write_json_atomic
 from grelu_cli.io.oserrors import writing
 
 MANIFEST_VERSION = 1
@@ -44,16 +45,6 @@ IDENTITY = {
     "target": "output format or layout",
     "tasks": "tasks",
 }
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never half."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1)
-    fsync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 class PartStore:
@@ -91,7 +82,7 @@ class PartStore:
 
     def _open(self) -> int:
         with writing(self.final):
-            self.final.parent.mkdir(parents=True, exist_ok=True)
+            make_parents(self.final.parent)
             if self._lock is None:
                 self._lock = lock.acquire(self.final)
             existing = self._load()
@@ -101,7 +92,7 @@ class PartStore:
                 self.done = {k: v for k, v in listed.items() if self.part(k).is_file()}
             else:
                 self._remove()
-            self.dir.mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.dir, "resume parts folder")
             self._write()
         return len(self.done)
 
@@ -141,13 +132,15 @@ class PartStore:
             self._lock = None
 
     def _remove(self) -> None:
+        check_own(self.dir, "dir", "resume parts folder")  # a planted link: exit 2
+        check_own(self.manifest, "file", "resume manifest")
         shutil.rmtree(self.dir, ignore_errors=True)
-        for path in (self.manifest, self.manifest.with_name(self.manifest.name + ".tmp")):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        remove_tree(self.manifest)
+        remove_stale(self.manifest)  # a killed rewrite's temporary manifest
 
     def _load(self) -> dict[str, Any] | None:
-        if not self.manifest.is_file():
+        check_own(self.dir, "dir", "resume parts folder")  # a planted link: exit 2
+        if not check_own(self.manifest, "file", "resume manifest"):
             return None
         try:
             data = json.loads(self.manifest.read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ Dataset with dims ``(variant, task)`` and ``.sel(task=...)`` works.
 
 Values are chunked ``(R, min(T, 1024))`` with R chosen for about 1 MB of float32 per chunk, and
 appended a whole chunk row at a time (no chunk is rewritten); per-variant arrays in chunks of
-65,536 rows. The store is built under ``DIR/.NAME.PID-RANDOM.partial`` while the output's lock
+65,536 rows. The store is built under ``DIR/.NAME.HOST-PID-RANDOM.partial`` while the output's lock
 is held, and renamed into place at :meth:`VariantZarrWriter.close`; nothing remains of it after
 an error. The number of alleles is not known in advance (skips are found while reading), so
 arrays grow as rows arrive.
@@ -37,7 +37,8 @@ import numpy as np
 
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.io import lock
-from grelu_cli.io.atomic import AllOrNothing, new_token, partial_files, partial_path
+from grelu_cli.io.atomic import AllOrNothing, new_token, partial_path
+from grelu_cli.io.fsafe import make_dir, make_parents, remove_stale
 from grelu_cli.io.provenance import to_json
 from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
 from grelu_cli.io.zarr.read import read_record
@@ -108,12 +109,12 @@ class VariantZarrWriter(AllOrNothing):
         import zarr
 
         check_variant_store_output(self.path, overwrite=self.overwrite)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(self.path.parent)
         self._lock = lock.acquire(self.path)
         try:
             # Temporary stores left by killed runs: no live writer owns one (we hold the lock).
-            for stale in partial_files(self.path):
-                shutil.rmtree(stale, ignore_errors=True)
+            remove_stale(self.path)
+            make_dir(self.temp, "temporary store")  # never through a link
             group = zarr.open_group(str(self.temp), mode="w-", zarr_format=3)
             n_tasks = len(self.tasks)
             chunks = (self.chunk_rows, max(1, min(n_tasks, _TASK_CHUNK)))

@@ -16,6 +16,7 @@ from grelu_cli.io.atomic import (
     partial_path,
     scratch_path,
 )
+from grelu_cli.io.fsafe import HOST
 from grelu_cli.io.lock import lock_path
 
 
@@ -29,8 +30,8 @@ def test_naming_scheme():
 def test_atomic_path_success(tmp_path):
     final = tmp_path / "a.bin"
     with atomic_path(final) as temp:
-        assert temp.parent == tmp_path and temp.name.startswith(f".a.bin.{os.getpid()}-")
-        assert temp.name.endswith(".partial") and partial_files(final) == []
+        assert temp.parent == tmp_path and temp.name.startswith(f".a.bin.{HOST}-{os.getpid()}-")
+        assert temp.name.endswith(".partial") and temp.read_bytes() == b""  # reserved
         temp.write_bytes(b"data")
         assert partial_files(final) == [temp]
         assert lock_path(final).read_text() == f"{os.getpid()}\n"
@@ -116,7 +117,7 @@ def test_stale_scratch_is_cleared(tmp_path):
     (stale / "old").write_bytes(b"")
     with AtomicOutputs([tmp_path / "a"]) as group:
         assert list(group.scratch_dir().iterdir()) == []
-        group.temps[0].write_bytes(b"")
+        group.temps[0].write_bytes(b"x")
     assert not stale.exists()
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from grelu_cli.errors import OutputLockedError
 from grelu_cli.io.atomic import AtomicOutputs, partial_files
+from grelu_cli.io.fsafe import HOST
 from grelu_cli.io.lock import lock_path
 from grelu_cli.io.resume import PartStore
 
@@ -82,4 +83,4 @@ def test_temporary_names_differ_between_writers(tmp_path: Path) -> None:
     a = AtomicOutputs([tmp_path / "o.bw"])
     b = AtomicOutputs([tmp_path / "o.bw"])
     assert a.temps[0] != b.temps[0]
-    assert a.temps[0].name.startswith(f".o.bw.{os.getpid()}-")
+    assert a.temps[0].name.startswith(f".o.bw.{HOST}-{os.getpid()}-")

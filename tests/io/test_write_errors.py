@@ -163,3 +163,51 @@ def test_file_size_limit_is_exit_4_in_a_real_process(job: Path, args, output) ->
     else:
         assert left == set()
     assert partial_files(job / output) == []
+
+
+# -- a folder that takes no new files (/proc) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "output"),
+    [
+        (["-o", "/proc/x.parquet"], "/proc/x.parquet"),
+        (["-o", "/proc/sub/x.parquet", "--resume"], "/proc/sub/x.parquet"),
+        (["-o", "/proc/x.zarr"], "/proc/x.zarr"),
+        (["--format", "bigwig", "-o", "/proc/bw/"], "/proc/bw/t_a.bw"),
+    ],
+)
+def test_writing_into_proc_names_the_output_and_the_cause(job: Path, args, output) -> None:
+    result = _grelu(job, "predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", *args)
+    assert result.returncode == 4, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    # root: the folder refuses new entries (ENOENT); anyone else: permission denied first
+    assert last in (
+        f"error: cannot write {output}: the folder /proc does not accept new files "
+        "(choose another -o)",
+        f"error: cannot write {output}: permission denied (make /proc writable or choose "
+        "another -o)",
+    ), result.stderr
+    assert "Traceback" not in result.stderr and "file not found" not in result.stderr
+
+
+def test_a_folder_that_takes_no_new_files_when_taking_the_lock(tmp_path, monkeypatch) -> None:
+    # What /proc does for root: ENOENT for a new name although the folder exists.
+    real_open = os.open
+
+    def no_new_names(path, flags, *a, **k):
+        if flags & os.O_CREAT and not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(lock_module.os, "open", no_new_names)
+    final = tmp_path / "a.parquet"
+    with pytest.raises(OutputWriteError) as err, AtomicOutputs([final]):
+        pass
+    assert err.value.exit_code == 4
+    assert str(err.value) == (
+        f"cannot write {final}: the folder {tmp_path} does not accept new files (choose another -o)"
+    )
+    with pytest.raises(OutputWriteError, match="does not accept new files"):
+        PartStore(final, {}, 2, resume=True).open()
+    assert list(tmp_path.iterdir()) == []

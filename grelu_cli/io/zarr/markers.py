@@ -2,8 +2,9 @@
 
 A writer fills windows ``[a, b)`` of ``preds`` (each window is its own shard file), fsyncs
 those files, and only then writes the marker ``STORE/.grelu/done/{a:012d}-{b:012d}.json``
-(temporary name, fsync, rename). So a window counts as done only once its data is on disk,
-and a process killed mid-window leaves that window not done. Shards write disjoint window
+(:func:`~grelu_cli.io.fsafe.write_json_atomic`: a fresh temporary name created with
+``O_EXCL | O_NOFOLLOW``, fsync, rename). So a window counts as done only once its data is on
+disk, and a process killed mid-window leaves that window not done. Shards write disjoint window
 ranges, so no two processes ever write the same marker or chunk file. When a shard ends it
 writes one marker for its whole range (with its provenance), named ``{a}-{b}.shard-{i}.json``
 since empty shards share a range, and removes its per-block ones.
@@ -17,15 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grelu_cli.io.atomic import fsync_dir, fsync_file
+from grelu_cli.io.fsafe import write_json_atomic
 from grelu_cli.io.zarr.schema import marker_dir
 
 _NAME = re.compile(r"^(\d{12})-(\d{12})(?:\.shard-\d+)?\.json$")
@@ -43,12 +42,7 @@ def write_marker(
     """Record windows ``[lo, hi)`` as done (atomically; readers see all of it or nothing)."""
     folder = marker_dir(store)
     path = folder / marker_name(lo, hi, shard)
-    tmp = folder / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({"windows": [lo, hi], **data}, handle, separators=(",", ":"))
-    fsync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(folder)
+    write_json_atomic(path, {"windows": [lo, hi], **data}, "marker", compact=True)
     return path
 
 

@@ -5,19 +5,16 @@ run are known before predicting, so any shard can build the whole store), but no
 chunk: ``preds`` reads NaN until a writer fills a window. :func:`publish_store` builds a store
 under a unique temporary name and renames it into place; when several shard processes race,
 exactly one rename wins (``rename`` onto an existing non-empty directory fails) and the others
-delete their copy and join the winner's.
+delete their copy and join the winner's. Temporary names and the stale-copy cleaner are the
+package's one scheme (:mod:`grelu_cli.io.fsafe`); no store is ever created, replaced or
+removed through a symbolic link.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
-import shutil
-import socket
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +26,16 @@ import numpy as np
 from grelu_cli.core.choices import DTYPES
 from grelu_cli.core.window import Window
 from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import fsync_dir
+from grelu_cli.io.fsafe import (
+    check_no_links,
+    fsync_dir,
+    make_dir,
+    new_token,
+    partial_path,
+    remove_stale,
+    state_path,
+)
+from grelu_cli.io.fsafe import remove_tree as remove_tree
 from grelu_cli.io.provenance import to_json
 
 ATTR = "grelu"
@@ -255,8 +261,7 @@ def _slabs(windows: WindowSource, n_windows: int, rows: int) -> Iterator[tuple[i
 def partial_store(final: Path) -> Path:
     """Where an unsharded run builds its store: ``DIR/.NAME.partial/`` (a fixed name, so
     ``--resume`` finds it; the output's lock keeps two runs from sharing it)."""
-    final = Path(final)
-    return final.with_name(f".{final.name}.partial")
+    return state_path(final)
 
 
 def marker_dir(store: Path) -> Path:
@@ -280,80 +285,54 @@ def consolidate(path: Path) -> None:
 def publish_store(final: Path, spec: StoreSpec) -> bool:
     """Create the store at ``final`` unless it exists; True when this call created it.
 
-    The store is built under ``DIR/.NAME.creating-HOST-PID-RANDOM`` and renamed into place,
-    so a store at ``final`` is always whole. Racing creators: one rename wins; the others get
-    an error from ``rename`` (the target is a non-empty directory), delete their copy and
-    return False. A copy left by a killed creator on this host (its pid is gone) is deleted;
-    copies from other hosts of a shared file system are left alone (their pids mean nothing
-    here).
+    The store is built under ``DIR/.NAME.HOST-PID-RANDOM.partial`` (a folder made with
+    ``mkdir``, so nothing planted there is followed) and renamed into place, so a store at
+    ``final`` is always whole. Racing creators: one rename wins; the others get an error from
+    ``rename`` (the target is a non-empty directory), delete their copy and return False. A
+    copy left by a killed creator on this host (its pid is gone) is deleted; copies from other
+    hosts of a shared file system are left alone (their pids mean nothing here). A symbolic
+    link at ``final`` is refused (exit 2): shards would write through it.
     """
     final = Path(final)
+    check_no_links(final, what="zarr store")
     if final.exists():
         return False
     final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_copies(final)
-    temp = final.with_name(f"{_creating_prefix(final)}{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    remove_stale(final, locked=False)
+    temp = partial_path(final, new_token())
     try:
+        make_dir(temp, "temporary store")
         create_store(temp, spec)
         try:
             os.rename(temp, final)
         except OSError:
-            if not final.is_dir():
+            if not final.is_dir() or os.path.islink(final):
                 raise
-            shutil.rmtree(temp, ignore_errors=True)
+            remove_tree(temp)
             return False
     except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
+        remove_tree(temp)
         raise
     fsync_dir(final.parent)
     return True
 
 
-_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
-
-
-def _creating_prefix(final: Path) -> str:
-    return f".{final.name}.creating-"
-
-
-def _remove_stale_copies(final: Path) -> None:
-    """Delete half-built copies of ``final`` whose creator (on this host) has died."""
-    prefix = _creating_prefix(final) + _HOST + "-"
-    try:
-        entries = os.listdir(final.parent)
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.startswith(prefix):
-            continue
-        pid = entry[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(final.parent / entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def rename_into_place(store: Path, final: Path, *, overwrite: bool = False) -> None:
     """Rename the finished store ``store`` to ``final``; an existing ``final`` is replaced only
-    with ``overwrite`` (moved aside first, put back if the rename fails)."""
+    with ``overwrite`` (moved aside under a temporary name first, put back if the rename
+    fails). A symbolic link at ``final`` counts as existing; with ``overwrite`` the link
+    itself is replaced, its target is never touched."""
     from grelu_cli.errors import OutputExistsError
 
     final = Path(final)
+    remove_stale(final, locked=False)  # an old store a killed --overwrite left aside
     trash = None
-    if final.exists():
+    if os.path.lexists(final):
         if not overwrite:
             raise OutputExistsError(
                 f"output {final} already exists", fix="use --overwrite to replace it"
             )
-        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:12]}")
+        trash = partial_path(final, new_token())
         os.rename(final, trash)
     try:
         os.rename(store, final)
@@ -364,12 +343,6 @@ def rename_into_place(store: Path, final: Path, *, overwrite: bool = False) -> N
     if trash is not None:
         remove_tree(trash)
     fsync_dir(final.parent)
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a store directory (no error when it is gone)."""
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
 
 
 def check_dtype(dtype: str) -> str:

@@ -38,6 +38,7 @@ from grelu_cli.core.block import Block
 from grelu_cli.errors import InputDataError, OutputExistsError, UsageError
 from grelu_cli.io import lock
 from grelu_cli.io.atomic import AllOrNothing
+from grelu_cli.io.fsafe import check_no_links, make_parents
 from grelu_cli.io.zarr.finalize import finalize_store
 from grelu_cli.io.zarr.markers import (
     clipped_by_window,
@@ -189,15 +190,16 @@ class ZarrWriter(AllOrNothing):
     # -- opening ----------------------------------------------------------------------------
     def open(self) -> None:
         """Create or join the store; with ``resume``, find the windows already written."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.sharded:
+        make_parents(self.path.parent)
+        if self.sharded and self.hi > self.lo:  # empty shards share a range: no lock to share
             self._lock = lock.acquire(
                 self.path.with_name(f"{self.path.name}.shard-{self.lo}-{self.hi}"),
                 what=f"windows {self.lo}-{self.hi} of zarr store {self.path}",
             )
-        else:
+        elif not self.sharded:
             self._lock = lock.acquire(self.path)
         try:
+            check_no_links(self.store, what="zarr store")
             self._open()
         except BaseException:
             self._release()
