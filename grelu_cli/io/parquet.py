@@ -37,7 +37,7 @@ from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
 from grelu_cli.io.provenance import to_json
 
 if TYPE_CHECKING:
-    from grelu_cli.io.writers import WriterSpec
+    from grelu_cli.io.writers import WriteReport, WriterSpec
 
 LONG_COLUMNS = (
     "name",
@@ -139,6 +139,12 @@ class ParquetWriter(AllOrNothing):
     def finish(self) -> None:
         """Leaving the ``with`` block without an error closes (and publishes) the output."""
         self.close()
+
+    def report(self) -> WriteReport:
+        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
+        from grelu_cli.io.writers import WriteReport
+
+        return WriteReport(rows=self.rows_written)
 
     def open(self) -> None:
         """Check the output path and open the temporary file."""
@@ -302,7 +308,7 @@ class ParquetWriter(AllOrNothing):
             indices[~null] = remap[codes[~null]]
             return pa.DictionaryArray.from_arrays(
                 pa.array(indices, type=pa.int32(), mask=null),
-                pa.array([names[u] for u in np.flatnonzero(present)], pa.string()),
+                pa.array([names[int(u)] for u in np.flatnonzero(present)], pa.string()),
             )
 
         columns: dict[str, Any] = {}
@@ -330,14 +336,13 @@ class ParquetWriter(AllOrNothing):
 
 def make_writer(spec: WriterSpec) -> ParquetWriter:
     """The registry's factory (:mod:`grelu_cli.io.writers`)."""
-    extra = {"compression": spec.compression} if spec.compression else {}
     return ParquetWriter(
         spec.output,
         spec.tasks,
         layout=spec.layout,
         metadata=spec.metadata,
         overwrite=spec.overwrite,
-        **extra,
+        compression=spec.compression or "zstd",
     )
 
 

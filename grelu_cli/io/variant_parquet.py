@@ -22,28 +22,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from grelu_cli.io.writers import WriterSpec
+
+from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
+from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import UsageError
 from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
 from grelu_cli.io.provenance import to_json
 
-VARIANT_COLUMNS = (
-    "chrom",
-    "pos",
-    "id",
-    "ref",
-    "alt",
-    "allele",
-    "variant_type",
-    "ref_status",
-    "window_start",
-    "window_end",
-    "padded",
-)
-_STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
 LAYOUTS = ("long", "wide")
 METADATA_KEY = "grelu"
 DEFAULT_ROW_GROUP_ROWS = 1 << 16
@@ -113,6 +104,12 @@ class VariantParquetWriter(AllOrNothing):
     def finish(self) -> None:
         self.close()
 
+    def report(self) -> Any:
+        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
+        from grelu_cli.io.writers import WriteReport
+
+        return WriteReport(rows=self.rows_written)
+
     def open(self) -> None:
         """Check the output path and open the temporary file."""
         import pyarrow as pa
@@ -177,30 +174,31 @@ class VariantParquetWriter(AllOrNothing):
     # -- writing ---------------------------------------------------------------------------
     def write(
         self,
-        columns: Mapping[str, Sequence[Any]],
-        ref_value: np.ndarray,
-        alt_value: np.ndarray,
-        scores: Mapping[str, np.ndarray],
+        block: VariantBlock | Mapping[str, Sequence[Any]],
+        ref_value: np.ndarray | None = None,
+        alt_value: np.ndarray | None = None,
+        scores: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Append N alleles: ``columns`` holds the :data:`VARIANT_COLUMNS` (N values each);
-        ``ref_value``, ``alt_value`` and each score are (N, T)."""
+        """Append the N alleles of ``block`` (or of ``columns, ref_value, alt_value, scores``:
+        the :data:`VARIANT_COLUMNS`, N values each, and (N, T) values)."""
         import pyarrow as pa
 
         if self._writer is None:
             raise RuntimeError("VariantParquetWriter.write() outside an open writer")
-        n, t = ref_value.shape
-        if t != len(self.tasks):
-            raise ValueError(f"values have {t} tasks, the writer was opened for {len(self.tasks)}")
-        mats = [ref_value, alt_value, *(scores[s] for s in self.scores)]
+        block = as_variant_block(block, ref_value, alt_value, scores)
+        n, t = block.n, len(self.tasks)
+        if block.values["ref_value"].shape != (n, t):
+            shape = block.values["ref_value"].shape
+            raise ValueError(f"values are {shape}, the writer was opened for {t} tasks")
+        mats = [block.values[v] for v in self.values]
         arrays: list[Any] = []
         repeat = t if self.layout == "long" else 1
+        rows = pa.array(np.repeat(np.arange(n), repeat)) if repeat > 1 else None
         for col in VARIANT_COLUMNS:
-            values = columns[col]
+            values = block.columns[col]
             if col in _STRINGS:
-                arr = pa.array(list(values), type=pa.string())
-                arrays.append(
-                    arr.take(pa.array(np.repeat(np.arange(n), repeat))) if repeat > 1 else arr
-                )
+                arr = pa.array(values, type=pa.string(), from_pandas=False)
+                arrays.append(arr.take(rows) if rows is not None else arr)
             else:
                 arrays.append(pa.array(np.repeat(np.asarray(values, dtype=np.int64), repeat)))
         if self.layout == "long":
@@ -246,3 +244,59 @@ class VariantParquetWriter(AllOrNothing):
         rest = table.slice(start)
         self._buffer = [rest] if rest.num_rows else []
         self._buffered = rest.num_rows
+
+
+def as_variant_block(
+    block: VariantBlock | Mapping[str, Sequence[Any]],
+    ref_value: np.ndarray | None = None,
+    alt_value: np.ndarray | None = None,
+    scores: Mapping[str, np.ndarray] | None = None,
+) -> VariantBlock:
+    """``block``, or a :class:`VariantBlock` of ``columns, ref_value, alt_value, scores``."""
+    if isinstance(block, VariantBlock):
+        return block
+    if ref_value is None or alt_value is None:
+        raise TypeError("write(columns, ref_value, alt_value, scores) needs the values")
+    columns = {
+        c: np.asarray(list(block[c]), dtype=object if c in _STRINGS else np.int64)
+        for c in VARIANT_COLUMNS
+    }
+    values = {"ref_value": ref_value, "alt_value": alt_value, **(scores or {})}
+    return VariantBlock(columns, {k: np.asarray(v, dtype=np.float32) for k, v in values.items()})
+
+
+def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> VariantBlock:
+    """The :class:`VariantBlock` of a long-layout variant parquet table (a resume part or a
+    shard): allele after allele, ``T`` rows each, tasks in order."""
+    from grelu_cli.errors import InputDataError
+
+    t = len(tasks)
+    if t == 0 or table.num_rows % t:
+        raise InputDataError(
+            f"a part of {table.num_rows} rows does not hold whole alleles of {t} tasks",
+            fix="delete the partial output and run again without --resume",
+        )
+    n = table.num_rows // t
+    first = np.arange(n) * t
+    columns = {}
+    for c in VARIANT_COLUMNS:
+        column = table.column(c).combine_chunks()
+        column = column.take(first) if t > 1 else column
+        if c in _STRINGS:
+            columns[c] = column.to_numpy(zero_copy_only=False).astype(object)
+        else:
+            columns[c] = column.to_numpy().astype(np.int64)
+    mats = {v: table.column(v).to_numpy().astype(np.float32).reshape(n, t) for v in values}
+    return VariantBlock(columns, mats)
+
+
+def make_writer(spec: WriterSpec) -> VariantParquetWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`, result kind ``variants``)."""
+    return VariantParquetWriter(spec.output, spec.tasks, list(spec.values)[2:], layout=spec.layout,
+                                metadata=spec.metadata, overwrite=spec.overwrite,
+                                compression=spec.compression or "zstd")  # fmt: skip
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One file, whatever the tasks."""
+    return [Path(output)]

@@ -20,7 +20,7 @@ encoder writes it in one table lookup. Same shape and values either way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -150,7 +150,7 @@ def make_loader(
         if multiprocessing_context is not None:
             kwargs["multiprocessing_context"] = multiprocessing_context
     return DataLoader(
-        ds,
+        cast(Any, ds),  # an IterableDataset subclass torch's stubs do not see through
         batch_size=None,
         shuffle=False,
         num_workers=num_workers,

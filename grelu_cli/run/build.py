@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from grelu_cli.errors import UsageError
 from grelu_cli.run.batches import predicted_blocks
-from grelu_cli.run.config import PredictJob
+from grelu_cli.run.config import JobParts, PredictJob
 from grelu_cli.run.observer import RunObserver
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def build_run(job: PredictJob, observer: RunObserver | None = None) -> BuiltRun:
     return finish_build(job, loaded, seq_len, inp, observer)
 
 
-def load(job: PredictJob, show_downloads: bool = False) -> LoadedModel:
+def load(job: JobParts, show_downloads: bool = False) -> LoadedModel:
     """The job's model, on the CPU, in eval mode."""
     from grelu_cli.zoo import load_model
     from grelu_cli.zoo.build import parse_param
@@ -133,7 +133,7 @@ def prepare(job: PredictJob, seq_len: int, geometry: Any) -> PreparedInput:
 
 
 def make_predictor(
-    job: PredictJob, loaded: LoadedModel, seq_len: int, selected: Any, device: str
+    job: JobParts, loaded: LoadedModel, seq_len: int, selected: Any, device: str
 ) -> Predictor:
     """The predictor on ``device`` with the job's prediction options."""
     from grelu_cli.predict.loop import PredictOptions, Predictor
@@ -188,24 +188,4 @@ def provenance(job: PredictJob, run: BuiltRun) -> dict[str, Any]:
             "geometry": asdict(loaded.geometry),
             "torch": str(torch.__version__),
         },
-    )
-
-
-def fingerprint(job: PredictJob, run: BuiltRun, target: dict[str, Any]) -> str:
-    """The run fingerprint shards and resumed runs must share (:mod:`grelu_cli.io.shards`)."""
-    from grelu_cli.io.provenance import sha256_file
-    from grelu_cli.io.shards import fingerprint as _fingerprint
-    from grelu_cli.io.shards import table_digest
-
-    inp = run.inp
-    digest = table_digest(inp.table)
-    if inp.table.fasta_path is not None:  # record names and lengths are not the sequences
-        digest += ":" + sha256_file(inp.table.fasta_path)
-    return _fingerprint(
-        weights_sha256=run.loaded.sha256,
-        input_digest=digest,
-        genome_index_sha256=inp.genome.index_sha256() if inp.genome is not None else None,
-        tasks=run.predictor.task_names,
-        options=job.options(),
-        target=target,
     )

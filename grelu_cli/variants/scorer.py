@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grelu_cli.core.window import Window
 from grelu_cli.genome.encode import one_hot_batch
 from grelu_cli.variants.plan import PlannedAllele, VariantCounts
 from grelu_cli.variants.scores import compute_scores
@@ -153,7 +152,8 @@ class VariantScorer:
 
     def _batches(
         self, groups: Iterable[_Group], pending: deque[tuple[_Group, int]]
-    ) -> Iterator[tuple[torch.Tensor, list[Window]]]:
+    ) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
+        """``(x, minus)`` batches: every allele input is a '+' window (no flip back)."""
         size = self.batch_windows
         for group in groups:
             specs = group.specs
@@ -162,7 +162,7 @@ class VariantScorer:
             pending.append((group, len(starts)))
             for lo in starts:
                 part = specs[lo : lo + size]
-                yield self._encode(part), [self._window(lo + i, s) for i, s in enumerate(part)]
+                yield self._encode(part), np.zeros(len(part), dtype=bool)
 
     def _encode(self, specs: list[Any]) -> torch.Tensor:
         """(n, 4, L + 2 flank): float32 position-major on the CPU (what its channels-last
@@ -177,10 +177,6 @@ class VariantScorer:
         if n:
             one_hot_batch([self.reader.read(s) for s in specs], out=x.numpy())
         return x
-
-    def _window(self, i: int, spec: Any) -> Window:
-        end = spec.start + self.reader.seq_len
-        return Window(i, i, "", spec.chrom, spec.start, end, "+", spec.start, end)
 
     # -- results ---------------------------------------------------------------------------
     def _results(self, group: _Group, values: np.ndarray) -> AlleleResults:

@@ -30,7 +30,7 @@ import copy
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -155,7 +155,9 @@ class ZarrWriter(AllOrNothing):
     ) -> None:
         self.path = Path(path)
         self.tasks = [str(t) for t in tasks]
-        self.windows = windows if hasattr(windows, "window_list") else WindowList(windows)
+        self.windows: WindowSource = (
+            cast(WindowSource, windows) if hasattr(windows, "window_list") else WindowList(windows)
+        )
         self.bin_layout = bin_layout
         self.bins = np.asarray(bin_layout.bins, dtype=np.int64)
         self.task_table = task_table
@@ -309,6 +311,13 @@ class ZarrWriter(AllOrNothing):
         return ranges(self._done, self.lo, value=False)
 
     # -- writing ----------------------------------------------------------------------------
+    def report(self) -> Any:
+        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
+        from grelu_cli.io.writers import WriteReport
+
+        return WriteReport(rows=self.hi - self.lo, clipped=self.clipped,
+                           already_complete=self.already_complete)  # fmt: skip
+
     def write(self, block: Block) -> None:
         """Write the windows of one block (values (N, T, B)); windows already done are skipped.
 
