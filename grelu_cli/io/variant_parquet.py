@@ -19,7 +19,6 @@ key ``grelu``: the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus ``o
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,11 +31,10 @@ if TYPE_CHECKING:
 from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.provenance import to_json
+from grelu_cli.io.parquet_base import METADATA_KEY as METADATA_KEY  # the key readers look up
+from grelu_cli.io.parquet_base import ParquetFile
 
 LAYOUTS = ("long", "wide")
-METADATA_KEY = "grelu"
 DEFAULT_ROW_GROUP_ROWS = 1 << 16
 _WIDE_VALUES_PER_GROUP = 1 << 22
 
@@ -46,7 +44,7 @@ def wide_columns(tasks: Sequence[str], values: Sequence[str]) -> list[str]:
     return [f"{t}_{v}" for t in tasks for v in values]
 
 
-class VariantParquetWriter(AllOrNothing):
+class VariantParquetWriter(ParquetFile):
     """Write per-allele results to ``path`` (temporary file renamed at successful close).
 
     Args:
@@ -72,7 +70,7 @@ class VariantParquetWriter(AllOrNothing):
     ) -> None:
         if layout not in LAYOUTS:
             raise UsageError(f"--layout {layout!r} is not a layout", fix="use long or wide")
-        self.path = Path(path)
+        super().__init__(path, metadata=metadata, overwrite=overwrite, compression=compression)
         self.tasks = [str(t) for t in tasks]
         self.scores = [str(s) for s in scores]
         self.values = ["ref_value", "alt_value", *self.scores]
@@ -91,31 +89,14 @@ class VariantParquetWriter(AllOrNothing):
         else:
             default = DEFAULT_ROW_GROUP_ROWS
         self.row_group_rows = int(row_group_rows or default)
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.compression = compression
-        self.rows_written = 0
-        self._outputs = AtomicOutputs([self.path], overwrite=overwrite)
-        self._writer: Any = None
-        self._schema: Any = None
         self._buffer: list[Any] = []
         self._buffered = 0
 
-    # -- context manager -------------------------------------------------------------------
-    def finish(self) -> None:
-        self.close()
-
-    def report(self) -> Any:
-        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
-        from grelu_cli.io.writers import WriteReport
-
-        return WriteReport(rows=self.rows_written)
-
-    def open(self) -> None:
-        """Check the output path and open the temporary file."""
+    # -- the file ---------------------------------------------------------------------------
+    def schema(self) -> Any:
+        """The arrow schema of the layout's rows."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        self._outputs.open()
         fields = []
         for col in VARIANT_COLUMNS:
             if col in _STRINGS:
@@ -130,46 +111,14 @@ class VariantParquetWriter(AllOrNothing):
                 pa.field(c, pa.float32(), nullable=False)
                 for c in wide_columns(self.tasks, self.values)
             ]
-        self._schema = pa.schema(fields)
-        try:
-            self._writer = pq.ParquetWriter(
-                self._outputs.temps[0],
-                self._schema,
-                compression=self.compression,
-                store_schema=False,
-            )
-        except BaseException:
-            self._outputs.abort()
-            raise
+        return pa.schema(fields)
 
-    def close(self) -> None:
-        """Write the last row group and the metadata, then rename the file into place."""
-        try:
-            self._flush(final=True)
-            output = {
-                "format": "parquet",
-                "layout": self.layout,
-                "tasks": self.tasks,
-                "values": self.values,
-                "rows": self.rows_written,
-            }
-            self._writer.add_key_value_metadata(
-                {METADATA_KEY: to_json({**self.metadata, "output": output})}
-            )
-            self._writer.close()
-            self._writer = None
-        except BaseException:
-            self.abort()
-            raise
-        self._outputs.commit()
+    def output_record(self) -> dict[str, Any]:
+        return {"format": "parquet", "layout": self.layout, "tasks": self.tasks,
+                "values": self.values, "rows": self.rows_written}  # fmt: skip
 
-    def abort(self) -> None:
-        """Discard everything written; nothing remains at the final or temporary path."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
-            self._writer = None
-        self._outputs.abort()
+    def flush_rest(self) -> None:
+        self._flush(final=True)
 
     # -- writing ---------------------------------------------------------------------------
     def write(
@@ -238,8 +187,7 @@ class VariantParquetWriter(AllOrNothing):
         start = 0
         while table.num_rows - start >= size or (final and start < table.num_rows):
             piece = table.slice(start, size)
-            self._writer.write_table(piece, row_group_size=piece.num_rows)
-            self.rows_written += piece.num_rows
+            self.write_group(piece)
             start += piece.num_rows
         rest = table.slice(start)
         self._buffer = [rest] if rest.num_rows else []
