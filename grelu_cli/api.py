@@ -305,15 +305,15 @@ def variants(*, observer: RunObserver | None = None, **options: object) -> Varia
 
     Takes the keyword arguments of :func:`variants_job` (the ``grelu variants`` options).
     """
-    from grelu_cli.run.variants import run_variants
+    from grelu_cli.run.job import run_job
 
     if not options.get("output"):
         raise TypeError("variants() needs output=...")
-    return run_variants(variants_job(**options), observer)  # type: ignore[arg-type]
+    return run_job(variants_job(**options), observer)  # type: ignore[arg-type]
 
 
 def check_variants(**options: object) -> VariantCheck:
     """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
-    from grelu_cli.run.variants import dry_run_variants
+    from grelu_cli.run.job import dry_run
 
-    return dry_run_variants(variants_job(**options))  # type: ignore[arg-type]
+    return dry_run(variants_job(**options))  # type: ignore[arg-type]

@@ -25,3 +25,13 @@ DEVICES = ("auto", "cpu", "cuda")
 LOG_FORMATS = ("text", "json")
 #: Value types of a dense zarr store (float16 clips finite values beyond +-65,504).
 DTYPES = ("float32", "float16")
+
+
+def check_choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
+    """Raise UsageError (naming ``option``) when ``value`` is not one of ``allowed``."""
+    from grelu_cli.errors import UsageError
+
+    if value is not None and value not in allowed:
+        raise UsageError(
+            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
+        )

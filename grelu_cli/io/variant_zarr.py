@@ -42,6 +42,7 @@ from grelu_cli.io import lock
 from grelu_cli.io.atomic import AllOrNothing, new_token, partial_files, partial_path
 from grelu_cli.io.provenance import to_json
 from grelu_cli.io.variant_parquet import as_variant_block, table_block
+from grelu_cli.io.zarr.checks import check_variant_store_output
 from grelu_cli.io.zarr.read import read_record
 from grelu_cli.io.zarr.schema import ATTR, codec, consolidate, rename_into_place
 
@@ -266,36 +267,12 @@ class VariantZarrWriter(AllOrNothing):
         self._coord_rows = z
 
 
-def check_variant_store_output(path: str | Path, *, overwrite: bool = False) -> None:
-    """Raise if ``path`` cannot be written: a file, a directory that is not a grelu variant
-    store (never replaced: it may be someone else's data), or a store without ``overwrite``."""
-    from grelu_cli.errors import OutputExistsError
-
-    path = Path(path)
-    if path.is_file():
-        raise UsageError(f"output {path} is a file, not a zarr store", fix="choose another -o")
-    if not path.exists():
-        return
-    try:
-        is_ours = read_record(path).get("command") == "variants"
-    except (InputDataError, OSError):
-        is_ours = False
-    if not is_ours:
-        raise OutputExistsError(
-            f"output {path} already exists and is not a grelu variants store",
-            fix="choose another -o, or delete it yourself",
-        )
-    if not overwrite:
-        raise OutputExistsError(
-            f"output {path} already exists", fix="use --overwrite to replace it"
-        )
-
-
 def read_variant_store(
     path: str | Path, rows_per_block: int | None = None
-) -> Iterator[tuple[dict[str, list[Any]], dict[str, np.ndarray]]]:
+) -> Iterator[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
     """Yield ``(columns, values)`` blocks of a finished variant store, in row order:
-    ``columns`` maps each ``VARIANT_COLUMNS`` name to N values (``id`` None where empty),
+    ``columns`` maps each ``VARIANT_COLUMNS`` name to an (N,) array (text as objects, ``id``
+    None where empty),
     ``values`` each value name to an (N, T) float32 array."""
     import zarr
 
@@ -308,10 +285,15 @@ def read_variant_store(
     step = rows_per_block or value_chunk_rows(len(record["output"]["tasks"])) * 16
     for a in range(0, n, step):
         z = min(n, a + step)
-        columns: dict[str, list[Any]] = {}
+        columns: dict[str, np.ndarray] = {}
         for col in VARIANT_COLUMNS:
-            values = group[col][a:z]
-            columns[col] = [str(v) or None for v in values] if col == "id" else values.tolist()
+            values = np.asarray(group[col][a:z])
+            if col == "id":
+                columns[col] = np.array([str(v) or None for v in values], dtype=object)
+            elif col in _STRINGS:
+                columns[col] = np.array([str(v) for v in values], dtype=object)
+            else:
+                columns[col] = values.astype(np.int64)
         yield columns, {v: np.asarray(group[v][a:z], dtype=np.float32) for v in names}
 
 

@@ -40,12 +40,18 @@ def load_and_prepare(
 ) -> tuple[LoadedModel, int, PreparedInput]:
     """Load the model and read the input into a window plan (not yet checked)."""
     loaded = load(job, show_downloads=observer is not None and observer.show_downloads)
+    seq_len = input_length(job, loaded)
+    return loaded, seq_len, prepare(job, seq_len, loaded.geometry)
+
+
+def input_length(job: JobParts, loaded: LoadedModel) -> int:
+    """``--seq-len``, else the model's recorded input length (UsageError without one)."""
     seq_len = job.model.seq_len if job.model.seq_len is not None else loaded.seq_len
     if seq_len is None:
         raise UsageError(
             f"model {loaded.name} does not record its input length", fix="pass --seq-len N"
         )
-    return loaded, seq_len, prepare(job, seq_len, loaded.geometry)
+    return int(seq_len)
 
 
 def finish_build(

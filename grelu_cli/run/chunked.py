@@ -76,7 +76,10 @@ class ChunkPlan:
 
     def labels(self) -> dict[str, str]:
         """How messages name the keys that depend on the job kind."""
-        return {"range": f"{self.unit[:-1]} range", "chunk_size": self.chunk_option}
+        labels = {"range": f"{self.unit[:-1]} range", "chunk_size": self.chunk_option}
+        if self.unit == "records":  # the grain is a group of records (two inputs per SNV)
+            labels["grain"] = "record group (--batch-size: chunks hold whole groups)"
+        return labels
 
 
 def bad_parts(store: PartStore) -> list[int]:

@@ -27,6 +27,7 @@ from grelu_cli.core.choices import (
     LAYOUTS,
     OVERLAPS,
     PRECISIONS,
+    check_choice,
 )
 from grelu_cli.errors import UsageError
 from grelu_cli.io.writers import has_suffix
@@ -196,13 +197,6 @@ def check_chunk_size(size: int, option: str) -> None:
         raise UsageError(f"{option} {size} must be at least 1", fix=f"e.g. {option} 512")
 
 
-def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
-    if value is not None and value not in allowed:
-        raise UsageError(
-            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
-        )
-
-
 def check_job(job: PredictJob) -> None:
     """Every check that needs neither torch nor the model; raises the library's errors.
 
@@ -219,7 +213,7 @@ def check_job(job: PredictJob) -> None:
         (pred.precision, PRECISIONS, "--precision"),
         (out.dtype, DTYPES, "--dtype"),
     ):
-        _choice(value, allowed, name)
+        check_choice(value, allowed, name)
     if out.dtype != "float32" and out.format != "zarr":
         raise UsageError(
             f"--dtype {out.dtype} applies to zarr output only (parquet and bigWig store float32)",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from grelu_cli.core.choices import EDGES, LAYOUTS, PRECISIONS
+from grelu_cli.core.choices import EDGES, LAYOUTS, PRECISIONS, check_choice
 from grelu_cli.errors import UsageError
 from grelu_cli.run.config import (
     InputConfig,
@@ -100,20 +100,13 @@ def output_format(output: str) -> str:
     return fmt
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
-    if value not in allowed:
-        raise UsageError(
-            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
-        )
-
-
 def check_variant_job(job: VariantJob) -> None:
     """Cheap option checks, before anything is read or loaded (UsageError)."""
     inp, pred, run = job.input, job.predict, job.run
-    _choice(inp.edge, EDGES, "--edge")
+    check_choice(inp.edge, EDGES, "--edge")
     check_variant_config(job.variant, inp.chrom_alias)
-    _choice(job.output.layout, LAYOUTS, "--layout")
-    _choice(pred.precision, PRECISIONS, "--precision")
+    check_choice(job.output.layout, LAYOUTS, "--layout")
+    check_choice(pred.precision, PRECISIONS, "--precision")
     if pred.bins is not None and pred.bins < 1:
         raise UsageError(f"--bins {pred.bins} must be at least 1", fix="pass --bins K, K >= 1")
     if pred.shifts < 0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grelu_cli.core.variant_block import VariantBlock
 from grelu_cli.errors import UsageError
 from grelu_cli.run.variant_job import output_format
 
@@ -45,7 +46,7 @@ def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
         for path, rec in shards:
             if rec["output"]["format"] == "zarr":
                 for columns, vals in read_variant_store(path):
-                    writer.write(columns, vals["ref_value"], vals["alt_value"], vals)
+                    writer.write(VariantBlock(columns, vals))
             elif hasattr(writer, "write_table"):
                 writer.write_table(pq.read_table(path))
             else:

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.errors import GreluCliError, InputDataError, MissingResourceError, UsageError
+from grelu_cli.errors import GreluCliError, InputDataError, MissingResourceError
 from grelu_cli.run.observer import RunObserver, SilentObserver
 from grelu_cli.run.summary import Recorder, VariantCheck, VariantSummary
 from grelu_cli.run.variant_job import (
@@ -35,15 +35,10 @@ __all__ = ["VariantCheck", "VariantJob", "VariantSummary", "dry_run_variants",
 
 def _load(job: VariantJob, observer: Any) -> tuple[Any, int]:
     """The model (through :func:`grelu_cli.run.build.load`) and its input length."""
-    from grelu_cli.run.build import load
+    from grelu_cli.run.build import input_length, load
 
     loaded = load(job, show_downloads=bool(getattr(observer, "show_downloads", False)))
-    seq_len = job.model.seq_len if job.model.seq_len is not None else loaded.seq_len
-    if seq_len is None:
-        raise UsageError(
-            f"model {loaded.name} does not record its input length", fix="pass --seq-len N"
-        )
-    return loaded, int(seq_len)
+    return loaded, input_length(job, loaded)
 
 
 def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grelu_cli.core.choices import CHROM_ALIASES
+from grelu_cli.core.choices import CHROM_ALIASES, check_choice
 from grelu_cli.errors import UsageError
 from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
 from grelu_cli.variants.scores import AGGREGATES, DEFAULT_SCORES, parse_scores
@@ -45,18 +45,11 @@ class VariantConfig:
     chrom: tuple[str, ...] = ()
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
-    if value not in allowed:
-        raise UsageError(
-            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
-        )
-
-
 def check_variant_config(v: VariantConfig, chrom_alias: str) -> None:
     """Cheap checks of the variant options (UsageError)."""
-    _choice(chrom_alias, CHROM_ALIASES, "--chrom-alias")
-    _choice(v.ref_mismatch, REF_MISMATCH, "--ref-mismatch")
-    _choice(v.aggregate, AGGREGATES, "--aggregate")
+    check_choice(chrom_alias, CHROM_ALIASES, "--chrom-alias")
+    check_choice(v.ref_mismatch, REF_MISMATCH, "--ref-mismatch")
+    check_choice(v.aggregate, AGGREGATES, "--aggregate")
     parse_scores(v.scores)
     if v.max_indel_len < 0:
         raise UsageError(f"--max-indel-len {v.max_indel_len} is negative", fix="use 0 or more")
