@@ -14,13 +14,15 @@ from grelu_cli.run.summary import DryRunReport
 
 
 def shard_batch(batch: int, option: str, total: int, n_shards: int) -> int:
-    """A shard's batch size: ``--batch-size auto``'s start lowered to ``ceil(total /
-    n_shards)`` windows so that every shard of a small run gets work (a GPU starts at 1,024
-    windows per batch); an explicit ``--batch-size`` is kept (shards then cut on its batches,
-    the bit-identity rule)."""
-    from grelu_cli.predict.batch_size import parse_batch_size
+    """A shard's batch size. ``--batch-size auto`` starting above the CPU's largest automatic
+    batch (a GPU starts at 1,024 windows) is lowered to ``ceil(total / n_shards)`` windows, so
+    that every shard of a small run gets work. On the CPU (``auto`` at most 128 windows) and
+    with an explicit ``--batch-size`` the batch is kept: shards then cut on the plain run's
+    batches and merge bit-identical to it (on these CPUs a window's bits depend on its
+    batch's size)."""
+    from grelu_cli.predict.batch_size import CPU_AUTO, parse_batch_size
 
-    if parse_batch_size(option) is not None:
+    if parse_batch_size(option) is not None or batch <= CPU_AUTO:
         return batch
     return max(1, min(batch, -(-total // max(1, n_shards))))
 

@@ -127,7 +127,7 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     capped = None
     if shard is not None:  # whole groups per shard, as grelu predict's whole batches
         assert total is not None
-        group, capped = _shard_group(job, group, total, shard.count)
+        group, capped = _shard_group(job, batch, group, total, shard.count)
         from grelu_cli.io.shards import shard_range
 
         lo, hi = shard_range(total, shard, group)
@@ -180,13 +180,15 @@ def _check_writable(job: VariantJob, output: str, fmt: str) -> None:
         check_output(output, overwrite=job.output.overwrite or job.run.resume)
 
 
-def _shard_group(job: VariantJob, group: int, total: int, n_shards: int) -> tuple[int, int | None]:
-    """A shard's records per group: ``--batch-size auto``'s lowered to ``ceil(total /
-    n_shards)`` so that every shard gets work; an explicit ``--batch-size`` keeps it."""
-    from grelu_cli.predict.batch_size import parse_batch_size
+def _shard_group(job: VariantJob, batch: int, group: int, total: int, n_shards: int
+                 ) -> tuple[int, int | None]:  # fmt: skip
+    """A shard's records per group: lowered to ``ceil(total / n_shards)`` when ``--batch-size
+    auto`` starts above the CPU's largest automatic batch (a GPU's 1,024), so that every
+    shard gets work; kept otherwise (shards then merge bit-identical to a plain run)."""
+    from grelu_cli.run.predict_checks import shard_batch
 
-    most = max(1, -(-total // n_shards))
-    if parse_batch_size(job.predict.batch_size) is not None or group <= most:
+    most = shard_batch(batch, job.predict.batch_size, total, n_shards)
+    if most == batch or group <= most:
         return group, None
     return most, group
 
