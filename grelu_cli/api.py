@@ -201,7 +201,7 @@ def job(
             num_workers=num_workers,
             shard=shard,
             resume=resume,
-            chunk_windows=chunk_windows,
+            chunk_size=chunk_windows,
         ),
     )
 
@@ -303,40 +303,49 @@ def variants_job(
         items = value.split(",") if isinstance(value, str) else value
         return tuple(t.strip() for t in items if t.strip())
 
+    from grelu_cli.run.variant_job import variant_format
+    from grelu_cli.variants.config import VariantConfig
+
+    out = _opt(output)
     return VariantJob(
-        model=str(model),
-        vcf=str(vcf),
-        genome=str(genome),
-        output=_opt(output),
-        scores=csv(scores) or DEFAULT_SCORES,
-        ref_mismatch=ref_mismatch,
-        max_indel_len=DEFAULT_MAX_INDEL_LEN if max_indel_len is None else max_indel_len,
-        pseudocount=pseudocount,
-        region=_tuple(region),
-        chrom=_tuple(chrom),
-        chrom_alias=chrom_alias,
-        edge=edge,
-        seq_len=seq_len,
-        replicate=replicate,
-        species=species,
-        trust_checkpoint=trust_checkpoint,
-        bins=bins,
-        aggregate=aggregate,
-        rc=rc,
-        shifts=shifts,
-        tasks=csv(tasks),
-        tasks_file=_opt(tasks_file),
-        tasks_query=tasks_query,
-        untransform=untransform,
-        precision=precision,
-        batch_size=str(batch_size),
-        layout=layout,
-        overwrite=overwrite,
-        device=device,
-        threads=threads,
-        shard=shard,
-        resume=resume,
-        chunk_records=chunk_records,
+        model=ModelConfig(
+            model=str(model),
+            replicate=replicate,
+            species=species,
+            trust_checkpoint=trust_checkpoint,
+            seq_len=seq_len,
+        ),
+        input=InputConfig(genome=str(genome), chrom_alias=chrom_alias, edge=edge),
+        output=OutputConfig(
+            output=out or "",
+            format=(variant_format(out) if out else None) or "parquet",
+            layout=layout,
+            overwrite=overwrite,
+        ),
+        variant=VariantConfig(
+            vcf=str(vcf),
+            scores=csv(scores) or DEFAULT_SCORES,
+            ref_mismatch=ref_mismatch,
+            max_indel_len=DEFAULT_MAX_INDEL_LEN if max_indel_len is None else max_indel_len,
+            pseudocount=pseudocount,
+            aggregate=aggregate,
+            region=_tuple(region),
+            chrom=_tuple(chrom),
+        ),
+        predict=PredictConfig(
+            tasks=csv(tasks),
+            tasks_file=_opt(tasks_file),
+            tasks_query=tasks_query,
+            bins=bins,
+            rc=rc,
+            shifts=shifts,
+            untransform=untransform,
+            precision=precision,
+            batch_size=str(batch_size),
+        ),
+        run=RunConfig(
+            device=device, threads=threads, shard=shard, resume=resume, chunk_size=chunk_records
+        ),
     )
 
 
@@ -347,19 +356,19 @@ def variants(*, observer: RunObserver | None = None, **options: Any) -> VariantS
 
     Takes the keyword arguments of :func:`variants_job` (the ``grelu variants`` options).
     """
-    from grelu_cli.run.variants import run_variants
+    from grelu_cli.run.job import run_job
 
     if not options.get("output"):
         raise ArgumentError("variants() needs output=...", fix="pass output=EFFECTS.parquet")
-    return run_variants(variants_job(**options), observer)
+    return run_job(variants_job(**options), observer)  # type: ignore[arg-type]
 
 
 @takes(variants_job, hide=("observer",))
 def check_variants(**options: Any) -> VariantCheck:
     """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
-    from grelu_cli.run.variants import dry_run_variants
+    from grelu_cli.run.job import dry_run
 
-    return dry_run_variants(variants_job(**options))
+    return dry_run(variants_job(**options))  # type: ignore[arg-type]
 
 
 # Models: what ``grelu models list|download|info|build`` do.

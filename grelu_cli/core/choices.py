@@ -27,3 +27,13 @@ DTYPES = ("float32", "float16")
 #: Output formats: the writer registry's names in its order (``grelu_cli.io.writers.FORMATS``,
 #: kept equal by a test), listed here so that the CLI's help need not import io.
 FORMATS = ("parquet", "bigwig", "zarr")
+
+
+def check_choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
+    """Raise UsageError (naming ``option``) when ``value`` is not one of ``allowed``."""
+    from grelu_cli.errors import UsageError
+
+    if value is not None and value not in allowed:
+        raise UsageError(
+            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
+        )

@@ -23,7 +23,6 @@ not embedded in the file (``store_schema=False``): readers get plain string colu
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +32,8 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.core.choices import LAYOUTS
 from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.provenance import to_json
+from grelu_cli.io.parquet_base import METADATA_KEY as METADATA_KEY  # the key readers look up
+from grelu_cli.io.parquet_base import ParquetFile
 
 if TYPE_CHECKING:
     from grelu_cli.io.writers import WriterSpec
@@ -55,7 +54,6 @@ LONG_COLUMNS = (
     "value",
 )
 WIDE_LEADING_COLUMNS = tuple(c for c in LONG_COLUMNS if c not in ("task", "value"))
-METADATA_KEY = "grelu"
 # ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
 DEFAULT_ROW_GROUP_ROWS = 1 << 16  # small buffer: peak RSS stays near flat as input grows
 # Wide rows hold one value per task; keep row groups near the same number of values.
@@ -82,7 +80,7 @@ def check_wide_task_names(tasks: Sequence[str]) -> None:
         seen.add(task)
 
 
-class ParquetWriter(AllOrNothing):
+class ParquetWriter(ParquetFile):
     """Write blocks to ``path`` (atomically: a temporary file renamed at successful close).
 
     Args:
@@ -120,32 +118,19 @@ class ParquetWriter(AllOrNothing):
                 row_group_rows = max(1024, min(DEFAULT_ROW_GROUP_ROWS, per_task))
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be positive, got {row_group_rows}")
-        self.path = Path(path)
-        self.paths = [self.path]
+        super().__init__(path, metadata=metadata, overwrite=overwrite, compression=compression)
         self.layout = layout
         self._leading = LONG_COLUMNS if layout == "long" else WIDE_LEADING_COLUMNS
-        self.metadata: dict[str, Any] = dict(metadata or {})
         self.row_group_rows = row_group_rows
-        self.compression = compression
-        self.rows_written = 0
-        self._outputs = AtomicOutputs([self.path], overwrite=overwrite)
-        self._writer: Any = None
-        self._schema: Any = None
         self._chroms: dict[str, int] = {}
         self._buffer: list[dict[str, Any]] = []
         self._buffered = 0
 
-    # -- context manager -------------------------------------------------------------------
-    def finish(self) -> None:
-        """Leaving the ``with`` block without an error closes (and publishes) the output."""
-        self.close()
-
-    def open(self) -> None:
-        """Check the output path and open the temporary file."""
+    # -- the file ---------------------------------------------------------------------------
+    def schema(self) -> Any:
+        """The arrow schema of the layout's rows."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        self._outputs.open()
         string_dict = pa.dictionary(pa.int32(), pa.string())
         fields = []
         for col in self._leading:
@@ -159,48 +144,15 @@ class ParquetWriter(AllOrNothing):
                 fields.append(pa.field(col, pa.int64(), nullable=False))
         if self.layout == "wide":
             fields += [pa.field(task, pa.float32(), nullable=False) for task in self.tasks]
-        self._schema = pa.schema(fields)
-        try:
-            # store_schema=False: the key-value metadata added at close is then the only
-            # metadata, so pyarrow, pandas and polars all see the final record.
-            self._writer = pq.ParquetWriter(
-                self._outputs.temps[0],
-                self._schema,
-                compression=self.compression,
-                store_schema=False,
-            )
-        except BaseException:
-            self._outputs.abort()
-            raise
+        return pa.schema(fields)
 
-    def close(self) -> None:
-        """Write the last row group and the metadata, then rename the file into place."""
-        try:
-            if self._buffered:
-                self._flush()
-            output = {
-                "format": "parquet",
-                "layout": self.layout,
-                "tasks": self.tasks,
-                "rows": self.rows_written,
-            }
-            record = {**self.metadata, "output": output}
-            self._writer.add_key_value_metadata({METADATA_KEY: to_json(record)})
-            self._writer.close()
-            self._writer = None
-        except BaseException:
-            self.abort()
-            raise
-        self._outputs.commit()
+    def output_record(self) -> dict[str, Any]:
+        return {"format": "parquet", "layout": self.layout, "tasks": self.tasks,
+                "rows": self.rows_written}  # fmt: skip
 
-    def abort(self) -> None:
-        """Discard everything written; no file remains at the final or temporary path."""
-        if self._writer is not None:
-            # The file is deleted next anyway; a failing close must not hide the first error.
-            with contextlib.suppress(Exception):
-                self._writer.close()
-            self._writer = None
-        self._outputs.abort()
+    def flush_rest(self) -> None:
+        if self._buffered:
+            self._flush()
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, block: Block) -> None:
@@ -285,7 +237,7 @@ class ParquetWriter(AllOrNothing):
         import pyarrow as pa
 
         pieces, self._buffer = self._buffer, []
-        n_rows, self._buffered = self._buffered, 0
+        self._buffered = 0
 
         def cat(key: str) -> np.ndarray:
             return np.concatenate([p[key] for p in pieces])
@@ -302,7 +254,7 @@ class ParquetWriter(AllOrNothing):
             indices[~null] = remap[codes[~null]]
             return pa.DictionaryArray.from_arrays(
                 pa.array(indices, type=pa.int32(), mask=null),
-                pa.array([names[u] for u in np.flatnonzero(present)], pa.string()),
+                pa.array([names[int(u)] for u in np.flatnonzero(present)], pa.string()),
             )
 
         columns: dict[str, Any] = {}
@@ -323,21 +275,18 @@ class ParquetWriter(AllOrNothing):
             stacked = np.concatenate([p["values"] for p in pieces], axis=1)
             for i, task in enumerate(self.tasks):
                 columns[task] = pa.array(stacked[i], type=pa.float32())
-        table = pa.Table.from_arrays(list(columns.values()), schema=self._schema)
-        self._writer.write_table(table, row_group_size=n_rows)
-        self.rows_written += n_rows
+        self.write_group(pa.Table.from_arrays(list(columns.values()), schema=self._schema))
 
 
 def make_writer(spec: WriterSpec) -> ParquetWriter:
     """The registry's factory (:mod:`grelu_cli.io.writers`)."""
-    extra = {"compression": spec.compression} if spec.compression else {}
     return ParquetWriter(
         spec.output,
         spec.tasks,
         layout=spec.layout,
         metadata=spec.metadata,
         overwrite=spec.overwrite,
-        **extra,
+        compression=spec.compression or "zstd",
     )
 
 

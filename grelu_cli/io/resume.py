@@ -10,8 +10,11 @@ output (see :mod:`grelu_cli.io.merge`), which is renamed into place; then the pa
 manifest are deleted. Nothing here ever has a final output's name, so a partial run is
 never mistaken for a finished one.
 
-The manifest also records what the run is (fingerprint, shard, window range, chunk size,
-output target): resuming with a different model, input or options is refused.
+The manifest also records what the run is, under neutral keys that serve every job kind
+(:data:`IDENTITY`: fingerprint, shard, ``range`` of units, ``chunk_size``, ``grain`` (the unit
+chunks are whole multiples of: a model batch of windows, a group of records), output target,
+tasks), and the fingerprint's inputs: resuming with a different model, input or options is
+refused, naming the option the user typed (the job kind passes its names in ``labels``).
 
 The store holds the output's lock (:mod:`grelu_cli.io.lock`) from :meth:`PartStore.open` to
 :meth:`PartStore.discard` (or process exit), so a second process cannot write the same parts or
@@ -34,17 +37,20 @@ from grelu_cli.io.fsafe import check_own, ensure_dir, make_parents, remove_stale
 from grelu_cli.io.fsafe import write_json_atomic as write_json_atomic
 from grelu_cli.io.oserrors import writing
 
-MANIFEST_VERSION = 1
-# What must match for a partial run to be continued (manifest key -> how messages name it).
+MANIFEST_VERSION = 2
+# What must match for a partial run to be continued (manifest key -> how messages name it;
+# a job kind overrides ``range`` and ``chunk_size`` with its unit and option).
 IDENTITY = {
     "fingerprint": "model, input or prediction options",
     "shard": "--shard",
-    "window_range": "window range",
-    "chunk_windows": "--chunk-windows",
-    "batch_size": "batch size (--batch-size: chunks hold whole batches)",
+    "range": "window range",
+    "chunk_size": "--chunk-windows",
+    "grain": "batch size (--batch-size: chunks hold whole batches)",
     "target": "output format or layout",
     "tasks": "tasks",
 }
+#: Recorded, not compared: what the fingerprint covers, to name what differs.
+INPUTS_KEY = "fingerprint_inputs"
 
 
 class PartStore:
@@ -55,10 +61,16 @@ class PartStore:
         identity: the run's identity (keys of :data:`IDENTITY`), checked on resume.
         n_chunks: number of chunks in the run.
         resume: continue a matching partial run; otherwise any partial run is discarded.
+        labels: how messages name identity keys, over :data:`IDENTITY`'s.
     """
 
     def __init__(
-        self, final: str | Path, identity: dict[str, Any], n_chunks: int, resume: bool
+        self,
+        final: str | Path,
+        identity: dict[str, Any],
+        n_chunks: int,
+        resume: bool,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.final = Path(final)
         self.dir = parts_path(self.final)
@@ -66,6 +78,7 @@ class PartStore:
         self.identity = identity
         self.n_chunks = n_chunks
         self.resume = resume
+        self.labels = {**IDENTITY, **(labels or {})}
         self.done: dict[int, int] = {}  # chunk -> rows
         self._lock: Path | None = None
 
@@ -151,11 +164,20 @@ class PartStore:
         return data
 
     def _check(self, manifest: dict[str, Any]) -> None:
-        for key, what in IDENTITY.items():
+        from grelu_cli.io.shards import fingerprint_differences
+
+        for key, what in self.labels.items():
             if manifest.get(key) != self.identity.get(key):
+                old, new = manifest.get(key), self.identity.get(key)
+                detail = f"{what}: {old!r} vs now {new!r}"
+                if key == "fingerprint":
+                    named = fingerprint_differences(
+                        manifest.get(INPUTS_KEY) or {}, self.identity.get(INPUTS_KEY) or {}
+                    )
+                    detail = f"{what}" + (f": {'; '.join(named)}" if named else "")
                 raise UsageError(
                     f"the interrupted run of {self.final} ({self.manifest.name}) used a "
-                    f"different {what}: {manifest.get(key)!r} vs now {self.identity.get(key)!r}",
+                    f"different {detail}",
                     fix="rerun with the original model, input and options, or run without "
                     "--resume to start again",
                 )

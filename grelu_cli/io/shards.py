@@ -138,7 +138,7 @@ def table_digest(table: Any) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(
+def fingerprint_inputs(
     *,
     weights_sha256: str | None,
     input_digest: str,
@@ -146,16 +146,16 @@ def fingerprint(
     tasks: Sequence[str],
     options: Mapping[str, Any],
     target: Mapping[str, Any],
-) -> str:
-    """The run fingerprint (hex sha256); see the module docstring for what it covers.
+) -> dict[str, Any]:
+    """What the run fingerprint covers, as a JSON-ready dict (see the module docstring).
 
     Args:
         weights_sha256: checksum of the model weights.
-        input_digest: :func:`table_digest` of the regions.
+        input_digest: :func:`table_digest` of the regions (or the variant file's checksum).
         genome_index_sha256: checksum of the genome's ``.fai`` (None for FASTA input).
         tasks: output task names, in order.
         options: every CLI option; :data:`RUN_ONLY_OPTIONS` are left out.
-        target: what the output is (format, layout, overlap mode).
+        target: what the output is (format, layout, overlap mode...).
     """
     from grelu_cli.io.provenance import jsonable
 
@@ -167,5 +167,72 @@ def fingerprint(
         "options": {k: v for k, v in sorted(options.items()) if k not in RUN_ONLY_OPTIONS},
         "target": dict(target),
     }
-    text = json.dumps(jsonable(record), sort_keys=True, separators=(",", ":"))
+    out: dict[str, Any] = jsonable(record)
+    return out
+
+
+def fingerprint_of(inputs: Mapping[str, Any]) -> str:
+    """The run fingerprint (hex sha256) of :func:`fingerprint_inputs`' record."""
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(**inputs: Any) -> str:
+    """The run fingerprint (hex sha256): :func:`fingerprint_of` :func:`fingerprint_inputs`."""
+    return fingerprint_of(fingerprint_inputs(**inputs))
+
+
+def compact_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``inputs`` as outputs and manifests record it: the task list as its checksum (a
+    Borzoi run has thousands), the rest as is; enough to name what differs."""
+    tasks = json.dumps(list(inputs.get("tasks", [])), separators=(",", ":"))
+    return {**inputs, "tasks": hashlib.sha256(tasks.encode()).hexdigest()}
+
+
+#: How messages name a fingerprint part, and the option behind a target entry.
+_PARTS = {
+    "weights_sha256": "the model weights (--model)",
+    "genome_index_sha256": "the genome index (--genome)",
+    "tasks": "the tasks (--tasks, --tasks-file, --tasks-query)",
+}
+_TARGET_OPTIONS = {
+    "format": "--format",
+    "layout": "--layout",
+    "overlap": "--overlap",
+    "dtype": "--dtype",
+    "group_records": "--batch-size",
+    "batch_windows": "--batch-size",
+}
+_OPTION_NAMES = {"fmt": "--format", "compile_model": "--compile"}
+
+
+def option_name(key: str) -> str:
+    """The CLI option of a recorded option key (``chunk_windows`` -> ``--chunk-windows``)."""
+    return _OPTION_NAMES.get(key, "--" + key.replace("_", "-"))
+
+
+def fingerprint_differences(
+    old: Mapping[str, Any], new: Mapping[str, Any], input_label: str = "the input's contents"
+) -> list[str]:
+    """What differs between two recorded :func:`compact_inputs` records, named as the user
+    typed it: ``--rc (False vs now True)``, ``the input's contents``... (empty when equal
+    or when ``old`` records nothing to compare)."""
+    out: list[str] = []
+    if not old:
+        return out
+    if old.get("input") != new.get("input"):
+        out.append(input_label)
+    for key, label in _PARTS.items():
+        if old.get(key) != new.get(key):
+            out.append(label)
+    seen: set[str] = set()
+    for group, names in (("options", None), ("target", _TARGET_OPTIONS)):
+        a, b = dict(old.get(group) or {}), dict(new.get(group) or {})
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) == b.get(key):
+                continue
+            name = option_name(key) if names is None else names.get(key, f"output {key}")
+            if name not in seen:
+                seen.add(name)
+                out.append(f"{name} ({a.get(key)!r} vs now {b.get(key)!r})")
+    return out

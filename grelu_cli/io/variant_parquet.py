@@ -19,33 +19,22 @@ key ``grelu``: the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus ``o
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.provenance import to_json
+if TYPE_CHECKING:
+    from grelu_cli.io.writers import WriterSpec
 
-VARIANT_COLUMNS = (
-    "chrom",
-    "pos",
-    "id",
-    "ref",
-    "alt",
-    "allele",
-    "variant_type",
-    "ref_status",
-    "window_start",
-    "window_end",
-    "padded",
-)
-_STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
+from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
+from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
+from grelu_cli.errors import UsageError
+from grelu_cli.io.parquet_base import METADATA_KEY as METADATA_KEY  # the key readers look up
+from grelu_cli.io.parquet_base import ParquetFile
+
 LAYOUTS = ("long", "wide")
-METADATA_KEY = "grelu"
 DEFAULT_ROW_GROUP_ROWS = 1 << 16
 _WIDE_VALUES_PER_GROUP = 1 << 22
 
@@ -55,7 +44,7 @@ def wide_columns(tasks: Sequence[str], values: Sequence[str]) -> list[str]:
     return [f"{t}_{v}" for t in tasks for v in values]
 
 
-class VariantParquetWriter(AllOrNothing):
+class VariantParquetWriter(ParquetFile):
     """Write per-allele results to ``path`` (temporary file renamed at successful close).
 
     Args:
@@ -81,7 +70,7 @@ class VariantParquetWriter(AllOrNothing):
     ) -> None:
         if layout not in LAYOUTS:
             raise UsageError(f"--layout {layout!r} is not a layout", fix="use long or wide")
-        self.path = Path(path)
+        super().__init__(path, metadata=metadata, overwrite=overwrite, compression=compression)
         self.tasks = [str(t) for t in tasks]
         self.scores = [str(s) for s in scores]
         self.values = ["ref_value", "alt_value", *self.scores]
@@ -100,25 +89,14 @@ class VariantParquetWriter(AllOrNothing):
         else:
             default = DEFAULT_ROW_GROUP_ROWS
         self.row_group_rows = int(row_group_rows or default)
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.compression = compression
-        self.rows_written = 0
-        self._outputs = AtomicOutputs([self.path], overwrite=overwrite)
-        self._writer: Any = None
-        self._schema: Any = None
         self._buffer: list[Any] = []
         self._buffered = 0
 
-    # -- context manager -------------------------------------------------------------------
-    def finish(self) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Check the output path and open the temporary file."""
+    # -- the file ---------------------------------------------------------------------------
+    def schema(self) -> Any:
+        """The arrow schema of the layout's rows."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        self._outputs.open()
         fields = []
         for col in VARIANT_COLUMNS:
             if col in _STRINGS:
@@ -133,74 +111,43 @@ class VariantParquetWriter(AllOrNothing):
                 pa.field(c, pa.float32(), nullable=False)
                 for c in wide_columns(self.tasks, self.values)
             ]
-        self._schema = pa.schema(fields)
-        try:
-            self._writer = pq.ParquetWriter(
-                self._outputs.temps[0],
-                self._schema,
-                compression=self.compression,
-                store_schema=False,
-            )
-        except BaseException:
-            self._outputs.abort()
-            raise
+        return pa.schema(fields)
 
-    def close(self) -> None:
-        """Write the last row group and the metadata, then rename the file into place."""
-        try:
-            self._flush(final=True)
-            output = {
-                "format": "parquet",
-                "layout": self.layout,
-                "tasks": self.tasks,
-                "values": self.values,
-                "rows": self.rows_written,
-            }
-            self._writer.add_key_value_metadata(
-                {METADATA_KEY: to_json({**self.metadata, "output": output})}
-            )
-            self._writer.close()
-            self._writer = None
-        except BaseException:
-            self.abort()
-            raise
-        self._outputs.commit()
+    def output_record(self) -> dict[str, Any]:
+        return {"format": "parquet", "layout": self.layout, "tasks": self.tasks,
+                "values": self.values, "rows": self.rows_written}  # fmt: skip
 
-    def abort(self) -> None:
-        """Discard everything written; nothing remains at the final or temporary path."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
-            self._writer = None
-        self._outputs.abort()
+    def flush_rest(self) -> None:
+        self._flush(final=True)
 
     # -- writing ---------------------------------------------------------------------------
     def write(
         self,
-        columns: Mapping[str, Sequence[Any]],
-        ref_value: np.ndarray,
-        alt_value: np.ndarray,
-        scores: Mapping[str, np.ndarray],
+        block: VariantBlock | Mapping[str, Sequence[Any]],
+        ref_value: np.ndarray | None = None,
+        alt_value: np.ndarray | None = None,
+        scores: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Append N alleles: ``columns`` holds the :data:`VARIANT_COLUMNS` (N values each);
-        ``ref_value``, ``alt_value`` and each score are (N, T)."""
+        """Append the N alleles of ``block`` (or of ``columns, ref_value, alt_value, scores``:
+        the :data:`VARIANT_COLUMNS`, N values each, and (N, T) values)."""
         import pyarrow as pa
 
         if self._writer is None:
             raise RuntimeError("VariantParquetWriter.write() outside an open writer")
-        n, t = ref_value.shape
-        if t != len(self.tasks):
-            raise ValueError(f"values have {t} tasks, the writer was opened for {len(self.tasks)}")
-        mats = [ref_value, alt_value, *(scores[s] for s in self.scores)]
+        block = as_variant_block(block, ref_value, alt_value, scores)
+        n, t = block.n, len(self.tasks)
+        if block.values["ref_value"].shape != (n, t):
+            shape = block.values["ref_value"].shape
+            raise ValueError(f"values are {shape}, the writer was opened for {t} tasks")
+        mats = [block.values[v] for v in self.values]
         arrays: list[Any] = []
         repeat = t if self.layout == "long" else 1
+        rows = pa.array(np.repeat(np.arange(n), repeat)) if repeat > 1 else None
         for col in VARIANT_COLUMNS:
-            values = columns[col]
+            values = block.columns[col]
             if col in _STRINGS:
-                arr = pa.array(list(values), type=pa.string())
-                arrays.append(
-                    arr.take(pa.array(np.repeat(np.arange(n), repeat))) if repeat > 1 else arr
-                )
+                arr = pa.array(values, type=pa.string(), from_pandas=False)
+                arrays.append(arr.take(rows) if rows is not None else arr)
             else:
                 arrays.append(pa.array(np.repeat(np.asarray(values, dtype=np.int64), repeat)))
         if self.layout == "long":
@@ -240,9 +187,64 @@ class VariantParquetWriter(AllOrNothing):
         start = 0
         while table.num_rows - start >= size or (final and start < table.num_rows):
             piece = table.slice(start, size)
-            self._writer.write_table(piece, row_group_size=piece.num_rows)
-            self.rows_written += piece.num_rows
+            self.write_group(piece)
             start += piece.num_rows
         rest = table.slice(start)
         self._buffer = [rest] if rest.num_rows else []
         self._buffered = rest.num_rows
+
+
+def as_variant_block(
+    block: VariantBlock | Mapping[str, Sequence[Any]],
+    ref_value: np.ndarray | None = None,
+    alt_value: np.ndarray | None = None,
+    scores: Mapping[str, np.ndarray] | None = None,
+) -> VariantBlock:
+    """``block``, or a :class:`VariantBlock` of ``columns, ref_value, alt_value, scores``."""
+    if isinstance(block, VariantBlock):
+        return block
+    if ref_value is None or alt_value is None:
+        raise TypeError("write(columns, ref_value, alt_value, scores) needs the values")
+    columns = {
+        c: np.asarray(list(block[c]), dtype=object if c in _STRINGS else np.int64)
+        for c in VARIANT_COLUMNS
+    }
+    values = {"ref_value": ref_value, "alt_value": alt_value, **(scores or {})}
+    return VariantBlock(columns, {k: np.asarray(v, dtype=np.float32) for k, v in values.items()})
+
+
+def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> VariantBlock:
+    """The :class:`VariantBlock` of a long-layout variant parquet table (a resume part or a
+    shard): allele after allele, ``T`` rows each, tasks in order."""
+    from grelu_cli.errors import InputDataError
+
+    t = len(tasks)
+    if t == 0 or table.num_rows % t:
+        raise InputDataError(
+            f"a part of {table.num_rows} rows does not hold whole alleles of {t} tasks",
+            fix="delete the partial output and run again without --resume",
+        )
+    n = table.num_rows // t
+    first = np.arange(n) * t
+    columns = {}
+    for c in VARIANT_COLUMNS:
+        column = table.column(c).combine_chunks()
+        column = column.take(first) if t > 1 else column
+        if c in _STRINGS:
+            columns[c] = column.to_numpy(zero_copy_only=False).astype(object)
+        else:
+            columns[c] = column.to_numpy().astype(np.int64)
+    mats = {v: table.column(v).to_numpy().astype(np.float32).reshape(n, t) for v in values}
+    return VariantBlock(columns, mats)
+
+
+def make_writer(spec: WriterSpec) -> VariantParquetWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`, result kind ``variants``)."""
+    return VariantParquetWriter(spec.output, spec.tasks, list(spec.values)[2:], layout=spec.layout,
+                                metadata=spec.metadata, overwrite=spec.overwrite,
+                                compression=spec.compression or "zstd")  # fmt: skip
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One file, whatever the tasks."""
+    return [Path(output)]

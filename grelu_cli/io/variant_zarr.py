@@ -31,21 +31,26 @@ import json
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
+from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.io import lock
 from grelu_cli.io.atomic import AllOrNothing, new_token, partial_path
 from grelu_cli.io.fsafe import make_dir, make_parents, remove_stale
 from grelu_cli.io.provenance import to_json
-from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
+from grelu_cli.io.variant_parquet import as_variant_block, table_block
+from grelu_cli.io.zarr.checks import check_variant_store_output
 from grelu_cli.io.zarr.read import read_record
 from grelu_cli.io.zarr.schema import ATTR, codec, consolidate, rename_into_place
 
+if TYPE_CHECKING:
+    from grelu_cli.io.writers import WriterSpec
+
 DIMS = ("variant", "task")
-_STRINGS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
 _TASK_CHUNK = 1024
 _CHUNK_VALUES = 1 << 18  # float32 values per value chunk: 1 MB
 _COORD_ROWS = 1 << 16  # per-variant arrays: rows per chunk
@@ -99,7 +104,8 @@ class VariantZarrWriter(AllOrNothing):
         self._group: Any = None
         self._values: list[list[np.ndarray]] = [[] for _ in self.values]
         self._buffered = 0  # value rows not yet written
-        self._columns: dict[str, list[Any]] = {c: [] for c in VARIANT_COLUMNS}
+        self._columns: dict[str, list[np.ndarray]] = {c: [] for c in VARIANT_COLUMNS}
+        self._column_rows = 0  # per-variant rows buffered
         self._coord_rows = 0  # per-variant rows written
 
     # -- opening and closing ---------------------------------------------------------------
@@ -150,6 +156,12 @@ class VariantZarrWriter(AllOrNothing):
     def finish(self) -> None:
         self.close()
 
+    def report(self) -> Any:
+        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
+        from grelu_cli.io.writers import WriteReport
+
+        return WriteReport(rows=self.rows_written)
+
     def close(self) -> None:
         """Write the buffered rows and the metadata, then rename the store into place."""
         if self._group is None:
@@ -184,50 +196,42 @@ class VariantZarrWriter(AllOrNothing):
     # -- writing ---------------------------------------------------------------------------
     def write(
         self,
-        columns: Mapping[str, Sequence[Any]],
-        ref_value: np.ndarray,
-        alt_value: np.ndarray,
-        scores: Mapping[str, np.ndarray],
+        block: VariantBlock | Mapping[str, Sequence[Any]],
+        ref_value: np.ndarray | None = None,
+        alt_value: np.ndarray | None = None,
+        scores: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Append N alleles: ``columns`` holds the ``VARIANT_COLUMNS`` (N values each);
-        ``ref_value``, ``alt_value`` and each score are (N, T)."""
+        """Append the N alleles of ``block`` (or of ``columns, ref_value, alt_value, scores``:
+        the ``VARIANT_COLUMNS``, N values each, and (N, T) values)."""
         if self._group is None:
             raise RuntimeError("VariantZarrWriter.write() outside an open writer")
-        n, t = np.shape(ref_value)
-        if t != len(self.tasks):
-            raise ValueError(f"values have {t} tasks, the writer was opened for {len(self.tasks)}")
+        block = as_variant_block(block, ref_value, alt_value, scores)
+        n, t = block.n, len(self.tasks)
+        if np.shape(block.values["ref_value"]) != (n, t):
+            shape = np.shape(block.values["ref_value"])
+            raise ValueError(f"values are {shape}, the writer was opened for {t} tasks")
         if n == 0:
             return
-        mats = [ref_value, alt_value, *(scores[s] for s in self.scores)]
-        for buf, mat in zip(self._values, mats, strict=True):
-            buf.append(np.asarray(mat, dtype=np.float32).reshape(n, t))
+        for buf, name in zip(self._values, self.values, strict=True):
+            buf.append(np.asarray(block.values[name], dtype=np.float32).reshape(n, t))
         for col in VARIANT_COLUMNS:
-            values = list(columns[col])
+            values = block.columns[col]
             if col == "id":
-                values = ["" if v is None else v for v in values]
-            self._columns[col].extend(values)
+                values = np.array(["" if v is None else v for v in values], dtype=object)
+            self._columns[col].append(values)
+        self._column_rows += n
         self._buffered += n
         if self._buffered >= self.chunk_rows:
             self._flush_values(final=False)
-        if len(self._columns["chrom"]) >= _COORD_ROWS:
+        if self._column_rows >= _COORD_ROWS:
             self._flush_columns(final=False)
 
     def write_table(self, table: Any) -> None:
         """Append rows of a long-layout variant parquet table (a resume part) with these tasks
         and scores: allele after allele, ``T`` rows each, tasks in order."""
-        t = len(self.tasks)
         if table.num_rows == 0:
             return
-        if t == 0 or table.num_rows % t:
-            raise InputDataError(
-                f"a part of {table.num_rows} rows does not hold whole alleles of {t} tasks",
-                fix="delete the partial output and run again without --resume",
-            )
-        n = table.num_rows // t
-        first = np.arange(n) * t
-        columns = {c: table.column(c).take(first).to_pylist() for c in VARIANT_COLUMNS}
-        mats = {v: table.column(v).to_numpy().reshape(n, t) for v in self.values}
-        self.write(columns, mats["ref_value"], mats["alt_value"], mats)
+        self.write(table_block(table, self.tasks, self.values))
 
     def _flush_values(self, final: bool) -> None:
         """Write whole chunk rows (every buffered row when ``final``)."""
@@ -245,7 +249,7 @@ class VariantZarrWriter(AllOrNothing):
         self.rows_written = z
 
     def _flush_columns(self, final: bool) -> None:
-        n = len(self._columns["chrom"])
+        n = self._column_rows
         keep = n if final else (n // _COORD_ROWS) * _COORD_ROWS
         if not keep:
             return
@@ -253,8 +257,10 @@ class VariantZarrWriter(AllOrNothing):
         data = {"variant": np.arange(a, z, dtype=np.int64)}
         for col in VARIANT_COLUMNS:
             kind = str if col in _STRINGS else np.int64
-            data[col] = np.asarray(self._columns[col][:keep], dtype=kind)
-            del self._columns[col][:keep]
+            joined = np.concatenate(self._columns[col])
+            data[col] = np.asarray(joined[:keep], dtype=kind)
+            self._columns[col] = [joined[keep:]] if keep < n else []
+        self._column_rows -= keep
         for name, values in data.items():
             array = self._group[name]
             array.resize((z,))
@@ -262,50 +268,42 @@ class VariantZarrWriter(AllOrNothing):
         self._coord_rows = z
 
 
-def check_variant_store_output(path: str | Path, *, overwrite: bool = False) -> None:
-    """Raise if ``path`` cannot be written: a file, a directory that is not a grelu variant
-    store (never replaced: it may be someone else's data), or a store without ``overwrite``."""
-    from grelu_cli.errors import OutputExistsError
-
-    path = Path(path)
-    if path.is_file():
-        raise UsageError(f"output {path} is a file, not a zarr store", fix="choose another -o")
-    if not path.exists():
-        return
-    try:
-        is_ours = read_record(path).get("command") == "variants"
-    except (InputDataError, OSError):
-        is_ours = False
-    if not is_ours:
-        raise OutputExistsError(
-            f"output {path} already exists and is not a grelu variants store",
-            fix="choose another -o, or delete it yourself",
-        )
-    if not overwrite:
-        raise OutputExistsError(
-            f"output {path} already exists", fix="use --overwrite to replace it"
-        )
-
-
 def read_variant_store(
     path: str | Path, rows_per_block: int | None = None
-) -> Iterator[tuple[dict[str, list[Any]], dict[str, np.ndarray]]]:
+) -> Iterator[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
     """Yield ``(columns, values)`` blocks of a finished variant store, in row order:
-    ``columns`` maps each ``VARIANT_COLUMNS`` name to N values (``id`` None where empty),
+    ``columns`` maps each ``VARIANT_COLUMNS`` name to an (N,) array (text as objects, ``id``
+    None where empty),
     ``values`` each value name to an (N, T) float32 array."""
     import zarr
 
     record = read_record(path)
     if record.get("command") != "variants":
         raise InputDataError(f"{path} is not a grelu variants store", fix="check the path")
-    group = zarr.open_group(str(path), mode="r")
+    group: Any = zarr.open_group(str(path), mode="r")
     names = list(record["output"]["values"])
     n = int(record["output"]["rows"])
     step = rows_per_block or value_chunk_rows(len(record["output"]["tasks"])) * 16
     for a in range(0, n, step):
         z = min(n, a + step)
-        columns: dict[str, list[Any]] = {}
+        columns: dict[str, np.ndarray] = {}
         for col in VARIANT_COLUMNS:
-            values = group[col][a:z]
-            columns[col] = [str(v) or None for v in values] if col == "id" else values.tolist()
+            values = np.asarray(group[col][a:z])
+            if col == "id":
+                columns[col] = np.array([str(v) or None for v in values], dtype=object)
+            elif col in _STRINGS:
+                columns[col] = np.array([str(v) for v in values], dtype=object)
+            else:
+                columns[col] = values.astype(np.int64)
         yield columns, {v: np.asarray(group[v][a:z], dtype=np.float32) for v in names}
+
+
+def make_writer(spec: WriterSpec) -> VariantZarrWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`, result kind ``variants``)."""
+    return VariantZarrWriter(spec.output, spec.tasks, list(spec.values)[2:],
+                             metadata=spec.metadata, overwrite=spec.overwrite)  # fmt: skip
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One store, whatever the tasks."""
+    return [Path(output)]

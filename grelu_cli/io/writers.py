@@ -2,16 +2,22 @@
 
 A writer is an :class:`~grelu_cli.io.atomic.AllOrNothing` context manager with
 ``write(block)``: ``open()`` on entry, ``finish()`` (commit atomically) on success,
-``abort()`` (leave nothing) on error; it lists its final files in ``paths``. Predict, the
-chunk part writers and ``grelu merge`` all open writers through :func:`open_writer`.
+``abort()`` (leave nothing) on error; it lists its final files in ``paths`` and says what it
+wrote in ``report()`` (a :class:`WriteReport`: rows, values not written or clipped, whether a
+resumed output was found finished), read by :func:`write_report` after the ``with`` block.
+Predict, variants, the chunk part writers and ``grelu merge`` open writers through
+:func:`open_writer`.
 
-Each format module (``grelu_cli.io.<name>``) defines two functions, imported only when that
-format is used::
+A format writes one or more *result kinds*: ``tracks`` (a
+:class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
+(a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
+variants``). Each (format, result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
 
-Adding a format is that module plus one line in :data:`REGISTRY`.
+Adding a format is a module plus one line in :data:`REGISTRY`; adding a result kind to a
+format is one module, named in that line's ``kinds``.
 """
 
 from __future__ import annotations
@@ -38,20 +44,59 @@ class Writer(Protocol):
 
 
 @dataclass(frozen=True)
+class WriteReport:
+    """What a finished writer wrote.
+
+    Attributes:
+        rows: rows (or windows, for dense formats) written.
+        nonfinite: NaN/inf values a format cannot store and left out (bigWig).
+        clipped: values clipped to the stored type's range (zarr ``--dtype float16``).
+        already_complete: ``resume`` found the output finished and wrote nothing.
+    """
+
+    rows: int = 0
+    nonfinite: int = 0
+    clipped: int = 0
+    already_complete: bool = False
+
+
+def write_report(writer: Any) -> WriteReport:
+    """``writer.report()``; a writer without one (a format written before reports existed)
+    is read from the attributes the report replaces."""
+    report = getattr(writer, "report", None)
+    if callable(report):
+        out: WriteReport = report()
+        return out
+    nonfinite = getattr(writer, "nonfinite", 0) or 0
+    return WriteReport(
+        rows=int(getattr(writer, "rows_written", 0) or 0),
+        nonfinite=int(sum(nonfinite) if isinstance(nonfinite, list) else nonfinite),
+        clipped=int(getattr(writer, "clipped", 0) or 0),
+        already_complete=bool(getattr(writer, "already_complete", False)),
+    )
+
+
+@dataclass(frozen=True)
 class Format:
     """One registry entry.
 
     Attributes:
         name: the ``--format`` value.
         suffixes: file-name endings that select this format (lower case).
-        module: the module holding ``make_writer`` and ``output_paths``.
+        module: the module holding ``make_writer`` and ``output_paths`` for tracks.
         tracks: takes a directory (``DIR/``) or ``{task}`` template: one file per task.
+        kinds: the modules of the other result kinds it writes (``{"variants": ...}``).
     """
 
     name: str
     suffixes: tuple[str, ...]
     module: str
     tracks: bool = False
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+    def module_for(self, kind: str) -> str | None:
+        """The module writing result kind ``kind`` in this format (None: it does not)."""
+        return self.module if kind == "tracks" else self.kinds.get(kind)
 
 
 @dataclass(frozen=True)
@@ -75,6 +120,8 @@ class WriterSpec:
         window_range: ``[lo, hi)`` of ``windows`` this writer fills (a shard's share).
         sharded: shards write into one shared output (zarr) instead of one file each.
         resume: continue an interrupted output of the same run, keeping what it wrote.
+        kind: the result kind (``tracks``, ``variants``).
+        values: value names of a variant result (``ref_value``, ``alt_value``, scores).
     """
 
     output: str
@@ -92,14 +139,23 @@ class WriterSpec:
     window_range: tuple[int, int] | None = None
     sharded: bool = False
     resume: bool = False
+    kind: str = "tracks"
+    values: Sequence[str] = ()
 
 
 REGISTRY: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("parquet", (".parquet", ".pq"), "grelu_cli.io.parquet"),
+        Format(
+            "parquet",
+            (".parquet", ".pq"),
+            "grelu_cli.io.parquet",
+            kinds={"variants": "grelu_cli.io.variant_parquet"},
+        ),
         Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.bigwig", tracks=True),
-        Format("zarr", (".zarr",), "grelu_cli.io.zarr"),
+        Format(
+            "zarr", (".zarr",), "grelu_cli.io.zarr", kinds={"variants": "grelu_cli.io.variant_zarr"}
+        ),
     )
 }
 
@@ -141,15 +197,28 @@ def format_for(output: str, fmt: str | None = None) -> str:
     )
 
 
-def _module(name: str) -> Any:
-    return importlib.import_module(get_format(name).module)
+def kind_format(output: str | Path, kind: str) -> str | None:
+    """The format whose suffix ``output`` ends in and that writes result kind ``kind``."""
+    for f in REGISTRY.values():
+        if f.module_for(kind) is not None and has_suffix(output, f.name):
+            return f.name
+    return None
+
+
+def _module(name: str, kind: str = "tracks") -> Any:
+    module = get_format(name).module_for(kind)
+    if module is None:
+        raise UsageError(f"the {name} format does not write {kind}",
+                         fix="choose another output format")  # fmt: skip
+    return importlib.import_module(module)
 
 
 def open_writer(name: str, spec: WriterSpec) -> Writer:
-    """A writer of format ``name`` for ``spec`` (not yet entered)."""
-    return _module(name).make_writer(spec)
+    """A writer of format ``name`` for ``spec`` (of result kind ``spec.kind``; not yet
+    entered)."""
+    return _module(name, spec.kind).make_writer(spec)
 
 
-def output_paths(name: str, output: str, tasks: Sequence[str]) -> list[Path]:
+def output_paths(name: str, output: str, tasks: Sequence[str], kind: str = "tracks") -> list[Path]:
     """The final files a writer of format ``name`` makes for ``output`` and ``tasks``."""
-    return _module(name).output_paths(output, tasks)
+    return _module(name, kind).output_paths(output, tasks)

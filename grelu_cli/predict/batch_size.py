@@ -117,6 +117,15 @@ class BatchSizer:
         self.size = int(batch_size)
         self.oom = _oom_types()
 
+    def cap(self, most: int) -> int | None:
+        """Lower ``auto``'s starting size to at most ``most`` windows (a shard's share of a
+        small run, so that every shard gets work). Returns the size it had when it was
+        lowered, else None (a fixed ``--batch-size`` is never changed)."""
+        if not self.auto or self.size <= most:
+            return None
+        before, self.size = self.size, max(1, int(most))
+        return before
+
     def run(self, n: int, work: Callable[[int, int], None]) -> None:
         """Call ``work(i, j)`` for consecutive chunks ``[i, j)`` covering ``0..n``.
 

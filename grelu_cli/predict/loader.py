@@ -20,7 +20,7 @@ encoder writes it in one table lookup. Same shape and values either way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -82,12 +82,20 @@ class WindowBatches:
             raise IndexError(b)
         wins = self.windows(b)
         length = wins[0].length + 2 * self.flank
-        x = _new_batch(len(wins), length, getattr(torch, self.dtype), self.channels_last)
+        x = new_batch(len(wins), length, getattr(torch, self.dtype), self.channels_last)
         self.sequences.encode(wins, out=x.numpy(), flank=self.flank)
         return x, wins
 
 
-def _new_batch(n: int, length: int, dtype: torch.dtype, channels_last: bool) -> torch.Tensor:
+def input_layout(device_type: str) -> tuple[str, bool]:
+    """How model inputs are laid out for ``device_type``: ``(dtype, channels_last)``. On a
+    GPU uint8 (4x less to copy; converted on the device); on the CPU float32 position-major
+    (what its channels-last convolutions read, model/cpu_conv.py). Windows (the loader)
+    and alleles (the variant scorer) are batched the same way."""
+    return ("uint8", False) if device_type == "cuda" else ("float32", True)
+
+
+def new_batch(n: int, length: int, dtype: torch.dtype, channels_last: bool) -> torch.Tensor:
     """An empty (n, 4, length) tensor (position-major memory when ``channels_last``); in a
     worker, allocated straight in shared memory so handing it to the main process copies
     nothing (torch's default_collate does the same, with the same storage calls)."""
@@ -150,7 +158,7 @@ def make_loader(
         if multiprocessing_context is not None:
             kwargs["multiprocessing_context"] = multiprocessing_context
     return DataLoader(
-        ds,
+        cast(Any, ds),  # an IterableDataset subclass torch's stubs do not see through
         batch_size=None,
         shuffle=False,
         num_workers=num_workers,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
     from grelu_cli.core.block import Block
     from grelu_cli.core.geometry import Geometry
+
+
+#: Which inputs of a batch are '-' windows: (N,) bool, or the windows (their ``strand``).
+Strands = Union["np.ndarray", Sequence[Window]]
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,8 @@ class Predictor:
         self._split = isinstance(getattr(model, "embedding", None), torch.nn.Module) and (
             isinstance(getattr(model, "head", None), torch.nn.Module)
         )
-        self._net, self._trunk = self.model, getattr(self.model, "embedding", None)
+        self._net: Any = self.model
+        self._trunk: Any = getattr(self.model, "embedding", None)
         self.compile_error: str | None = None
         if opts.compile:
             self._compile()
@@ -204,9 +209,14 @@ class Predictor:
         return [str(names[i]) for i in self.plan.selected]
 
     def predict(
-        self, batches: Iterable[tuple[torch.Tensor, list[Window]]]
-    ) -> Iterator[tuple[np.ndarray, list[Window]]]:
-        """Yield ``(values (N, T, B) float32, windows)`` for each input batch, in order.
+        self, batches: Iterable[tuple[torch.Tensor, Strands]]
+    ) -> Iterator[tuple[np.ndarray, Strands]]:
+        """Yield ``(values (N, T, B) float32, strands)`` for each input batch, in order.
+
+        ``strands`` says which inputs are '-' windows (their outputs are flipped back to
+        genome order): a (N,) bool array (True for '-'), or the N windows themselves
+        (:class:`~grelu_cli.core.window.Window`, their ``strand`` is read); it comes back
+        with the values unchanged.
 
         On CUDA the next batch is queued before the previous one is handed out, so the
         device keeps working while the caller writes; on the CPU each batch is handed out as
@@ -229,10 +239,11 @@ class Predictor:
     def blocks(self, batches: Iterable[tuple[torch.Tensor, list[Window]]]) -> Iterator[Block]:
         """:meth:`predict`, each result placed on the genome as a writer ``Block``."""
         for values, windows in self.predict(batches):
-            yield self.layout.block(values, windows)
+            yield self.layout.block(values, cast("list[Window]", windows))
 
     # ----------------------------------------------------------------------------------
-    def _launch(self, x: torch.Tensor, windows: list[Window]) -> tuple[Any, ...]:
+    def _launch(self, x: torch.Tensor, windows: Strands) -> tuple[Any, ...]:
+        import numpy as np
         import torch
 
         n = x.shape[0]
@@ -249,7 +260,10 @@ class Predictor:
         cuda = self.device.type == "cuda"
         if cuda and not x.is_pinned():
             x = x.pin_memory()
-        minus = torch.tensor([w.strand == "-" for w in windows], dtype=torch.bool)
+        if isinstance(windows, np.ndarray):
+            minus = torch.from_numpy(np.asarray(windows, dtype=bool))
+        else:
+            minus = torch.tensor([w.strand == "-" for w in windows], dtype=torch.bool)
         n_tasks_out = len(self.plan.selected) if self.plan is not None else None
         out: torch.Tensor | None = None
 
@@ -273,7 +287,7 @@ class Predictor:
         return out, windows, done, x
 
     @staticmethod
-    def _finish(pending: tuple[Any, ...]) -> tuple[np.ndarray, list[Window]]:
+    def _finish(pending: tuple[Any, ...]) -> tuple[np.ndarray, Strands]:
         out, windows, done, _x = pending
         if done is not None:
             done.synchronize()
@@ -289,7 +303,7 @@ class Predictor:
             elif self._split:
                 with torch.autocast(self.device.type, dtype=self.autocast):
                     h = self._trunk(x)
-                head = self.model.head
+                head: Any = self.model.head
                 # The head runs in fp32. One that casts its own input (the inference conv head
                 # pools before its 1x1 conv) saves converting the whole trunk output first.
                 y = head(h if getattr(head, "takes_low_precision", False) else h.float())
@@ -324,7 +338,7 @@ class Predictor:
         except ImportError:  # pragma: no cover - inductor is part of torch >= 2.0
             pass
         if self.autocast is not None and self._split:
-            self._trunk = torch.compile(self.model.embedding, dynamic=False)
+            self._trunk = torch.compile(cast(Any, self.model.embedding), dynamic=False)
         else:
             self._net = torch.compile(self.model, dynamic=False)
         self._compiled = True

@@ -51,9 +51,10 @@ def window_batches(
     inp: PreparedInput, predictor: Predictor, lo: int, hi: int, num_workers: int | None
 ) -> Iterable[tuple[torch.Tensor, list[Window]]]:
     """``(x: (N, 4, L + 2 * flank), windows)`` batches of windows ``[lo, hi)``, in order."""
-    from grelu_cli.predict.loader import make_loader
+    from grelu_cli.predict.loader import input_layout, make_loader
 
     cuda = predictor.device.type == "cuda"
+    dtype, channels_last = input_layout(predictor.device.type)
     workers = num_workers if num_workers is not None else default_workers(predictor.device.type)
     return make_loader(
         inp.plan,
@@ -63,10 +64,9 @@ def window_batches(
         batch_size=predictor.sizer.size,
         num_workers=workers,
         pin_memory=cuda,
-        dtype="uint8" if cuda else "float32",
+        dtype=dtype,
         flank=predictor.flank,
-        # The CPU model's convolutions read position-major input (model/cpu_conv.py).
-        channels_last=not cuda,
+        channels_last=channels_last,
     )
 
 

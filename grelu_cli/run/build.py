@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from grelu_cli.errors import UsageError
 from grelu_cli.run.batches import predicted_blocks
-from grelu_cli.run.config import PredictJob
+from grelu_cli.run.config import JobParts, PredictJob
 from grelu_cli.run.limits import check_devices_here, check_window
 from grelu_cli.run.observer import RunObserver
 
@@ -41,13 +41,19 @@ def load_and_prepare(
 ) -> tuple[LoadedModel, int, PreparedInput]:
     """Load the model and read the input into a window plan (not yet checked)."""
     loaded = load(job, show_downloads=observer is not None and observer.show_downloads)
+    seq_len = input_length(job, loaded)
+    return loaded, seq_len, prepare(job, seq_len, loaded.geometry)
+
+
+def input_length(job: JobParts, loaded: LoadedModel) -> int:
+    """``--seq-len``, else the model's recorded input length (UsageError without one)."""
     seq_len = job.model.seq_len if job.model.seq_len is not None else loaded.seq_len
     if seq_len is None:
         raise UsageError(
             f"model {loaded.name} does not record its input length", fix="pass --seq-len N"
         )
-    check_window(seq_len, job.predict.shifts)  # --shifts below the model's window length
-    return loaded, seq_len, prepare(job, seq_len, loaded.geometry)
+    check_window(int(seq_len), job.predict.shifts)  # --shifts below the model's window length
+    return int(seq_len)
 
 
 def finish_build(
@@ -95,7 +101,7 @@ def build_run(job: PredictJob, observer: RunObserver | None = None) -> BuiltRun:
     return finish_build(job, loaded, seq_len, inp, observer)
 
 
-def load(job: PredictJob, show_downloads: bool = False) -> LoadedModel:
+def load(job: JobParts, show_downloads: bool = False) -> LoadedModel:
     """The job's model, on the CPU, in eval mode."""
     from grelu_cli.zoo import load_model
     from grelu_cli.zoo.build import parse_param
@@ -136,7 +142,7 @@ def prepare(job: PredictJob, seq_len: int, geometry: Any) -> PreparedInput:
 
 
 def make_predictor(
-    job: PredictJob, loaded: LoadedModel, seq_len: int, selected: Any, device: str
+    job: JobParts, loaded: LoadedModel, seq_len: int, selected: Any, device: str
 ) -> Predictor:
     """The predictor on ``device`` with the job's prediction options."""
     from grelu_cli.predict.loop import PredictOptions, Predictor
@@ -191,24 +197,4 @@ def provenance(job: PredictJob, run: BuiltRun) -> dict[str, Any]:
             "geometry": asdict(loaded.geometry),
             "torch": str(torch.__version__),
         },
-    )
-
-
-def fingerprint(job: PredictJob, run: BuiltRun, target: dict[str, Any]) -> str:
-    """The run fingerprint shards and resumed runs must share (:mod:`grelu_cli.io.shards`)."""
-    from grelu_cli.io.provenance import sha256_file
-    from grelu_cli.io.shards import fingerprint as _fingerprint
-    from grelu_cli.io.shards import table_digest
-
-    inp = run.inp
-    digest = table_digest(inp.table)
-    if inp.table.fasta_path is not None:  # record names and lengths are not the sequences
-        digest += ":" + sha256_file(inp.table.fasta_path)
-    return _fingerprint(
-        weights_sha256=run.loaded.sha256,
-        input_digest=digest,
-        genome_index_sha256=inp.genome.index_sha256() if inp.genome is not None else None,
-        tasks=run.predictor.task_names,
-        options=job.options(),
-        target=target,
     )

@@ -1,9 +1,13 @@
-"""A prediction job as data: five frozen records, and the checks that need no model.
+"""Jobs as data: five shared frozen parts, composed into one job per job kind.
 
-:class:`PredictJob` groups what the model is (:class:`ModelConfig`), what the input is
+Every job kind is composed from what the model is (:class:`ModelConfig`), what the input is
 (:class:`InputConfig`), how to predict (:class:`PredictConfig`), what to write
-(:class:`OutputConfig`) and how to run (:class:`RunConfig`: device, devices, shard, resume).
-Field names follow the CLI options (``--chunk-windows`` -> ``chunk_windows``).
+(:class:`OutputConfig`) and how to run (:class:`RunConfig`: device, devices, shard, resume,
+chunk size), plus the kind's own part: :class:`PredictJob` (``grelu predict``) needs nothing
+more; :class:`~grelu_cli.run.variant_job.VariantJob` adds a
+:class:`~grelu_cli.variants.config.VariantConfig`. Field names follow the CLI options; the
+chunk size is neutral (``chunk_size``) and each job kind names its option
+(:attr:`PredictJob.chunk_option`: ``--chunk-windows``) for messages.
 
 :func:`check_job` does every check that reads no model and imports no torch (option values,
 input files, output paths), so a mistake is reported in milliseconds, not after the model load.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from grelu_cli.core.choices import (
     AGGREGATES,
@@ -23,6 +27,7 @@ from grelu_cli.core.choices import (
     LAYOUTS,
     OVERLAPS,
     PRECISIONS,
+    check_choice,
 )
 from grelu_cli.errors import UsageError
 from grelu_cli.io.writers import has_suffix
@@ -94,7 +99,11 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How to run: device(s), threads, reader processes, shard, resume, chunk size."""
+    """How to run: device(s), threads, reader processes, shard, resume, chunk size.
+
+    ``chunk_size`` counts the job kind's unit of work (windows, records); the job kind names
+    the option that sets it (``chunk_option``).
+    """
 
     device: str = "auto"
     devices: str | None = None
@@ -102,12 +111,30 @@ class RunConfig:
     num_workers: int | None = None
     shard: str | None = None
     resume: bool = False
-    chunk_windows: int = 512
+    chunk_size: int = 512
+
+
+class JobParts(Protocol):
+    """What every job kind has: the shared parts the model and predictor are built from."""
+
+    @property
+    def model(self) -> ModelConfig: ...
+    @property
+    def predict(self) -> PredictConfig: ...
+    @property
+    def run(self) -> RunConfig: ...
+    @property
+    def chunked(self) -> bool: ...
 
 
 @dataclass(frozen=True)
 class PredictJob:
     """One ``grelu predict`` / :func:`grelu_cli.api.predict` job."""
+
+    #: The command, the unit of work and the option that sets ``run.chunk_size``.
+    kind: ClassVar[str] = "predict"
+    unit: ClassVar[str] = "windows"
+    chunk_option: ClassVar[str] = "--chunk-windows"
 
     model: ModelConfig
     input: InputConfig
@@ -127,6 +154,7 @@ class PredictJob:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         out["fmt"] = out.pop("format")
         out["compile_model"] = out.pop("compile")
+        out["chunk_windows"] = out.pop("chunk_size")
         out["output"] = absolute_output(self.output.output)
         return out
 
@@ -164,11 +192,10 @@ def absolute_output(output: str) -> str:
     return path + "/" if output.endswith("/") and not path.endswith("/") else path
 
 
-def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
-    if value is not None and value not in allowed:
-        raise UsageError(
-            f"{option} {value!r} is not allowed", fix=f"use one of {', '.join(allowed)}"
-        )
+def check_chunk_size(size: int, option: str) -> None:
+    """``chunk_size`` is at least one unit (UsageError naming the job kind's ``option``)."""
+    if size < 1:
+        raise UsageError(f"{option} {size} must be at least 1", fix=f"e.g. {option} 512")
 
 
 def check_job(job: PredictJob) -> None:
@@ -187,7 +214,7 @@ def check_job(job: PredictJob) -> None:
         (pred.precision, PRECISIONS, "--precision"),
         (out.dtype, DTYPES, "--dtype"),
     ):
-        _choice(value, allowed, name)
+        check_choice(value, allowed, name)
     if out.dtype != "float32" and out.format != "zarr":
         raise UsageError(
             f"--dtype {out.dtype} applies to zarr output only (parquet and bigWig store float32)",
@@ -221,8 +248,7 @@ def check_job(job: PredictJob) -> None:
             "--resume and --overwrite were both given",
             fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
         )
-    if run.chunk_windows < 1:
-        raise UsageError(f"--chunk-windows {run.chunk_windows} must be at least 1", fix="e.g. 512")
+    check_chunk_size(run.chunk_size, job.chunk_option)
     if job.model.arch is None and job.model.param:
         raise UsageError("--param needs --arch", fix="pass --arch NAME or drop --param")
     if run.devices is not None and run.device != "auto":

@@ -8,16 +8,17 @@ line)`` on failure; the parent writes the manifest and the progress.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from grelu_cli.io.resume import PartStore
-from grelu_cli.run.chunked import Chunk, part_writer, predict_chunks
 from grelu_cli.run.config import PredictJob
+from grelu_cli.run.parts import Chunk, TrackParts, write_parts
 
 
 @dataclass(frozen=True)
-class ChunkJob:
-    """What one device worker does: predict ``chunks`` (index, lo, hi) into ``parts``."""
+class WorkerShare:
+    """One device worker's share of a run: predict ``chunks`` (index, lo, hi) into ``parts``."""
 
     job: PredictJob  # with this worker's device
     chunks: list[Chunk]
@@ -31,19 +32,18 @@ class ChunkJob:
         return self.job.run.device
 
 
-def device_worker(work: ChunkJob, queue: Any) -> None:
+def device_worker(share: WorkerShare, queue: Any) -> None:
     """Entry point of one device worker process (spawned): set up, predict, report."""
     from grelu_cli.errors import describe_error
     from grelu_cli.run.build import build_run
 
     try:
-        run = build_run(work.job)
-        tasks = run.predictor.task_names
-        write = part_writer(work.parts, tasks, work.layout, work.fingerprint)
-        predict_chunks(
-            work.chunks,
-            run.blocks,
-            write,
+        run = build_run(share.job)
+        work = TrackParts(run, share.layout, share.fingerprint)
+        write_parts(
+            work,
+            share.chunks,
+            lambda k: Path(share.parts[k]),
             lambda k, rows, n: queue.put(("done", k, rows, n)),
         )
     except BaseException as err:  # every failure goes back to the parent
@@ -58,16 +58,16 @@ def worker_jobs(
     store: PartStore,
     layout: str,
     fingerprint: str,
-) -> list[ChunkJob]:
+) -> list[WorkerShare]:
     """Interleave ``chunks`` over ``devices``: chunk ``j`` of the list to device ``j mod D``."""
     from grelu_cli.io.shards import interleave
 
-    jobs = []
+    shares = []
     for d, picks in zip(devices, interleave(len(chunks), len(devices)), strict=True):
         mine = [chunks[j] for j in picks]
         if not mine:
             continue
         sub = replace(job, run=replace(job.run, device=d, devices=None))
         parts = {k: str(store.part(k)) for k, _, _ in mine}
-        jobs.append(ChunkJob(sub, mine, parts, layout, fingerprint))
-    return jobs
+        shares.append(WorkerShare(sub, mine, parts, layout, fingerprint))
+    return shares

@@ -4,7 +4,8 @@
   (alleles split, skipped, checked against the genome, windows placed), counting as it goes;
 * :func:`score_variants`: that stream -> :class:`~grelu_cli.variants.scorer.AlleleResults`
   through a :class:`~grelu_cli.predict.loop.Predictor`;
-* :func:`result_columns`: the per-allele output columns of one result chunk.
+* :func:`result_block`: one result chunk as a
+  :class:`~grelu_cli.core.variant_block.VariantBlock` (arrays), what the writers take.
 
 The whole job (model, writer, shards, resume, progress) is :mod:`grelu_cli.run.variants`.
 """
@@ -14,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
+from grelu_cli.core.variant_block import VariantBlock
 from grelu_cli.errors import InputDataError
 from grelu_cli.genome.genome import Genome
 from grelu_cli.io.vcf import VariantRecord
@@ -85,41 +89,32 @@ def score_variants(
     return scorer.score(planned)
 
 
-def result_columns(results: AlleleResults) -> dict[str, list[Any]]:
-    """The per-allele output columns (``chrom`` .. ``padded``) of one result chunk."""
-    from grelu_cli.io.variant_parquet import VARIANT_COLUMNS
+def result_block(results: AlleleResults) -> VariantBlock:
+    """The :class:`~grelu_cli.core.variant_block.VariantBlock` of one result chunk: its
+    per-allele columns (``chrom`` .. ``padded``) as arrays, and its values."""
+    alleles = results.alleles
+    records = [p.allele.record for p in alleles]
 
-    cols: dict[str, list[Any]] = {k: [] for k in VARIANT_COLUMNS}
-    for p in results.alleles:
-        a, rec = p.allele, p.allele.record
-        cols["chrom"].append(rec.chrom)
-        cols["pos"].append(rec.pos)
-        cols["id"].append(rec.id)
-        cols["ref"].append(a.ref)
-        cols["alt"].append(a.alt)
-        cols["allele"].append(a.allele)
-        cols["variant_type"].append(a.variant_type)
-        cols["ref_status"].append(p.ref_status)
-        cols["window_start"].append(p.window_start)
-        cols["window_end"].append(p.window_end)
-        cols["padded"].append(p.padded)
-    return cols
+    def text(values: list[Any]) -> np.ndarray:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
 
+    def ints(values: list[int]) -> np.ndarray:
+        return np.fromiter(values, dtype=np.int64, count=len(values))
 
-class ResultsWriter:
-    """Adapts a :class:`~grelu_cli.io.variant_parquet.VariantParquetWriter` to ``write(results)``
-    (one :class:`AlleleResults` at a time), so it can run inside a
-    :class:`~grelu_cli.predict.background.BackgroundWriter`."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def __enter__(self) -> ResultsWriter:
-        self.inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.inner.__exit__(*exc)
-
-    def write(self, res: AlleleResults) -> None:
-        self.inner.write(result_columns(res), res.ref_value, res.alt_value, res.scores)
+    columns = {
+        "chrom": text([r.chrom for r in records]),
+        "pos": ints([r.pos for r in records]),
+        "id": text([r.id for r in records]),
+        "ref": text([p.allele.ref for p in alleles]),
+        "alt": text([p.allele.alt for p in alleles]),
+        "allele": ints([p.allele.allele for p in alleles]),
+        "variant_type": text([p.allele.variant_type for p in alleles]),
+        "ref_status": text([p.ref_status for p in alleles]),
+        "window_start": ints([p.window_start for p in alleles]),
+        "window_end": ints([p.window_end for p in alleles]),
+        "padded": ints([p.padded for p in alleles]),
+    }
+    values = {"ref_value": results.ref_value, "alt_value": results.alt_value, **results.scores}
+    return VariantBlock(columns, values, results.windows)

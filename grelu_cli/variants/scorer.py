@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grelu_cli.core.window import Window
 from grelu_cli.genome.encode import one_hot_batch
 from grelu_cli.variants.plan import PlannedAllele, VariantCounts
 from grelu_cli.variants.scores import compute_scores
@@ -109,7 +108,6 @@ class VariantScorer:
         self.counts = counts if counts is not None else VariantCounts()
         self.batch_windows = max(2, int(batch_windows or predictor.sizer.size))
         self.group_records = int(group_records or group_size(self.batch_windows))
-        self.cuda = predictor.device.type == "cuda"
 
     def score(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
         """Yield results group by group, in input order."""
@@ -153,7 +151,8 @@ class VariantScorer:
 
     def _batches(
         self, groups: Iterable[_Group], pending: deque[tuple[_Group, int]]
-    ) -> Iterator[tuple[torch.Tensor, list[Window]]]:
+    ) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
+        """``(x, minus)`` batches: every allele input is a '+' window (no flip back)."""
         size = self.batch_windows
         for group in groups:
             specs = group.specs
@@ -162,25 +161,20 @@ class VariantScorer:
             pending.append((group, len(starts)))
             for lo in starts:
                 part = specs[lo : lo + size]
-                yield self._encode(part), [self._window(lo + i, s) for i, s in enumerate(part)]
+                yield self._encode(part), np.zeros(len(part), dtype=bool)
 
     def _encode(self, specs: list[Any]) -> torch.Tensor:
-        """(n, 4, L + 2 flank): float32 position-major on the CPU (what its channels-last
-        convolutions read), uint8 for a GPU (4x less to copy; converted on the device)."""
+        """(n, 4, L + 2 flank) one-hot inputs, laid out as the window loader lays out its
+        batches (:func:`~grelu_cli.predict.loader.input_layout`)."""
         import torch
 
-        n, total = len(specs), self.reader.total
-        if self.cuda:
-            x = torch.empty((n, 4, total), dtype=torch.uint8)
-        else:
-            x = torch.empty((n, total, 4), dtype=torch.float32).transpose(1, 2)
-        if n:
+        from grelu_cli.predict.loader import input_layout, new_batch
+
+        dtype, channels_last = input_layout(self.predictor.device.type)
+        x = new_batch(len(specs), self.reader.total, getattr(torch, dtype), channels_last)
+        if specs:
             one_hot_batch([self.reader.read(s) for s in specs], out=x.numpy())
         return x
-
-    def _window(self, i: int, spec: Any) -> Window:
-        end = spec.start + self.reader.seq_len
-        return Window(i, i, "", spec.chrom, spec.start, end, "+", spec.start, end)
 
     # -- results ---------------------------------------------------------------------------
     def _results(self, group: _Group, values: np.ndarray) -> AlleleResults:

@@ -64,8 +64,16 @@ def reduce_bins(profile: np.ndarray, aggregate: str = "mean") -> np.ndarray:
             f"--aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}",
             fix="use mean, sum, max or min",
         )
-    fn = {"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}[aggregate]
-    return fn(profile.astype(np.float64), axis=-1).astype(np.float32)
+    wide = profile.astype(np.float64)
+    if aggregate == "mean":
+        out = wide.mean(axis=-1)
+    elif aggregate == "sum":
+        out = wide.sum(axis=-1)
+    elif aggregate == "max":
+        out = wide.max(axis=-1)
+    else:
+        out = wide.min(axis=-1)
+    return np.asarray(out).astype(np.float32)
 
 
 def compute_scores(

@@ -44,3 +44,30 @@ def test_a_registered_format_is_written_by_predict(env, tmp_path, monkeypatch):
         rows = df[df["name"] == name].sort_values("bin")
         want = np.stack([rows[t].to_numpy() for t in TASKS])
         np.testing.assert_array_equal(got["values"][i], want)
+
+
+def test_a_registered_format_is_written_by_predict_and_variants(env, tmp_path, monkeypatch):
+    """One registry for every result kind: a format that names a ``variants`` module is
+    written by ``grelu variants`` too (the same values as its parquet output)."""
+    import pyarrow.parquet as pq
+
+    from tests.cli.test_variants_shards import CKPT, _mixed_vcf
+    from tests.variants.helpers import copy_genome
+
+    entry = writers.Format("npz", (".npz",), "tests.io.npz_writer",
+                           kinds={"variants": "tests.io.npz_writer"})  # fmt: skip
+    monkeypatch.setitem(writers.REGISTRY, "npz", entry)
+    api.predict(model=env.model, bed=env.small, genome=env.genome, output=tmp_path / "p.npz")
+    assert np.load(tmp_path / "p.npz")["values"].shape[:2] == (2, len(TASKS))
+    opts = {"model": CKPT, "vcf": _mixed_vcf(tmp_path / "v.vcf", n=20),
+            "genome": copy_genome(tmp_path), "device": "cpu", "scores": "diff,log2fc"}  # fmt: skip
+    summary = api.variants(**opts, output=tmp_path / "v.npz")
+    assert summary.files == [str(tmp_path / "v.npz")]
+    got = np.load(tmp_path / "v.npz")
+    api.variants(**opts, output=tmp_path / "v.parquet", layout="wide")
+    want = pq.read_table(tmp_path / "v.parquet").to_pandas()
+    assert got["pos"].tolist() == want["pos"].tolist()
+    tasks = summary.tasks
+    for value in ("ref_value", "alt_value", "diff", "log2fc"):
+        cols = [f"{t}_{value}" for t in tasks]
+        np.testing.assert_array_equal(got[value], want[cols].to_numpy())

@@ -1,6 +1,7 @@
 """A tiny format for the writer-registry test: every block's values stacked into one .npz.
 
-Shows what a format module needs (``make_writer``, ``output_paths``); not shipped.
+Shows what a format module needs (``make_writer``, ``output_paths``); not shipped. The same
+module writes the ``variants`` result kind (:class:`NpzVariantWriter`).
 """
 
 from __future__ import annotations
@@ -41,9 +42,40 @@ class NpzWriter(AllOrNothing):
         self._outputs.abort()
 
 
-def make_writer(spec: WriterSpec) -> NpzWriter:
-    return NpzWriter(spec)
-
-
 def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
     return [Path(output)]
+
+
+class NpzVariantWriter(AllOrNothing):
+    """Result kind ``variants``: each value (``ref_value``, ``alt_value``, scores) stacked
+    into one (N, T) array, with the ``pos`` column."""
+
+    def __init__(self, spec: WriterSpec) -> None:
+        self.path = Path(spec.output)
+        self.paths = [self.path]
+        self.names = list(spec.values)
+        self.metadata: dict = dict(spec.metadata)
+        self.blocks: list = []
+        self._outputs = AtomicOutputs(self.paths, overwrite=spec.overwrite)
+
+    def open(self) -> None:
+        self._outputs.open()
+
+    def write(self, block) -> None:
+        self.blocks.append(block)
+
+    def finish(self) -> None:
+        arrays = {v: np.concatenate([b.values[v] for b in self.blocks]) for v in self.names}
+        arrays["pos"] = np.concatenate([b.columns["pos"] for b in self.blocks])
+        with open(self._outputs.temp(self.path), "wb") as handle:
+            np.savez(handle, **arrays)
+        self._outputs.finish()
+
+    def abort(self) -> None:
+        self.blocks.clear()
+        self._outputs.abort()
+
+
+def make_writer(spec: WriterSpec) -> NpzWriter | NpzVariantWriter:
+    """One module serves both result kinds (``spec.kind``)."""
+    return NpzVariantWriter(spec) if spec.kind == "variants" else NpzWriter(spec)

@@ -17,6 +17,7 @@ Store layout (``preds.zarr/``)::
                              window range (removed when the store is finalized)
 
 Modules: :mod:`.schema` (names, chunking, store creation), :mod:`.markers` (done-ness),
+:mod:`.checks` (may a run write this output?),
 :mod:`.writer` (:class:`ZarrWriter`), :mod:`.finalize` (:func:`finalize_store`), :mod:`.read`
 (:func:`open_store`, :func:`store_blocks`, :func:`store_to_bigwig`). ``make_writer`` and
 ``output_paths`` are the writer registry's entry points (:mod:`grelu_cli.io.writers`). zarr is
@@ -25,6 +26,11 @@ imported inside functions, so importing this package stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grelu_cli.io.zarr.checks import check_zarr_output
 from grelu_cli.io.zarr.finalize import finalize_store
 from grelu_cli.io.zarr.read import (
     ZarrStore,
@@ -36,7 +42,7 @@ from grelu_cli.io.zarr.read import (
     store_to_bigwig,
 )
 from grelu_cli.io.zarr.schema import DTYPES, WindowList, check_dtype
-from grelu_cli.io.zarr.writer import ZarrWriter, check_zarr_output, make_writer, output_paths
+from grelu_cli.io.zarr.writer import ZarrWriter
 
 __all__ = [
     "DTYPES",
@@ -55,3 +61,29 @@ __all__ = [
     "store_blocks",
     "store_to_bigwig",
 ]
+
+
+def make_writer(spec: Any) -> ZarrWriter:
+    """The registry's factory (:mod:`grelu_cli.io.writers`): a :class:`ZarrWriter` for a
+    :class:`~grelu_cli.io.writers.WriterSpec` that carries ``windows`` and ``bin_layout``."""
+    if spec.windows is None or spec.bin_layout is None:
+        raise ValueError("zarr output needs the run's windows and bin layout (WriterSpec)")
+    return ZarrWriter(
+        spec.output,
+        spec.tasks,
+        windows=spec.windows,
+        bin_layout=spec.bin_layout,
+        task_table=spec.task_table,
+        dtype=spec.dtype,
+        metadata=spec.metadata,
+        window_range=spec.window_range,
+        sharded=spec.sharded,
+        resume=spec.resume,
+        overwrite=spec.overwrite,
+        chrom_sizes=spec.chrom_sizes,
+    )
+
+
+def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
+    """One store (a directory), whatever the tasks."""
+    return [Path(output.rstrip("/") or output)]

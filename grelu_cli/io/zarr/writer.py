@@ -30,15 +30,16 @@ import copy
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from grelu_cli.core.block import Block
-from grelu_cli.errors import InputDataError, OutputExistsError, UsageError
+from grelu_cli.errors import InputDataError
 from grelu_cli.io import lock
 from grelu_cli.io.atomic import AllOrNothing
 from grelu_cli.io.fsafe import check_no_links, make_parents
+from grelu_cli.io.zarr.checks import check_zarr_output
 from grelu_cli.io.zarr.finalize import finalize_store
 from grelu_cli.io.zarr.markers import (
     clipped_by_window,
@@ -49,7 +50,7 @@ from grelu_cli.io.zarr.markers import (
     remove_markers,
     write_marker,
 )
-from grelu_cli.io.zarr.read import is_complete, read_record
+from grelu_cli.io.zarr.read import read_record
 from grelu_cli.io.zarr.schema import (
     DIMS,
     PREDS,
@@ -67,47 +68,6 @@ from grelu_cli.io.zarr.schema import (
 )
 
 F16_MAX = float(np.finfo(np.float16).max)  # 65504
-
-
-def check_zarr_output(
-    path: str | Path, *, overwrite: bool = False, sharded: bool = False, resume: bool = False
-) -> bool:
-    """Cheap check before predicting; True when ``path`` is a finished store and ``resume``
-    says to leave it alone (nothing to do).
-
-    Raises OutputExistsError for an existing output the run may not replace: any existing
-    path without ``overwrite`` (unsharded), a finished store (sharded: shards never delete a
-    store other shards write into), or something that is not a grelu store.
-    """
-    path = Path(path)
-    if path.is_file():
-        raise UsageError(f"output {path} is a file, not a zarr store", fix="choose another -o")
-    if not path.exists():
-        return False
-    try:
-        complete: bool | None = is_complete(path)
-    except (InputDataError, OSError):
-        complete = None  # not a grelu store (or not a zarr store at all)
-    if complete and resume:
-        return True
-    if complete is None:
-        # Never replaced or joined, even with --overwrite: it may be someone else's data.
-        raise OutputExistsError(
-            f"output {path} already exists and is not a grelu zarr store",
-            fix="choose another -o, or delete it yourself",
-        )
-    if not sharded:
-        if overwrite:
-            return False
-        raise OutputExistsError(
-            f"output {path} already exists", fix="use --overwrite to replace it"
-        )
-    if complete:
-        raise OutputExistsError(
-            f"output {path} is already complete (finalized by grelu merge)",
-            fix="use --resume to leave it as it is, or delete it to predict again",
-        )
-    return False
 
 
 class ZarrWriter(AllOrNothing):
@@ -156,7 +116,9 @@ class ZarrWriter(AllOrNothing):
     ) -> None:
         self.path = Path(path)
         self.tasks = [str(t) for t in tasks]
-        self.windows = windows if hasattr(windows, "window_list") else WindowList(windows)
+        self.windows: WindowSource = (
+            cast(WindowSource, windows) if hasattr(windows, "window_list") else WindowList(windows)
+        )
         self.bin_layout = bin_layout
         self.bins = np.asarray(bin_layout.bins, dtype=np.int64)
         self.task_table = task_table
@@ -311,6 +273,13 @@ class ZarrWriter(AllOrNothing):
         return ranges(self._done, self.lo, value=False)
 
     # -- writing ----------------------------------------------------------------------------
+    def report(self) -> Any:
+        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
+        from grelu_cli.io.writers import WriteReport
+
+        return WriteReport(rows=self.hi - self.lo, clipped=self.clipped,
+                           already_complete=self.already_complete)  # fmt: skip
+
     def write(self, block: Block) -> None:
         """Write the windows of one block (values (N, T, B)); windows already done are skipped.
 
@@ -458,29 +427,3 @@ def _to_float16(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if counts.any():
         values = np.where(over, np.copysign(F16_MAX, values), values)
     return values.astype(np.float16), counts
-
-
-def make_writer(spec: Any) -> ZarrWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`): a :class:`ZarrWriter` for a
-    :class:`~grelu_cli.io.writers.WriterSpec` that carries ``windows`` and ``bin_layout``."""
-    if spec.windows is None or spec.bin_layout is None:
-        raise ValueError("zarr output needs the run's windows and bin layout (WriterSpec)")
-    return ZarrWriter(
-        spec.output,
-        spec.tasks,
-        windows=spec.windows,
-        bin_layout=spec.bin_layout,
-        task_table=spec.task_table,
-        dtype=spec.dtype,
-        metadata=spec.metadata,
-        window_range=spec.window_range,
-        sharded=spec.sharded,
-        resume=spec.resume,
-        overwrite=spec.overwrite,
-        chrom_sizes=spec.chrom_sizes,
-    )
-
-
-def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:
-    """One store (a directory), whatever the tasks."""
-    return [Path(output.rstrip("/") or output)]

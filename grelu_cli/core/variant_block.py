@@ -1,0 +1,52 @@
+"""The unit variant writers consume: results of consecutive scored alleles, as arrays.
+
+The variant scorer hands a :class:`VariantBlock` to a writer (parquet rows, a dense zarr
+store, a resume part), as the predictor hands a :class:`~grelu_cli.core.block.Block` to the
+track writers. Everything travels as numpy arrays, never as Python lists of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: The per-allele columns, in output order (CLI.md "variants").
+VARIANT_COLUMNS = (
+    "chrom",
+    "pos",
+    "id",
+    "ref",
+    "alt",
+    "allele",
+    "variant_type",
+    "ref_status",
+    "window_start",
+    "window_end",
+    "padded",
+)
+#: Which of them hold text (object arrays of str; ``id`` None where the input had none).
+STRING_COLUMNS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
+
+
+@dataclass
+class VariantBlock:
+    """Results of ``N`` alleles for ``T`` tasks.
+
+    Attributes:
+        columns: each of :data:`VARIANT_COLUMNS` -> (N,) array (object for text, int64
+            otherwise).
+        values: ``ref_value``, ``alt_value`` and each score -> (N, T) float32.
+        windows: distinct model inputs predicted for these alleles (their groups').
+    """
+
+    columns: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+    windows: int = 0
+    n: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.n = len(self.columns["pos"]) if "pos" in self.columns else 0
+        for name, array in (*self.columns.items(), *self.values.items()):
+            if len(array) != self.n:
+                raise ValueError(f"VariantBlock: {name} has {len(array)} rows, not {self.n}")

@@ -1,0 +1,152 @@
+"""A ``grelu variants`` job: the shared job parts plus a :class:`VariantConfig`, and its checks.
+
+:class:`VariantJob` composes :class:`~grelu_cli.run.config.ModelConfig`,
+:class:`~grelu_cli.run.config.InputConfig` (genome, ``--chrom-alias``, ``--edge``),
+:class:`~grelu_cli.run.config.PredictConfig` (no ``aggregate``: the bins are reduced after
+the ref/alt profiles are averaged, by :attr:`VariantConfig.aggregate`),
+:class:`~grelu_cli.run.config.OutputConfig`, :class:`~grelu_cli.run.config.RunConfig` (its
+``chunk_size`` counts records: ``--chunk-records``) and the kind's own
+:class:`~grelu_cli.variants.config.VariantConfig`. The model and predictor are built from
+these parts by :mod:`grelu_cli.run.build`, as for ``grelu predict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from grelu_cli.core.choices import EDGES, LAYOUTS, PRECISIONS, check_choice
+from grelu_cli.errors import UsageError
+from grelu_cli.run.config import (
+    InputConfig,
+    ModelConfig,
+    OutputConfig,
+    PredictConfig,
+    RunConfig,
+    absolute_output,
+    check_chunk_size,
+)
+from grelu_cli.run.limits import check_options
+from grelu_cli.variants.config import CHUNK_OPTION, VariantConfig, check_variant_config
+
+#: ``--chunk-records``' default: records per committed chunk.
+DEFAULT_CHUNK_RECORDS = 4096
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    """One ``grelu variants`` / :func:`grelu_cli.api.variants` job."""
+
+    kind: ClassVar[str] = "variants"
+    unit: ClassVar[str] = "records"
+    chunk_option: ClassVar[str] = CHUNK_OPTION
+
+    model: ModelConfig
+    input: InputConfig
+    output: OutputConfig
+    variant: VariantConfig
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    run: RunConfig = field(default_factory=lambda: RunConfig(chunk_size=DEFAULT_CHUNK_RECORDS))
+
+    @property
+    def chunked(self) -> bool:
+        """Scores chunk by chunk into part files (``resume``)."""
+        return self.run.resume
+
+    @property
+    def output_path(self) -> str | None:
+        """The ``-o`` value (None for a dry run without one)."""
+        return self.output.output or None
+
+    def options(self) -> dict[str, Any]:
+        """Every option by its CLI name (the provenance and the fingerprint record these)."""
+        m, i, p, o, r, v = self.model, self.input, self.predict, self.output, self.run, self.variant
+
+        def listed(value: Any) -> Any:
+            return list(value) if isinstance(value, tuple) else value
+
+        out = {
+            "model": m.model, "vcf": v.vcf, "genome": i.genome,
+            "output": absolute_output(o.output) if o.output else None,
+            "scores": v.scores, "ref_mismatch": v.ref_mismatch,
+            "max_indel_len": v.max_indel_len, "pseudocount": v.pseudocount,
+            "region": v.region, "chrom": v.chrom, "chrom_alias": i.chrom_alias, "edge": i.edge,
+            "seq_len": m.seq_len, "replicate": m.replicate, "species": m.species,
+            "trust_checkpoint": m.trust_checkpoint, "bins": p.bins, "aggregate": v.aggregate,
+            "rc": p.rc, "shifts": p.shifts, "tasks": p.tasks, "tasks_file": p.tasks_file,
+            "tasks_query": p.tasks_query, "untransform": p.untransform,
+            "precision": p.precision, "batch_size": p.batch_size, "layout": o.layout,
+            "overwrite": o.overwrite, "device": r.device, "threads": r.threads,
+            "shard": r.shard, "resume": r.resume, "chunk_records": r.chunk_size,
+        }  # fmt: skip
+        return {k: listed(value) for k, value in out.items()}
+
+
+def variant_format(output: str) -> str | None:
+    """The format of ``output``'s suffix among those the writer registry can write variant
+    results in (``parquet``, ``zarr``), or None."""
+    from grelu_cli.io.writers import kind_format
+
+    return kind_format(output, "variants")
+
+
+def output_format(output: str) -> str:
+    """``parquet`` or ``zarr``, from the output's name; UsageError for anything else."""
+    fmt = variant_format(output)
+    if fmt is None:
+        raise UsageError(
+            f"-o {output}: grelu variants writes parquet or zarr",
+            fix="end the output in .parquet (or .zarr for a dense (variant, task) store)",
+        )
+    return fmt
+
+
+def check_variant_job(job: VariantJob) -> None:
+    """Cheap option checks, before anything is read or loaded (UsageError)."""
+    inp, pred, run = job.input, job.predict, job.run
+    check_choice(inp.edge, EDGES, "--edge")
+    check_variant_config(job.variant, inp.chrom_alias)
+    check_choice(job.output.layout, LAYOUTS, "--layout")
+    check_choice(pred.precision, PRECISIONS, "--precision")
+    if pred.bins is not None and pred.bins < 1:
+        raise UsageError(f"--bins {pred.bins} must be at least 1", fix="pass --bins K, K >= 1")
+    if pred.shifts < 0:
+        raise UsageError(f"--shifts {pred.shifts} must be 0 or more", fix="use --shifts 0..N")
+    if job.model.seq_len is not None and job.model.seq_len < 1:
+        raise UsageError(f"--seq-len {job.model.seq_len} must be positive", fix="pass --seq-len N")
+    if run.resume and job.output.overwrite:
+        raise UsageError(
+            "--resume and --overwrite were both given",
+            fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
+        )
+    check_chunk_size(run.chunk_size, job.chunk_option)
+    check_options(job.options())  # the numeric ranges of run/limits.py
+    if run.shard is not None:
+        from grelu_cli.io.shards import parse_shard
+
+        parse_shard(run.shard)
+    if job.output_path:
+        check_variant_output(job)
+
+
+def check_variant_output(job: VariantJob) -> str:
+    """The output path, checked to name a format ``grelu variants`` writes."""
+    out = job.output_path
+    if not out:
+        raise UsageError("no output given", fix="pass -o OUT.parquet")
+    if output_format(out) == "zarr" and job.output.layout != "long":
+        raise UsageError(
+            f"--layout {job.output.layout} applies to parquet; {out} is a dense zarr store",
+            fix="drop --layout, or write .parquet",
+        )
+    return out
+
+
+def open_input(job: VariantJob) -> Any:
+    """The :class:`~grelu_cli.io.vcf.VariantSource` with ``--region``/``--chrom`` applied."""
+    from grelu_cli.io.vcf import RegionFilter, check_region_options, open_variants
+
+    v = job.variant
+    regions = check_region_options(v.region, v.chrom)
+    where = RegionFilter(regions, tuple(v.chrom), job.input.chrom_alias)
+    return open_variants(v.vcf, where)

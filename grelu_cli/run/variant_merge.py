@@ -1,0 +1,66 @@
+"""Shards of one ``grelu variants --shard`` run into one output (``grelu merge``).
+
+The output's writer is opened through the registry (result kind ``variants``), like a run's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grelu_cli.core.variant_block import VariantBlock
+from grelu_cli.errors import UsageError
+from grelu_cli.run.variant_job import output_format
+
+
+def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
+                         overwrite: bool = False) -> list[str]:  # fmt: skip
+    """Write the shards of one ``grelu variants --shard`` run (checked and ordered by
+    :func:`grelu_cli.io.merge.order_shards`) as one output: the unsharded run's rows (and,
+    for parquet, row groups); its counts are the shards' summed. Parquet shards merge into
+    parquet (or, long layout, a zarr store), zarr shards into a zarr store (or long parquet).
+    """
+    import pyarrow.parquet as pq
+
+    from grelu_cli.io.merge import merged_record
+    from grelu_cli.io.variant_parquet import table_block
+    from grelu_cli.io.variant_zarr import read_variant_store
+    from grelu_cli.io.writers import WriterSpec, open_writer
+
+    fmt = output_format(output)
+    out = shards[0][1]["output"]
+    record = merged_record(shards, output)
+    record.pop("complete", None)
+    record["counts"] = sum_counts([r.get("counts", {}) for _, r in shards])
+    layout = out.get("layout", "long")
+    if fmt == "zarr" and out["format"] == "parquet" and layout != "long":
+        raise UsageError(
+            f"the shards are wide-layout parquet; a zarr store is made from long ones only "
+            f"(-o {output})",
+            fix="pass -o merged.parquet",
+        )
+    tasks, values = out["tasks"], out["values"]
+    spec = WriterSpec(output, tasks, metadata=record, overwrite=overwrite, kind="variants",
+                      layout="long" if layout == "dense" else layout, values=values)  # fmt: skip
+    writer: Any = open_writer(fmt, spec)
+    with writer:
+        for path, rec in shards:
+            if rec["output"]["format"] == "zarr":
+                for columns, vals in read_variant_store(path):
+                    writer.write(VariantBlock(columns, vals))
+            elif hasattr(writer, "write_table"):
+                writer.write_table(pq.read_table(path))
+            else:
+                writer.write(table_block(pq.read_table(path), tasks, values))
+    return [str(writer.path)]
+
+
+def sum_counts(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of several runs added key by key (nested dicts too)."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict):
+                out[key] = sum_counts([out.get(key, {}), value])
+            else:
+                out[key] = out.get(key, 0) + value
+    return out
