@@ -241,7 +241,7 @@ class VariantZarrWriter(AllOrNothing):
         keep = self._buffered if final else (self._buffered // self.chunk_rows) * self.chunk_rows
         a, z = self.rows_written, self.rows_written + keep
         for name, mat in zip(self.values, stacked, strict=True):
-            array = self._group[name]
+            array = self._group[name].with_config({"write_empty_chunks": True})
             array.resize((z, len(self.tasks)))
             array[a:z] = mat[:keep]
         self._values = [[mat[keep:]] if keep < len(mat) else [] for mat in stacked]

@@ -80,3 +80,18 @@ def test_damaged_metadata_is_exit_3(store):
     (store / "preds" / "zarr.json").write_text("{not json")
     with pytest.raises(InputDataError, match="unreadable metadata"):
         missing_rows(store / "preds")
+
+
+def test_the_writer_stores_an_all_nan_window_as_data(tmp_path):
+    # zarr skips chunks equal to the fill value (NaN) unless write_empty_chunks is set: the
+    # writer sets it, so a window the model predicted as all NaN is not reported as lost.
+    store = tmp_path / "nan.zarr"
+    written = blocks()
+    written[0].values[:] = np.nan  # every window of the first batch is all NaN
+    with shard_writer(store, 0, 1) as writer:
+        for block in written:
+            writer.write(block)
+    finalize_store(store)
+    opened = open_store(store)
+    opened.check_data()
+    assert np.isnan(np.asarray(opened.preds[0])).all()

@@ -187,7 +187,9 @@ class ZarrWriter(AllOrNothing):
             self._clipped = {
                 w: n for w, n in clipped_by_window(markers).items() if self.lo <= w < self.hi
             }
-        self._preds = zarr.open_array(str(self.store / PREDS), mode="r+")
+        self._preds = zarr.open_array(str(self.store / PREDS), mode="r+").with_config(
+            {"write_empty_chunks": True}  # an all-NaN window still gets its file (present.py)
+        )
 
     def _open_partial(self) -> None:
         """Unsharded: continue a matching partial store (resume) or build a fresh one."""
