@@ -360,7 +360,7 @@ def variants(*, observer: RunObserver | None = None, **options: Any) -> VariantS
 
     if not options.get("output"):
         raise ArgumentError("variants() needs output=...", fix="pass output=EFFECTS.parquet")
-    return run_job(variants_job(**options), observer)  # type: ignore[arg-type]
+    return run_job(variants_job(**options), observer)
 
 
 @takes(variants_job, hide=("observer",))
@@ -368,7 +368,7 @@ def check_variants(**options: Any) -> VariantCheck:
     """What ``grelu variants --dry-run`` reports (``.lines``, ``.ok``, ``.counts``)."""
     from grelu_cli.run.job import dry_run
 
-    return dry_run(variants_job(**options))  # type: ignore[arg-type]
+    return dry_run(variants_job(**options))
 
 
 # Models: what ``grelu models list|download|info|build`` do.
