@@ -19,7 +19,7 @@ and the one stale-file cleaner live in :mod:`grelu_cli.io.fsafe`)::
                                           moved aside by --overwrite, a manifest being rewritten
     DIR/.NAME.partial.d/                  writer scratch space (bigWig spill files); always
                                           deleted on commit and on abort
-    DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.io.resume`)
+    DIR/.NAME.partial.manifest.json       resume manifest (:mod:`grelu_cli.run.resume`)
     DIR/.NAME.partial.parts/              committed chunks of a resumable run (resume.py);
                                           kept until the output is complete
     DIR/.NAME.partial/                    an unsharded zarr store being written (io/zarr;

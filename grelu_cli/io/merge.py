@@ -270,7 +270,7 @@ def order_shards(paths: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any]
         )
     ordered = [found[i] for i in range(count)]
     sizes = {rec["shard"].get("batch_size") for _, rec in ordered}
-    if len(sizes) > 1:  # shard boundaries fall on batch boundaries (io/shards.py)
+    if len(sizes) > 1:  # shard boundaries fall on batch boundaries (core/shards.py)
         raise InputDataError(
             "the shards were predicted with different batch sizes "
             f"({', '.join(str(s) for s in sorted(sizes, key=str))}), so their window ranges "

@@ -19,84 +19,38 @@ naming the file, the line and the value (:class:`~grelu_cli.errors.InputDataErro
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.core.alias import ChromResolver, alias_candidates
+from grelu_cli.core.alias import ChromResolver
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
 from grelu_cli.io.bed import MAX_COORDINATE
 from grelu_cli.io.regions import RegionSpec
 from grelu_cli.io.textfile import iter_lines, open_binary
+from grelu_cli.io.variant_records import (
+    POS_FIX,
+    RegionFilter,
+    VariantRecord,
+    VariantSource,
+)
+from grelu_cli.io.variant_table import TableVariants
+
+__all__ = [
+    "KINDS",
+    "HtsVariants",
+    "RegionFilter",
+    "TableVariants",
+    "VariantRecord",
+    "VariantSource",
+    "check_region_options",
+    "index_path",
+    "open_variants",
+    "sniff",
+]
 
 KINDS = ("vcf", "bcf", "table")
-TABLE_COLUMNS = ("chrom", "pos", "ref", "alt")
-
-
-@dataclass(frozen=True, slots=True)
-class VariantRecord:
-    """One input record (VCF line or table row), as written.
-
-    Attributes:
-        index: 0-based record number in reading order.
-        where: how messages name it: ``calls.vcf line 12``, ``calls.bcf record 3
-            (chr1:1234)``, ``calls.parquet row 7``.
-        chrom: chromosome as written in the input.
-        pos: 1-based POS of the first REF base.
-        id: the ID column, or None for ``.``/missing.
-        ref: REF as written.
-        alts: the ALT alleles as written (``()`` when ALT is ``.``).
-    """
-
-    index: int
-    where: str
-    chrom: str
-    pos: int
-    id: str | None
-    ref: str
-    alts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RegionFilter:
-    """Which records to keep: those whose POS lies in a region or on a listed chromosome.
-
-    regions: 0-based half-open :class:`RegionSpec`; chroms: whole chromosomes. Names are
-    matched per ``alias`` (``auto``: ``chr1`` = ``1``, ``chrM`` = ``MT``).
-    """
-
-    regions: tuple[RegionSpec, ...] = ()
-    chroms: tuple[str, ...] = ()
-    alias: str = "none"
-
-    @property
-    def active(self) -> bool:
-        return bool(self.regions or self.chroms)
-
-    def __post_init__(self) -> None:
-        # Every spelling each query matches, worked out once (keep() runs per record).
-        chroms = frozenset().union(*(self._names(c) for c in self.chroms))
-        regions = tuple((self._names(r.chrom), r.start, r.end) for r in self.regions)
-        object.__setattr__(self, "_chrom_names", chroms)
-        object.__setattr__(self, "_region_names", regions)
-
-    def _names(self, name: str) -> frozenset[str]:
-        """``name`` and, with ``auto``, its other spellings."""
-        if self.alias != "auto":
-            return frozenset((name,))
-        return frozenset((name, *alias_candidates(name)))
-
-    def keep(self, chrom: str, pos: int) -> bool:
-        """True when the record at ``chrom``:``pos`` (1-based) is selected."""
-        if chrom in self._chrom_names:  # type: ignore[attr-defined]
-            return True
-        return any(
-            chrom in names and lo < pos <= hi
-            for names, lo, hi in self._region_names  # type: ignore[attr-defined]
-        )
 
 
 def sniff(path: str | Path) -> str:
@@ -140,25 +94,6 @@ def open_variants(path: str | Path, where: RegionFilter | None = None) -> Varian
     if kind in ("vcf", "bcf"):
         return HtsVariants(str(path), kind, where or RegionFilter())
     return TableVariants(str(path), "parquet" if kind == "parquet" else "text", where)
-
-
-class VariantSource:
-    """Iterable of :class:`VariantRecord`; ``kind``, ``indexed`` and ``provenance()``."""
-
-    path: str
-    kind: str
-    indexed: bool = False
-
-    def __iter__(self) -> Iterator[VariantRecord]:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def count(self) -> int:
-        """Records this source yields (one pass over the input; for progress totals)."""
-        return sum(1 for _ in self)
-
-    def provenance(self) -> dict[str, Any]:
-        """What outputs record about the input."""
-        return {"path": str(Path(self.path).absolute()), "kind": self.kind, "indexed": self.indexed}
 
 
 # -- VCF / BCF -------------------------------------------------------------------------------
@@ -301,9 +236,7 @@ class HtsVariants(VariantSource):
                 fix="POS must be an integer >= 1",
             )
         if pos > MAX_COORDINATE:
-            raise InputDataError(
-                f"{where}: POS {pos:,} is larger than any chromosome", fix=_POS_FIX
-            )
+            raise InputDataError(f"{where}: POS {pos:,} is larger than any chromosome", fix=POS_FIX)
         vid = _text(rec, "id", where)
         ref = _text(rec, "ref", where)
         alts = _text(rec, "alts", where)
@@ -349,7 +282,7 @@ class HtsVariants(VariantSource):
             )
         if int(pos) > MAX_COORDINATE:
             return InputDataError(
-                f"{where}: POS {_clip(pos, 30)} is larger than any chromosome", fix=_POS_FIX
+                f"{where}: POS {_clip(pos, 30)} is larger than any chromosome", fix=POS_FIX
             )
         return InputDataError(
             f"{where}: htslib cannot parse this record: {_clip(line)!r}",
@@ -357,7 +290,6 @@ class HtsVariants(VariantSource):
         )
 
 
-_POS_FIX = f"POS must be at most {MAX_COORDINATE:,}; is the column order right?"
 _FIELD_NAMES = {"chrom": "CHROM", "id": "ID", "ref": "REF", "alts": "ALT"}
 
 
@@ -390,140 +322,6 @@ def _read_line(path: str, lineno: int) -> str | None:
 
 def _clip(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# -- tables --------------------------------------------------------------------------------
-class TableVariants(VariantSource):
-    """``chrom, pos, ref, alt[, id]`` tables: TSV/CSV (gzip ok; header line required) or
-    parquet (read one row group batch at a time). An ``alt`` holding commas lists several
-    ALT alleles, as in a VCF."""
-
-    kind = "table"
-
-    def __init__(self, path: str, fmt: str, where: RegionFilter | None) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.where = where or RegionFilter()
-
-    def __iter__(self) -> Iterator[VariantRecord]:
-        rows = self._parquet() if self.fmt == "parquet" else self._text()
-        out = 0
-        for where, chrom, pos, ref, alt, vid in rows:
-            if self.where.active and not self.where.keep(chrom, pos):
-                continue
-            alts = tuple(a.strip() for a in alt.split(",")) if alt not in ("", ".") else ()
-            yield VariantRecord(out, where, chrom, pos, vid, ref, alts)
-            out += 1
-
-    def _columns(self, names: Sequence[str], where: str) -> dict[str, int]:
-        lower = [str(n).strip().lstrip("#").lower() for n in names]
-        missing = [c for c in TABLE_COLUMNS if c not in lower]
-        if missing:
-            raise InputDataError(
-                f"{where}: no column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(found: {', '.join(map(str, names))})",
-                fix="a variant table needs a header with chrom, pos, ref, alt and optionally "
-                "id; or give a VCF",
-            )
-        cols = {c: lower.index(c) for c in TABLE_COLUMNS}
-        if "id" in lower:
-            cols["id"] = lower.index("id")
-        return cols
-
-    def _text(self) -> Iterator[tuple[str, str, int, str, str, str | None]]:
-        low = self.path.lower()
-        delim = "," if low.endswith((".csv", ".csv.gz")) else "\t"
-        with open_binary(self.path) as stream:
-            lines = iter_lines(stream, self.path)
-            header = None
-            for lineno, line in lines:
-                if line.strip():
-                    header = (lineno, line)
-                    break
-            if header is None:
-                raise InputDataError(f"variant table {self.path} has no header line")
-            if delim == "\t" and "\t" not in header[1] and "," in header[1]:
-                delim = ","
-            cols = self._columns(next(csv.reader([header[1]], delimiter=delim)), self.path)
-            width = len(next(csv.reader([header[1]], delimiter=delim)))
-            for lineno, line in lines:
-                if not line.strip() or line.startswith("#"):
-                    continue
-                fields = next(csv.reader([line], delimiter=delim))
-                where = f"{self.path} line {lineno}"
-                if len(fields) != width:
-                    raise InputDataError(
-                        f"{where}: {len(fields)} columns, the header has {width}",
-                        fix="every row needs the header's columns",
-                    )
-                pos = _int_pos(fields[cols["pos"]], where)
-                vid = fields[cols["id"]] if "id" in cols else None
-                yield (
-                    where,
-                    fields[cols["chrom"]],
-                    pos,
-                    fields[cols["ref"]],
-                    fields[cols["alt"]],
-                    vid if vid not in (None, "", ".") else None,
-                )
-
-    def _parquet(self) -> Iterator[tuple[str, str, int, str, str, str | None]]:
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(self.path)
-        except Exception as err:  # pyarrow raises ArrowInvalid, OSError...
-            raise InputDataError(f"{self.path} is not a readable parquet file: {err}") from None
-        names = pf.schema_arrow.names
-        cols = self._columns(names, self.path)
-        wanted = [names[cols[c]] for c in (*TABLE_COLUMNS, "id") if c in cols]
-        row = 0
-        for batch in pf.iter_batches(batch_size=1 << 16, columns=wanted):
-            data = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for values in zip(*data, strict=True):
-                row += 1
-                where = f"{self.path} row {row}"
-                chrom, pos, ref, alt = values[:4]
-                vid = values[4] if len(values) > 4 else None
-                if chrom is None or pos is None or ref is None or alt is None:
-                    raise InputDataError(
-                        f"{where}: a null in chrom, pos, ref or alt",
-                        fix="fill or drop the row",
-                    )
-                yield (
-                    where,
-                    str(chrom),
-                    _int_pos(pos, where),
-                    str(ref),
-                    str(alt),
-                    str(vid) if vid not in (None, "", ".") else None,
-                )
-
-
-def _int_pos(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise InputDataError(
-                f"{where}: pos {value!r} is not an integer", fix="pos is the 1-based VCF POS"
-            )
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdigit():
-            raise InputDataError(
-                f"{where}: pos {value!r} is not an integer", fix="pos is the 1-based VCF POS"
-            )
-        value = int(text)
-    if value < 1:
-        raise InputDataError(
-            f"{where}: pos {value} is {'negative' if value < 0 else 'not a position'} (pos is "
-            "1-based, like VCF POS)",
-            fix="pos must be an integer >= 1",
-        )
-    if value > MAX_COORDINATE:
-        raise InputDataError(f"{where}: pos {value:,} is larger than any chromosome", fix=_POS_FIX)
-    return value
 
 
 def check_region_options(regions: Sequence[str], chroms: Sequence[str]) -> tuple[RegionSpec, ...]:

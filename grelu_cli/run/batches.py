@@ -2,8 +2,8 @@
 
 The one place that decides batch shapes. Batch ``k`` of a run holds windows
 ``[k*B, (k+1)*B)`` counted from the run's first window, where ``B`` is :func:`run_batch_size`;
-shards and chunks start on batch boundaries (:func:`grelu_cli.io.shards.shard_range`,
-:func:`~grelu_cli.io.shards.chunk_ranges`). So a window is computed in the same batch, of the
+shards and chunks start on batch boundaries (:func:`grelu_cli.core.shards.shard_range`,
+:func:`~grelu_cli.core.shards.chunk_ranges`). So a window is computed in the same batch, of the
 same size, in a plain, sharded, resumed or chunked run: on these CPUs (torch 2.13, oneDNN) a
 window's outputs can differ in the last bit with the size of its batch, and this keeps merged
 shards and resumed outputs identical to one plain run without computing any window twice.

@@ -2,8 +2,8 @@
 
 One implementation for every job kind. The run's range of units (windows for ``grelu
 predict``, input records for ``grelu variants``) is cut into chunks of whole grains (model
-batches, record groups; :func:`grelu_cli.io.shards.chunk_ranges`). Each chunk's results go to
-a part file of a :class:`~grelu_cli.io.resume.PartStore` and the manifest is updated;
+batches, record groups; :func:`grelu_cli.core.shards.chunk_ranges`). Each chunk's results go to
+a part file of a :class:`~grelu_cli.run.resume.PartStore` and the manifest is updated;
 ``resume`` skips the chunks the manifest lists whose part files read back whole (others are
 done again, with a warning). The job kind's :class:`~grelu_cli.run.parts.ChunkedWork` says
 what a chunk's pieces are and how parts are written and stitched; with several devices
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.io.resume import INPUTS_KEY, PartStore
 from grelu_cli.run.observer import RunObserver
 from grelu_cli.run.parts import Chunk, ChunkedWork, chunk_blocks, write_parts
+from grelu_cli.run.resume import INPUTS_KEY, PartStore
 
 __all__ = ["ChunkPlan", "bad_parts", "chunk_blocks", "discard_partial_run", "run_chunked"]
 
@@ -55,14 +55,14 @@ class ChunkPlan:
 
     def chunks(self) -> list[Chunk]:
         """``(k, lo, hi)`` of every chunk, in order."""
-        from grelu_cli.io.shards import chunk_ranges
+        from grelu_cli.core.shards import chunk_ranges
 
         lo, hi = self.range
         ranges = chunk_ranges(lo, hi, self.chunk_size, self.grain)
         return [(k, a, b) for k, (a, b) in enumerate(ranges)]
 
     def identity(self) -> dict[str, Any]:
-        """The manifest's identity keys (:data:`grelu_cli.io.resume.IDENTITY`)."""
+        """The manifest's identity keys (:data:`grelu_cli.run.resume.IDENTITY`)."""
         return {
             "fingerprint": self.fingerprint,
             INPUTS_KEY: self.inputs,

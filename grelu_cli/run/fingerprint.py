@@ -1,6 +1,6 @@
 """The run fingerprint of each job kind, and the check that a finished output is this run's.
 
-A fingerprint (:mod:`grelu_cli.io.shards`) covers the weights, the input's contents, the
+A fingerprint (:mod:`grelu_cli.run.identity`) covers the weights, the input's contents, the
 genome index, the tasks, the value-deciding options and the output target. Outputs record it
 (``fingerprint``) with what it covers (``fingerprint_inputs``, compact), so that ``--resume``
 on a finished output of *another* run is refused naming the option or input that differs
@@ -29,7 +29,7 @@ INPUT_LABELS = {
 def predict_inputs(job: PredictJob, run: BuiltRun, target: dict[str, Any]) -> dict[str, Any]:
     """What a ``grelu predict`` run's fingerprint covers."""
     from grelu_cli.io.provenance import sha256_file
-    from grelu_cli.io.shards import fingerprint_inputs, table_digest
+    from grelu_cli.run.identity import fingerprint_inputs, table_digest
 
     inp = run.inp
     digest = table_digest(inp.table)
@@ -51,7 +51,7 @@ def variant_inputs(
     """What a ``grelu variants`` run's fingerprint covers: the variant file's contents (not
     its path) instead of a region table."""
     from grelu_cli.io.provenance import sha256_file
-    from grelu_cli.io.shards import fingerprint_inputs
+    from grelu_cli.run.identity import fingerprint_inputs
 
     options = job.options()
     for run_only in ("vcf", "chunk_records"):
@@ -68,8 +68,8 @@ def variant_inputs(
 
 def record_fingerprint(record: dict[str, Any], inputs: dict[str, Any]) -> str:
     """Put the fingerprint of ``inputs`` and the compact inputs into a provenance record."""
-    from grelu_cli.io.resume import INPUTS_KEY
-    from grelu_cli.io.shards import compact_inputs, fingerprint_of
+    from grelu_cli.run.identity import compact_inputs, fingerprint_of
+    from grelu_cli.run.resume import INPUTS_KEY
 
     fp = fingerprint_of(inputs)
     record["fingerprint"] = fp
@@ -95,8 +95,8 @@ def check_finished(path: Path, record: dict[str, Any] | None, inputs: dict[str, 
                    kind: str) -> None:  # fmt: skip
     """Raise UsageError when ``record`` (a finished output's) is of another run than the one
     ``inputs`` describe. An output recording no fingerprint (or none readable) is kept."""
-    from grelu_cli.io.resume import INPUTS_KEY
-    from grelu_cli.io.shards import compact_inputs, fingerprint_differences, fingerprint_of
+    from grelu_cli.run.identity import compact_inputs, fingerprint_differences, fingerprint_of
+    from grelu_cli.run.resume import INPUTS_KEY
 
     old = (record or {}).get("fingerprint")
     if old is None or old == fingerprint_of(inputs):

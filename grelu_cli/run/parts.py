@@ -19,8 +19,8 @@ from grelu_cli.core.block import Block
 from grelu_cli.io.writers import WriterSpec, open_writer
 
 if TYPE_CHECKING:
-    from grelu_cli.io.resume import PartStore
     from grelu_cli.run.build import BuiltRun
+    from grelu_cli.run.resume import PartStore
 
 Chunk = tuple[int, int, int]  # (index, first unit, end unit)
 

@@ -29,9 +29,9 @@ def shard_batch(batch: int, option: str, total: int, n_shards: int) -> int:
 
 def check_cheap(job: PredictJob) -> None:
     """Every check before torch is imported: options, input files, output path and format."""
+    from grelu_cli.core.shards import parse_shard
     from grelu_cli.genome.inputs import check_input
     from grelu_cli.io.atomic import check_output
-    from grelu_cli.io.shards import parse_shard
 
     check_job(job)
     i = job.input
@@ -109,7 +109,7 @@ def _one_file(job: PredictJob) -> Path | None:
 
 def dry_run_predict(job: PredictJob) -> DryRunReport:
     """Check the input against the genome and model; predict nothing, write nothing."""
-    from grelu_cli.io.shards import parse_shard, shard_range
+    from grelu_cli.core.shards import parse_shard, shard_range
     from grelu_cli.run.build import load_and_prepare
 
     check_job(job)

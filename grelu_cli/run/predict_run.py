@@ -22,7 +22,7 @@ from grelu_cli.run.predict_checks import _one_file, _zarr_done, check_cheap, sha
 from grelu_cli.run.summary import PredictSummary, Recorder
 
 if TYPE_CHECKING:
-    from grelu_cli.io.shards import Shard
+    from grelu_cli.core.shards import Shard
     from grelu_cli.run.build import BuiltRun
 
 
@@ -40,8 +40,8 @@ class WindowRange:
 
 def run_predict(job: PredictJob, observer: RunObserver | None = None) -> PredictSummary:
     """Run ``job`` to its output; raises :mod:`grelu_cli.errors` exceptions, prints nothing."""
+    from grelu_cli.core.shards import parse_shard
     from grelu_cli.io.atomic import check_output
-    from grelu_cli.io.shards import parse_shard
     from grelu_cli.io.writers import output_paths
     from grelu_cli.run.build import finish_build, load_and_prepare
 
@@ -128,7 +128,7 @@ def _plan(job: PredictJob, run: BuiltRun, shard: Shard | None, devices: list[str
     """The shard's window range, on batch boundaries (:mod:`grelu_cli.run.batches`): the same
     bits in every run. A shard of a small run lowers ``auto``'s batch so that every shard
     gets work."""
-    from grelu_cli.io.shards import shard_range
+    from grelu_cli.core.shards import shard_range
     from grelu_cli.run.batches import run_batch_size
 
     total = run.inp.plan.count()
@@ -212,8 +212,8 @@ def _execute(job: PredictJob, run: BuiltRun, writer: Any, first_final: Path, spa
     counts = run.inp.counts().as_dict()
     with sigterm_as_interrupt():
         if job.chunked:
-            from grelu_cli.io.shards import compact_inputs, fingerprint_of
             from grelu_cli.run.chunked import ChunkPlan, run_chunked
+            from grelu_cli.run.identity import compact_inputs, fingerprint_of
             from grelu_cli.run.parts import TrackParts
 
             fp = fingerprint_of(inputs)

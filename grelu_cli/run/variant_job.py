@@ -122,7 +122,7 @@ def check_variant_job(job: VariantJob) -> None:
     check_chunk_size(run.chunk_size, job.chunk_option)
     check_options(job.options())  # the numeric ranges of run/limits.py
     if run.shard is not None:
-        from grelu_cli.io.shards import parse_shard
+        from grelu_cli.core.shards import parse_shard
 
         parse_shard(run.shard)
     if job.output_path:

@@ -18,7 +18,7 @@ from grelu_cli.run.observer import RunObserver
 from grelu_cli.run.parts import Chunk, PartWriter
 
 if TYPE_CHECKING:
-    from grelu_cli.io.resume import PartStore
+    from grelu_cli.run.resume import PartStore
     from grelu_cli.run.variant_job import VariantJob
     from grelu_cli.variants.plan import PlannedAllele, VariantCounts
     from grelu_cli.variants.scorer import AlleleResults

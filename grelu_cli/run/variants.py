@@ -85,8 +85,8 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     shard or resume). Raises :mod:`grelu_cli.errors` exceptions for bad options (2), bad
     input (3), missing files (4).
     """
+    from grelu_cli.core.shards import parse_shard
     from grelu_cli.genome.genome import Genome
-    from grelu_cli.io.shards import parse_shard
     from grelu_cli.predict.transform import activation_name
     from grelu_cli.run.fingerprint import check_finished, read_output_record, variant_inputs
     from grelu_cli.variants.scorer import group_size
@@ -128,7 +128,7 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     if shard is not None:  # whole groups per shard, as grelu predict's whole batches
         assert total is not None
         group, capped = _shard_group(job, batch, group, total, shard.count)
-        from grelu_cli.io.shards import shard_range
+        from grelu_cli.core.shards import shard_range
 
         lo, hi = shard_range(total, shard, group)
     record = _provenance(job, loaded, genome, source, predictor, seq_len, scores)

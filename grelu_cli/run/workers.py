@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.io.resume import PartStore
 from grelu_cli.run.config import PredictJob
 from grelu_cli.run.parts import Chunk, TrackParts, write_parts
+from grelu_cli.run.resume import PartStore
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def worker_jobs(
     fingerprint: str,
 ) -> list[WorkerShare]:
     """Interleave ``chunks`` over ``devices``: chunk ``j`` of the list to device ``j mod D``."""
-    from grelu_cli.io.shards import interleave
+    from grelu_cli.core.shards import interleave
 
     shares = []
     for d, picks in zip(devices, interleave(len(chunks), len(devices)), strict=True):

@@ -14,7 +14,7 @@ from grelu_cli.errors import OutputLockedError
 from grelu_cli.io.atomic import AtomicOutputs, partial_files
 from grelu_cli.io.fsafe import HOST
 from grelu_cli.io.lock import lock_path
-from grelu_cli.io.resume import PartStore
+from grelu_cli.run.resume import PartStore
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = (

@@ -27,9 +27,9 @@ from grelu_cli.io.fsafe import (
     state_path,
     write_json_atomic,
 )
-from grelu_cli.io.resume import PartStore
 from grelu_cli.io.zarr.markers import read_markers, write_marker
 from grelu_cli.io.zarr.schema import marker_dir, partial_store, rename_into_place
+from grelu_cli.run.resume import PartStore
 
 VICTIM = b"someone else's file\n"
 

@@ -16,7 +16,7 @@ from grelu_cli.errors import OutputWriteError
 from grelu_cli.io import lock as lock_module
 from grelu_cli.io.atomic import AtomicOutputs, partial_files
 from grelu_cli.io.oserrors import write_error
-from grelu_cli.io.resume import PartStore
+from grelu_cli.run.resume import PartStore
 
 REPO = Path(__file__).resolve().parents[2]
 from tests.workflow.wf_helpers import (  # noqa: E402
@@ -81,7 +81,7 @@ def test_no_space_while_committing_a_resume_chunk(tmp_path, monkeypatch) -> None
     final = tmp_path / "a.parquet"
     store = PartStore(final, {}, 2, resume=True)
     store.open()
-    import grelu_cli.io.resume as resume
+    import grelu_cli.run.resume as resume
 
     def full(path, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -83,7 +83,7 @@ def task_table():
 
 
 def shard_writer(store: Path, index: int, count: int, **kwargs):
-    from grelu_cli.io.shards import Shard, shard_range
+    from grelu_cli.core.shards import Shard, shard_range
     from grelu_cli.io.zarr import ZarrWriter
 
     windows = run_windows()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grelu_cli.model import inference
+from grelu_cli.model import inference_attention
 from grelu_cli.model.attention import Attention, EnformerAttention
 from grelu_cli.model.cpu_pool import ChannelsLastMaxPool1d, attention_pool_pairs
 from grelu_cli.model.inference import InferenceAttentionPool, optimize_for_inference
@@ -145,7 +145,7 @@ def test_attention_uses_sdpa_only_with_a_fused_kernel(
         calls = []
         real = F.scaled_dot_product_attention
         monkeypatch.setattr(
-            inference.F,
+            inference_attention.F,
             "scaled_dot_product_attention",
             lambda *a, _c=calls, _f=real, **k: _c.append(1) or _f(*a, **k),
         )
@@ -195,9 +195,11 @@ def test_wide_value_attention_in_head_groups_equals_plain(monkeypatch: pytest.Mo
     x = torch.randn(2, 20, 16)
     calls: list[int] = []
     real = torch.matmul
-    monkeypatch.setattr(inference, "_ATTN_BYTES", 1)
+    monkeypatch.setattr(inference_attention, "_ATTN_BYTES", 1)
     monkeypatch.setattr(
-        inference.torch, "matmul", lambda a, b, _c=calls, _f=real: _c.append(1) or _f(a, b)
+        inference_attention.torch,
+        "matmul",
+        lambda a, b, _c=calls, _f=real: _c.append(1) or _f(a, b),
     )
     with torch.inference_mode():
         got = fast(x)

@@ -78,7 +78,7 @@ def test_all_gpus_equal_one_gpu(ws, tmp_path):
 
 def test_chunks_are_interleaved_over_workers(tmp_path):
     from grelu_cli import api
-    from grelu_cli.io.resume import PartStore
+    from grelu_cli.run.resume import PartStore
     from grelu_cli.run.workers import worker_jobs
 
     job = api.job(model="m.ckpt", output=str(tmp_path / "o.parquet"), devices="cuda:0,cuda:1")

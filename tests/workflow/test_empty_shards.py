@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from grelu_cli.io.shards import parse_shard, shard_range
+from grelu_cli.core.shards import parse_shard, shard_range
 from tests.workflow.wf_helpers import grelu_cmd, subprocess_env
 
 N_WINDOWS, N_SHARDS = 30, 8

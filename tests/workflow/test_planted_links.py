@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grelu_cli.io.shards import parse_shard, shard_range
+from grelu_cli.core.shards import parse_shard, shard_range
 from tests.variants.helpers import REF, copy_genome
 from tests.workflow.wf_helpers import Workspace, grelu_cmd, subprocess_env
 

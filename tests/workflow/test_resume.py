@@ -13,7 +13,7 @@ import pytest
 
 from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
 from grelu_cli.io.lock import lock_path
-from grelu_cli.io.resume import PartStore
+from grelu_cli.run.resume import PartStore
 from tests.workflow.wf_helpers import (
     bigwig_values,
     grelu_cmd,

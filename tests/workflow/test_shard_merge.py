@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from grelu_cli.io.shards import Shard, chunk_ranges, interleave, parse_shard, shard_range
+from grelu_cli.core.shards import Shard, chunk_ranges, interleave, parse_shard, shard_range
 from tests.workflow.wf_helpers import bigwig_values, invoke, metadata, ok, read_table
 
 # Options that say only where/how a run goes; merge keeps shard 0's (documented).

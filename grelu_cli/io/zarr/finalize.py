@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from grelu_cli.core.shards import Shard, shard_range
 from grelu_cli.errors import InputDataError
 from grelu_cli.io.provenance import to_json
-from grelu_cli.io.shards import Shard, shard_range
 from grelu_cli.io.zarr.markers import (
     clipped_by_window,
     done_mask,

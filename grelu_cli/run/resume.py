@@ -164,7 +164,7 @@ class PartStore:
         return data
 
     def _check(self, manifest: dict[str, Any]) -> None:
-        from grelu_cli.io.shards import fingerprint_differences
+        from grelu_cli.run.identity import fingerprint_differences
 
         for key, what in self.labels.items():
             if manifest.get(key) != self.identity.get(key):
