@@ -159,14 +159,14 @@ def cpu() -> float:
 def make_writer(kind: str, out: Path, n: int, tasks: int, bins: int) -> Any:
     names = task_names(tasks)
     if kind.startswith("zarr"):
-        from grelu_cli.io.zarr import ZarrWriter
+        from grelu_cli.io.formats.zarr import ZarrWriter
 
         return ZarrWriter(
             out, names, windows=windows(n, bins), bin_layout=layout(bins),
             dtype="float16" if kind == "zarr16" else "float32", metadata={"bench": True},
             fingerprint="bench",
         )  # fmt: skip
-    from grelu_cli.io.parquet import ParquetWriter
+    from grelu_cli.io.formats.parquet import ParquetWriter
 
     return ParquetWriter(out, names, layout=kind)
 

@@ -146,7 +146,7 @@ def job(
     :func:`predict_arrays`, which report their progress and warnings to it; ``job()`` and
     :func:`check` run nothing and do not take it.
     """
-    from grelu_cli.io.writers import format_for
+    from grelu_cli.io.formats.registry import format_for
 
     out = str(output)
     if isinstance(tasks, str):

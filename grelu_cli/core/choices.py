@@ -24,8 +24,9 @@ DEVICES = ("auto", "cpu", "cuda")
 LOG_FORMATS = ("text", "json")
 #: Value types of a dense zarr store (float16 clips finite values beyond +-65,504).
 DTYPES = ("float32", "float16")
-#: Output formats: the writer registry's names in its order (``grelu_cli.io.writers.FORMATS``,
-#: kept equal by a test), listed here so that the CLI's help need not import io.
+#: Output formats: the writer registry's names in its order
+#: (``grelu_cli.io.formats.registry.FORMATS``, kept equal by a test), listed here so that the
+#: CLI's help need not import io.
 FORMATS = ("parquet", "bigwig", "zarr")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from grelu_cli.core.alias import ChromResolver
-from grelu_cli.io.gtf import ExonRecord, read_exons
+from grelu_cli.io.readers.gtf import ExonRecord, read_exons
 
 # gene_id versions: ENSG00000141510.18 -> ENSG00000141510 (also before GENCODE's _PAR_Y).
 _VERSION = re.compile(r"\.\d+(?=(_PAR_[XY])?$)")
@@ -146,7 +146,7 @@ def _max_len(chrom: np.ndarray, length: np.ndarray, n_chroms: int) -> np.ndarray
 
 
 def build_gene_index(records: Iterable[ExonRecord]) -> GeneIndex:
-    """Index the exons of a stream of records (see :func:`grelu_cli.io.gtf.read_exons`)."""
+    """Index the exons of a stream of records (see :func:`grelu_cli.io.readers.gtf.read_exons`)."""
     genes: dict[str, int] = {}
     chroms: dict[str, int] = {}
     strands: dict[str, int] = {}

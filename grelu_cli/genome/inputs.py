@@ -27,8 +27,8 @@ from grelu_cli.genome.table import (
     table_from_regions,
 )
 from grelu_cli.genome.validate import validate
-from grelu_cli.io.fasta import FastaSource
-from grelu_cli.io.regions import parse_region
+from grelu_cli.io.readers.fasta import FastaSource
+from grelu_cli.io.readers.regions import parse_region
 
 
 @dataclass

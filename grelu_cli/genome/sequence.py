@@ -13,7 +13,7 @@ from grelu_cli.core.window import Window
 from grelu_cli.genome.encode import one_hot_batch, reverse_complement
 from grelu_cli.genome.genome import Genome
 from grelu_cli.genome.table import RegionTable
-from grelu_cli.io.fasta import FastaRecords
+from grelu_cli.io.readers.fasta import FastaRecords
 
 
 class WindowSequences:

@@ -18,10 +18,10 @@ import numpy as np
 
 from grelu_cli.genome.genome import Genome
 from grelu_cli.genome.report import ValidationReport
-from grelu_cli.io.bed import read_bed
-from grelu_cli.io.fasta import FastaSource
-from grelu_cli.io.regions import RegionSpec
-from grelu_cli.io.textfile import display_name
+from grelu_cli.io.readers.bed import read_bed
+from grelu_cli.io.readers.fasta import FastaSource
+from grelu_cli.io.readers.regions import RegionSpec
+from grelu_cli.io.readers.textfile import display_name
 
 #: Unknown-chromosome line numbers kept per name (the count keeps growing past this).
 _KEEP_LINES = 5

@@ -1,7 +1,8 @@
 """Run a writer's ``write`` calls on a background thread, so writing overlaps the next batch.
 
 :class:`BackgroundWriter` wraps any writer context manager with a ``write(block)`` method
-(:class:`~grelu_cli.io.parquet.ParquetWriter`, :class:`~grelu_cli.io.bigwig.BigWigWriter`).
+(:class:`~grelu_cli.io.formats.parquet.ParquetWriter`,
+:class:`~grelu_cli.io.formats.bigwig.BigWigWriter`).
 The main loop hands each block over and goes on with the model; one thread writes the blocks
 in the order given. At most ``max_pending`` blocks wait, so memory stays bounded when the
 writer is slower than the model. Opening and closing (``__enter__``/``__exit__``) stay on the

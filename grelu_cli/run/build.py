@@ -179,7 +179,7 @@ def provenance(job: PredictJob, run: BuiltRun) -> dict[str, Any]:
     """The output's provenance record: model, genome, options, counts, geometry, versions."""
     import torch
 
-    from grelu_cli.io.provenance import build_provenance
+    from grelu_cli.io.formats.provenance import build_provenance
 
     loaded, inp = run.loaded, run.inp
     return build_provenance(

@@ -30,7 +30,7 @@ from grelu_cli.core.choices import (
     check_choice,
 )
 from grelu_cli.errors import UsageError
-from grelu_cli.io.writers import has_suffix
+from grelu_cli.io.formats.registry import has_suffix
 from grelu_cli.run.limits import check_options
 
 

@@ -28,7 +28,7 @@ INPUT_LABELS = {
 
 def predict_inputs(job: PredictJob, run: BuiltRun, target: dict[str, Any]) -> dict[str, Any]:
     """What a ``grelu predict`` run's fingerprint covers."""
-    from grelu_cli.io.provenance import sha256_file
+    from grelu_cli.io.formats.provenance import sha256_file
     from grelu_cli.run.identity import fingerprint_inputs, table_digest
 
     inp = run.inp
@@ -50,7 +50,7 @@ def variant_inputs(
 ) -> dict[str, Any]:
     """What a ``grelu variants`` run's fingerprint covers: the variant file's contents (not
     its path) instead of a region table."""
-    from grelu_cli.io.provenance import sha256_file
+    from grelu_cli.io.formats.provenance import sha256_file
     from grelu_cli.run.identity import fingerprint_inputs
 
     options = job.options()
@@ -80,8 +80,8 @@ def record_fingerprint(record: dict[str, Any], inputs: dict[str, Any]) -> str:
 def read_output_record(path: Path) -> dict[str, Any] | None:
     """The provenance record of a finished parquet file or zarr store (None for files that
     carry none, such as bigWig tracks, or that cannot be read)."""
-    from grelu_cli.io.merge import read_record
-    from grelu_cli.io.writers import has_suffix
+    from grelu_cli.io.formats.merge import read_record
+    from grelu_cli.io.formats.registry import has_suffix
 
     if not (path.is_dir() or has_suffix(path, "parquet")):
         return None

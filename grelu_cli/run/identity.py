@@ -76,7 +76,7 @@ def fingerprint_inputs(
         options: every CLI option; :data:`RUN_ONLY_OPTIONS` are left out.
         target: what the output is (format, layout, overlap mode...).
     """
-    from grelu_cli.io.provenance import jsonable
+    from grelu_cli.io.formats.provenance import jsonable
 
     record = {
         "weights_sha256": weights_sha256,

@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from grelu_cli.errors import GreluCliError, UsageError
-from grelu_cli.io.merge import (
+from grelu_cli.io.formats.merge import (
     check_outputs_not_inputs,
     merged_blocks,
     merged_record,
     order_shards,
 )
-from grelu_cli.io.writers import WriterSpec, has_suffix, open_writer, output_paths
+from grelu_cli.io.formats.registry import WriterSpec, has_suffix, open_writer, output_paths
 
 
 def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> list[str]:
@@ -69,7 +69,7 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
 
 def is_store(inputs: list[str]) -> bool:
     """Whether ``inputs`` is one zarr store (``grelu merge preds.zarr``)."""
-    from grelu_cli.io.zarr import is_zarr_path, read_record
+    from grelu_cli.io.formats.zarr import is_zarr_path, read_record
 
     if len(inputs) != 1 or not is_zarr_path(inputs[0]):
         return False
@@ -82,7 +82,7 @@ def is_store(inputs: list[str]) -> bool:
 def finalize(path: str) -> dict[str, Any]:
     """Complete a zarr store its shards wrote (every window done, counts, ``complete``);
     returns its final record. A finished store is left as it is."""
-    from grelu_cli.io.zarr import finalize_store
+    from grelu_cli.io.formats.zarr import finalize_store
 
     return finalize_store(path)
 
@@ -98,8 +98,8 @@ def store_to_tracks(
 ) -> tuple[list[str], int]:
     """bigWig files (one per task of ``tasks``, all when None) from a zarr store, finalizing
     it first if its shards are all written; returns (files, NaN/inf values not written)."""
-    from grelu_cli.io.writers import format_for
-    from grelu_cli.io.zarr import read_record, store_to_bigwig
+    from grelu_cli.io.formats.registry import format_for
+    from grelu_cli.io.formats.zarr import read_record, store_to_bigwig
 
     if format_for(output, fmt) != "bigwig":
         raise UsageError(

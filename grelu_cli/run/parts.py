@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grelu_cli.core.block import Block
-from grelu_cli.io.writers import WriterSpec, open_writer
+from grelu_cli.io.formats.registry import WriterSpec, open_writer
 
 if TYPE_CHECKING:
     from grelu_cli.run.build import BuiltRun
@@ -173,7 +173,7 @@ class TrackParts:
         return n * self.run.seq_len
 
     def stitch(self, store: PartStore) -> None:
-        from grelu_cli.io.merge import parquet_blocks
+        from grelu_cli.io.formats.merge import parquet_blocks
 
         with self.final as writer:
             for k in range(store.n_chunks):

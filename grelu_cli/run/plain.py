@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grelu_cli.io.writers import Writer
+from grelu_cli.io.formats.registry import Writer
 from grelu_cli.run.chunked import discard_partial_run
 from grelu_cli.run.observer import RunObserver
 

@@ -31,7 +31,7 @@ def check_cheap(job: PredictJob) -> None:
     """Every check before torch is imported: options, input files, output path and format."""
     from grelu_cli.core.shards import parse_shard
     from grelu_cli.genome.inputs import check_input
-    from grelu_cli.io.atomic import check_output
+    from grelu_cli.io.fs.atomic import check_output
 
     check_job(job)
     i = job.input
@@ -63,7 +63,7 @@ def _check_track_files(job: PredictJob) -> None:
     writing into a directory of earlier tracks needs ``overwrite`` (or a new directory).
     """
     from grelu_cli.errors import OutputExistsError
-    from grelu_cli.io.writers import get_format
+    from grelu_cli.io.formats.registry import get_format
 
     out = job.output.output
     suffixes = get_format(job.output.format).suffixes
@@ -85,7 +85,7 @@ def _check_track_files(job: PredictJob) -> None:
 
 def _zarr_done(job: PredictJob) -> bool:
     """Cheap check of a zarr output; True when ``resume`` finds the store finished."""
-    from grelu_cli.io.zarr import check_zarr_output
+    from grelu_cli.io.formats.zarr import check_zarr_output
 
     return check_zarr_output(
         job.output.output,
@@ -97,7 +97,7 @@ def _zarr_done(job: PredictJob) -> bool:
 
 def _one_file(job: PredictJob) -> Path | None:
     """The single output file, when it is known without the model's task names."""
-    from grelu_cli.io.writers import get_format, has_suffix
+    from grelu_cli.io.formats.registry import get_format, has_suffix
 
     out = job.output.output
     if job.writes_parquet or not get_format(job.output.format).tracks:

@@ -41,8 +41,8 @@ class WindowRange:
 def run_predict(job: PredictJob, observer: RunObserver | None = None) -> PredictSummary:
     """Run ``job`` to its output; raises :mod:`grelu_cli.errors` exceptions, prints nothing."""
     from grelu_cli.core.shards import parse_shard
-    from grelu_cli.io.atomic import check_output
-    from grelu_cli.io.writers import output_paths
+    from grelu_cli.io.formats.registry import output_paths
+    from grelu_cli.io.fs.atomic import check_output
     from grelu_cli.run.build import finish_build, load_and_prepare
 
     obs = observer if observer is not None else SilentObserver()
@@ -147,7 +147,7 @@ def _plan(job: PredictJob, run: BuiltRun, shard: Shard | None, devices: list[str
 
 def _size_warning(job: PredictJob, run: BuiltRun, span: WindowRange, rec: Recorder) -> None:
     if job.writes_parquet and not job.shard_file:
-        from grelu_cli.io.sizes import parquet_size_warning
+        from grelu_cli.io.formats.sizes import parquet_size_warning
 
         message = parquet_size_warning(
             layout=_target(job)["layout"], windows=span.hi - span.lo,
@@ -162,7 +162,7 @@ def _open_writer(job: PredictJob, run: BuiltRun, fmt: str, span: WindowRange,
                  shard: Shard | None, target: dict[str, Any], inputs: dict[str, Any]
                  ) -> Any:  # fmt: skip
     """The output's writer (not yet entered), its metadata the run's provenance."""
-    from grelu_cli.io.writers import WriterSpec, open_writer
+    from grelu_cli.io.formats.registry import WriterSpec, open_writer
     from grelu_cli.run.build import provenance
     from grelu_cli.run.fingerprint import record_fingerprint
 
@@ -256,7 +256,7 @@ def _device_runner(job: PredictJob, devices: list[str], layout: str, fp: str) ->
 
 def _summary(job: PredictJob, writer: Any, span: WindowRange, shard: Shard | None,
              counts: dict[str, int], rec: Recorder, t0: float) -> PredictSummary:  # fmt: skip
-    from grelu_cli.io.writers import write_report
+    from grelu_cli.io.formats.registry import write_report
     from grelu_cli.predict.augment import augmentations
 
     report = write_report(writer)

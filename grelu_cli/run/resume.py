@@ -6,7 +6,7 @@ in ``DIR/.NAME.partial.parts/``; then the manifest ``DIR/.NAME.partial.manifest.
 rewritten atomically (temporary file, fsync, ``os.replace``) to list it. Only chunks the
 manifest lists count: a part file written just before a kill, but not yet listed, is
 predicted again. When every chunk is done the parts are stitched, in order, into the final
-output (see :mod:`grelu_cli.io.merge`), which is renamed into place; then the parts and
+output (see :mod:`grelu_cli.io.formats.merge`), which is renamed into place; then the parts and
 manifest are deleted. Nothing here ever has a final output's name, so a partial run is
 never mistaken for a finished one.
 
@@ -16,10 +16,10 @@ chunks are whole multiples of: a model batch of windows, a group of records), ou
 tasks), and the fingerprint's inputs: resuming with a different model, input or options is
 refused, naming the option the user typed (the job kind passes its names in ``labels``).
 
-The store holds the output's lock (:mod:`grelu_cli.io.lock`) from :meth:`PartStore.open` to
+The store holds the output's lock (:mod:`grelu_cli.io.fs.lock`) from :meth:`PartStore.open` to
 :meth:`PartStore.discard` (or process exit), so a second process cannot write the same parts or
 manifest; its names stay fixed so that a later ``--resume`` (a new process) finds them. Only the
-final file's temporary name is unique per process (:mod:`grelu_cli.io.atomic`).
+final file's temporary name is unique per process (:mod:`grelu_cli.io.fs.atomic`).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import UsageError
-from grelu_cli.io import lock
-from grelu_cli.io.atomic import manifest_path, parts_path
-from grelu_cli.io.fsafe import check_own, ensure_dir, make_parents, remove_stale, remove_tree
-from grelu_cli.io.fsafe import write_json_atomic as write_json_atomic
-from grelu_cli.io.oserrors import writing
+from grelu_cli.io.fs import lock
+from grelu_cli.io.fs.atomic import manifest_path, parts_path
+from grelu_cli.io.fs.fsafe import check_own, ensure_dir, make_parents, remove_stale, remove_tree
+from grelu_cli.io.fs.fsafe import write_json_atomic as write_json_atomic
+from grelu_cli.io.fs.oserrors import writing
 
 MANIFEST_VERSION = 2
 # What must match for a partial run to be continued (manifest key -> how messages name it;

@@ -85,7 +85,7 @@ class VariantJob:
 def variant_format(output: str) -> str | None:
     """The format of ``output``'s suffix among those the writer registry can write variant
     results in (``parquet``, ``zarr``), or None."""
-    from grelu_cli.io.writers import kind_format
+    from grelu_cli.io.formats.registry import kind_format
 
     return kind_format(output, "variants")
 
@@ -143,8 +143,9 @@ def check_variant_output(job: VariantJob) -> str:
 
 
 def open_input(job: VariantJob) -> Any:
-    """The :class:`~grelu_cli.io.vcf.VariantSource` with ``--region``/``--chrom`` applied."""
-    from grelu_cli.io.vcf import RegionFilter, check_region_options, open_variants
+    """The :class:`~grelu_cli.io.readers.vcf.VariantSource` with ``--region``/``--chrom``
+    applied."""
+    from grelu_cli.io.readers.vcf import RegionFilter, check_region_options, open_variants
 
     v = job.variant
     regions = check_region_options(v.region, v.chrom)

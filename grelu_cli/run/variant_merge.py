@@ -15,16 +15,16 @@ from grelu_cli.run.variant_job import output_format
 def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
                          overwrite: bool = False) -> list[str]:  # fmt: skip
     """Write the shards of one ``grelu variants --shard`` run (checked and ordered by
-    :func:`grelu_cli.io.merge.order_shards`) as one output: the unsharded run's rows (and,
+    :func:`grelu_cli.io.formats.merge.order_shards`) as one output: the unsharded run's rows (and,
     for parquet, row groups); its counts are the shards' summed. Parquet shards merge into
     parquet (or, long layout, a zarr store), zarr shards into a zarr store (or long parquet).
     """
     import pyarrow.parquet as pq
 
-    from grelu_cli.io.merge import merged_record
-    from grelu_cli.io.variant_parquet import table_block
-    from grelu_cli.io.variant_zarr import read_variant_store
-    from grelu_cli.io.writers import WriterSpec, open_writer
+    from grelu_cli.io.formats.merge import merged_record
+    from grelu_cli.io.formats.registry import WriterSpec, open_writer
+    from grelu_cli.io.formats.variant_parquet import table_block
+    from grelu_cli.io.formats.variant_zarr import read_variant_store
 
     fmt = output_format(output)
     out = shards[0][1]["output"]

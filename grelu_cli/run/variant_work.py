@@ -57,7 +57,7 @@ class AlleleScoring:
 
     def writer(self, path: str | Path, metadata: dict[str, Any], part: bool = False) -> Any:
         """The output's writer, or (``part``) a resume part's (always parquet)."""
-        from grelu_cli.io.writers import WriterSpec, open_writer
+        from grelu_cli.io.formats.registry import WriterSpec, open_writer
 
         out = self.job.output
         spec = WriterSpec(
@@ -71,7 +71,7 @@ class AlleleScoring:
     def write_table(self, writer: Any, table: Any) -> None:
         """Rows read back from a part or shard into ``writer``: as they are into a parquet
         writer (its row groups as if written there), as blocks into any other format."""
-        from grelu_cli.io.variant_parquet import table_block
+        from grelu_cli.io.formats.variant_parquet import table_block
 
         if hasattr(writer, "write_table"):
             writer.write_table(table)
@@ -168,7 +168,7 @@ class AlleleParts:
     def stitch(self, store: PartStore) -> None:
         import pyarrow.parquet as pq
 
-        from grelu_cli.io.merge import read_record
+        from grelu_cli.io.formats.merge import read_record
 
         s = self.scoring
         windows = 0

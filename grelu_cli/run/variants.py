@@ -6,7 +6,7 @@ through a :class:`~grelu_cli.run.observer.RunObserver` like ``grelu predict``, a
 input. The model and predictor are built from the job's shared parts by
 :mod:`grelu_cli.run.build`; shards, the chunk engine (``resume``), the plain run and the
 writers are the engine's (:mod:`grelu_cli.run.chunked`, :mod:`grelu_cli.run.plain`,
-:mod:`grelu_cli.io.writers`), the variant work is :mod:`grelu_cli.run.variant_work`.
+:mod:`grelu_cli.io.formats.registry`), the variant work is :mod:`grelu_cli.run.variant_work`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _finished(output: str, fmt: str) -> bool:
     it is this run's)."""
     if fmt != "zarr":
         return Path(output).is_file()
-    from grelu_cli.io.zarr.read import read_record
+    from grelu_cli.io.formats.zarr.read import read_record
 
     try:
         record = read_record(output)
@@ -171,8 +171,8 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
 
 def _check_writable(job: VariantJob, output: str, fmt: str) -> None:
     """The output may be written (or, with ``resume``, continued)."""
-    from grelu_cli.io.atomic import check_output
-    from grelu_cli.io.variant_zarr import check_variant_store_output
+    from grelu_cli.io.formats.variant_zarr import check_variant_store_output
+    from grelu_cli.io.fs.atomic import check_output
 
     if fmt == "zarr":
         check_variant_store_output(output, overwrite=job.output.overwrite)
@@ -317,7 +317,7 @@ def _provenance(
 ) -> dict[str, Any]:
     import torch
 
-    from grelu_cli.io.provenance import build_provenance
+    from grelu_cli.io.formats.provenance import build_provenance
 
     return build_provenance(
         model=loaded.name,

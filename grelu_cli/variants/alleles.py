@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.vcf import VariantRecord
+from grelu_cli.io.readers.vcf import VariantRecord
 
 VARIANT_TYPES = ("snv", "mnv", "ins", "del")
 #: Why an allele was not scored (counted in the summary and the output metadata).

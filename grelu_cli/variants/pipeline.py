@@ -20,7 +20,7 @@ import numpy as np
 from grelu_cli.core.variant_block import VariantBlock
 from grelu_cli.errors import InputDataError
 from grelu_cli.genome.genome import Genome
-from grelu_cli.io.vcf import VariantRecord
+from grelu_cli.io.readers.vcf import VariantRecord
 from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN, Skipped, split_alleles
 from grelu_cli.variants.plan import AllelePlanner, PlannedAllele, VariantCounts
 from grelu_cli.variants.scorer import AlleleResults, VariantScorer

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from grelu_cli.errors import MissingResourceError, UsageError
-from grelu_cli.io.atomic import atomic_path
-from grelu_cli.io.regions import RegionSpec
+from grelu_cli.io.fs.atomic import atomic_path
+from grelu_cli.io.readers.regions import RegionSpec
 from grelu_cli.viz.tracks import Feature, Track
 
 INSTALL_HINT = "pip install 'grelu-cli[plot]'"

@@ -23,7 +23,7 @@ def plot(
     """Draw the tracks of ``inputs`` (bigWigs, a bigWig folder, parquet or a zarr store) over
     ``region`` (``chr:start-end``, 1-based inclusive) into ``output``, with the intervals of
     ``bed`` underneath: (the file written, number of tracks, region length in bp)."""
-    from grelu_cli.io.regions import parse_region
+    from grelu_cli.io.readers.regions import parse_region
     from grelu_cli.viz.draw import check_figure, output_format, plot_region, require_matplotlib
     from grelu_cli.viz.tracks import read_features, read_tracks
 

@@ -10,7 +10,8 @@ store), so names do not matter; any other directory stands for the bigWig files 
 
 Track names: a bigWig file's stem (``out/motif_a.bw`` -> ``motif_a``), a parquet file's or
 zarr store's task names. ``--tasks`` matches either the name or its file-safe form
-(:func:`grelu_cli.io.bigwig.safe_task_name`), so the same ``--tasks`` works for both outputs.
+(:func:`grelu_cli.io.formats.bigwig.safe_task_name`), so the same ``--tasks`` works for both
+outputs.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
-from grelu_cli.io.bed import read_bed
-from grelu_cli.io.bigwig import BIGWIG_SUFFIXES, safe_task_name
-from grelu_cli.io.regions import RegionSpec
+from grelu_cli.io.formats.bigwig import BIGWIG_SUFFIXES, safe_task_name
+from grelu_cli.io.readers.bed import read_bed
+from grelu_cli.io.readers.regions import RegionSpec
 from grelu_cli.viz.bigwig_check import BIGWIG_MAGIC, check_bigwig_layout, damaged
 from grelu_cli.viz.quiet import c_stderr_silenced
 
@@ -261,7 +262,7 @@ def read_parquet(
     if long:
         names = _unique_tasks(path)
     else:
-        from grelu_cli.io.parquet import WIDE_LEADING_COLUMNS
+        from grelu_cli.io.formats.parquet import WIDE_LEADING_COLUMNS
 
         names = [c for c in cols if c not in WIDE_LEADING_COLUMNS]
     chosen = _pick(names, tasks)
@@ -318,7 +319,7 @@ def read_zarr(
 
     Reads only the windows that overlap the region and the selected tasks' chunks.
     """
-    from grelu_cli.io.zarr import open_store
+    from grelu_cli.io.formats.zarr import open_store
 
     store = open_store(path)
     names = store.tasks

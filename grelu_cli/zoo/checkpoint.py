@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from grelu_cli.errors import InputDataError, OutputExistsError, UnsafeCheckpointError
-from grelu_cli.io.oserrors import write_error, writing
+from grelu_cli.io.fs.oserrors import write_error, writing
 
 # Lightning format version written into built checkpoints (only read by Lightning's migration
 # code, which leaves checkpoints at or above its own version untouched).

@@ -104,6 +104,6 @@ def test_cli_format_choices_are_the_writer_registry():
     """The CLI takes the format names from core (it may not import io): they must be the
     registry's."""
     from grelu_cli.core.choices import FORMATS
-    from grelu_cli.io.writers import FORMATS as REGISTERED
+    from grelu_cli.io.formats.registry import FORMATS as REGISTERED
 
     assert FORMATS == REGISTERED

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from grelu_cli.cli import app
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
-from grelu_cli.io.bigwig import BigWigWriter
-from grelu_cli.io.parquet import ParquetWriter
-from grelu_cli.io.regions import parse_region
+from grelu_cli.io.formats.bigwig import BigWigWriter
+from grelu_cli.io.formats.parquet import ParquetWriter
+from grelu_cli.io.readers.regions import parse_region
 from grelu_cli.viz.draw import downsample
 from grelu_cli.viz.tracks import read_tracks
 

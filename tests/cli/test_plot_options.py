@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grelu_cli.genome.bins import BinLayout
-from grelu_cli.io.bigwig import BigWigWriter
-from grelu_cli.io.variant_parquet import VARIANT_COLUMNS, VariantParquetWriter
-from grelu_cli.io.variant_zarr import VariantZarrWriter
-from grelu_cli.io.zarr import ZarrWriter
+from grelu_cli.io.formats.bigwig import BigWigWriter
+from grelu_cli.io.formats.variant_parquet import VARIANT_COLUMNS, VariantParquetWriter
+from grelu_cli.io.formats.variant_zarr import VariantZarrWriter
+from grelu_cli.io.formats.zarr import ZarrWriter
 from grelu_cli.viz.draw import LIMITS, MAX_PIXELS
 from tests.cli.test_plot import CHROMS, TASKS, WINDOWS, _block, one_line_error, png_size, run
 

@@ -141,8 +141,8 @@ def _interrupt(*args, **kwargs):
 
 @pytest.mark.parametrize("fmt", ["parquet", "bigwig"])
 def test_interrupt_in_loop_cleans_up_and_exits_130(env, tmp_path, monkeypatch, fmt):
-    from grelu_cli.io.bigwig import BigWigWriter
-    from grelu_cli.io.parquet import ParquetWriter
+    from grelu_cli.io.formats.bigwig import BigWigWriter
+    from grelu_cli.io.formats.parquet import ParquetWriter
 
     monkeypatch.setattr(ParquetWriter if fmt == "parquet" else BigWigWriter, "write", _interrupt)
     out = tmp_path / "p.parquet" if fmt == "parquet" else f"{tmp_path}/bw/"
@@ -152,7 +152,7 @@ def test_interrupt_in_loop_cleans_up_and_exits_130(env, tmp_path, monkeypatch, f
 
 
 def test_interrupt_prints_one_error_line(env, tmp_path, monkeypatch):
-    from grelu_cli.io.parquet import ParquetWriter
+    from grelu_cli.io.formats.parquet import ParquetWriter
 
     monkeypatch.setattr(ParquetWriter, "write", _interrupt)
     r = invoke("predict", "-m", env.model, "--bed", env.clean, "-g", env.genome,

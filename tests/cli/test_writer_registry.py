@@ -1,4 +1,4 @@
-"""A new output format is one module plus one registry entry (io/writers.py): predict finds
+"""A new output format is one module plus one registry entry (io/formats/registry.py): predict finds
 it by name and by file suffix, and writes through it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from grelu_cli import api
 from grelu_cli.errors import UsageError
-from grelu_cli.io import writers
+from grelu_cli.io.formats import writers
 from tests.cli.predict_helpers import TASKS, Env, read_parquet
 
 

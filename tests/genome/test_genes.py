@@ -15,7 +15,7 @@ from grelu_cli.genome.genes import (
     select_genes,
     unversioned,
 )
-from grelu_cli.io.gtf import ExonRecord
+from grelu_cli.io.readers.gtf import ExonRecord
 from tests.genes.annotation import GENES, expected_exons, write_annotation
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from grelu_cli.core.block import Block
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.writers import WriterSpec
+from grelu_cli.io.formats.registry import WriterSpec
+from grelu_cli.io.fs.atomic import AllOrNothing, AtomicOutputs
 
 
 class NpzWriter(AllOrNothing):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import OutputExistsError, UsageError
-from grelu_cli.io.atomic import (
+from grelu_cli.io.fs.atomic import (
     AtomicOutputs,
     atomic_path,
     manifest_path,
@@ -16,8 +16,8 @@ from grelu_cli.io.atomic import (
     partial_path,
     scratch_path,
 )
-from grelu_cli.io.fsafe import HOST
-from grelu_cli.io.lock import lock_path
+from grelu_cli.io.fs.fsafe import HOST
+from grelu_cli.io.fs.lock import lock_path
 
 
 def test_naming_scheme():

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import OutputLockedError
-from grelu_cli.io.atomic import AtomicOutputs, partial_files
-from grelu_cli.io.fsafe import HOST
-from grelu_cli.io.lock import lock_path
+from grelu_cli.io.fs.atomic import AtomicOutputs, partial_files
+from grelu_cli.io.fs.fsafe import HOST
+from grelu_cli.io.fs.lock import lock_path
 from grelu_cli.run.resume import PartStore
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = (
-    "import sys; from grelu_cli.io.lock import acquire; acquire(sys.argv[1]); "
+    "import sys; from grelu_cli.io.fs.lock import acquire; acquire(sys.argv[1]); "
     "print('ready', flush=True); sys.stdin.read()"
 )
 

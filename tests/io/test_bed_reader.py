@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import InputDataError, MissingResourceError
-from grelu_cli.io.bed import BedRecord, read_bed
+from grelu_cli.io.readers.bed import BedRecord, read_bed
 
 INPUT = Path(__file__).parents[1] / "data" / "input"
 
@@ -43,7 +43,7 @@ def test_stdin_monkeypatched(monkeypatch) -> None:
 
 def test_stdin_subprocess() -> None:
     code = (
-        "from grelu_cli.io.bed import read_bed\n"
+        "from grelu_cli.io.readers.bed import read_bed\n"
         "print(sum(r.end - r.start for r in read_bed('-')))\n"
     )
     out = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, OutputExistsError, UsageError
-from grelu_cli.io.bigwig import BigWigWriter, bigwig_paths, safe_task_name, task_file_stems
+from grelu_cli.io.formats.bigwig import BigWigWriter, bigwig_paths, safe_task_name, task_file_stems
 
 CHROMS = [("chr2", 300), ("chr10", 120), ("chr1", 500), ("chrM", 40)]  # index order, unsorted
 TASKS = ["plus", "minus"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grelu_cli.io.bigwig import bigwig_paths, safe_task_name, task_file_stems
+from grelu_cli.io.formats.bigwig import bigwig_paths, safe_task_name, task_file_stems
 from tests.workflow.wf_helpers import (
     CHROM_SIZES,
     MODEL_PARAMS,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.fasta import FastaRecords, FastaSource
+from grelu_cli.io.readers.fasta import FastaRecords, FastaSource
 
 INPUT = Path(__file__).parents[1] / "data" / "input"
 

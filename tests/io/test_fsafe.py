@@ -1,5 +1,6 @@
 """The one temporary-name scheme, the one stale-file cleaner, and never following a planted
-symbolic link (io/fsafe.py, io/lock.py, io/atomic.py): real files, links, FIFOs, processes."""
+symbolic link (io/fs/fsafe.py, io/fs/lock.py, io/fs/atomic.py): real files, links, FIFOs,
+processes."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import OutputExistsError, UsageError
-from grelu_cli.io import lock
-from grelu_cli.io.atomic import AtomicOutputs, check_output, manifest_path, parts_path
-from grelu_cli.io.fsafe import (
+from grelu_cli.io.formats.zarr.markers import read_markers, write_marker
+from grelu_cli.io.formats.zarr.schema import marker_dir, partial_store, rename_into_place
+from grelu_cli.io.fs import lock
+from grelu_cli.io.fs.atomic import AtomicOutputs, check_output, manifest_path, parts_path
+from grelu_cli.io.fs.fsafe import (
     HOST,
     ensure_dir,
     make_dir,
@@ -27,8 +30,6 @@ from grelu_cli.io.fsafe import (
     state_path,
     write_json_atomic,
 )
-from grelu_cli.io.zarr.markers import read_markers, write_marker
-from grelu_cli.io.zarr.schema import marker_dir, partial_store, rename_into_place
 from grelu_cli.run.resume import PartStore
 
 VICTIM = b"someone else's file\n"
@@ -175,7 +176,7 @@ def test_scratch_folder_planted_as_a_link(tmp_path: Path, victim: Path) -> None:
 
 
 def test_a_writer_whose_open_fails_half_way_leaves_nothing(tmp_path: Path, victim: Path) -> None:
-    from grelu_cli.io.bigwig import BigWigWriter
+    from grelu_cli.io.formats.bigwig import BigWigWriter
 
     finals = [tmp_path / "bw" / "a.bw", tmp_path / "bw" / "b.bw"]
     writer = BigWigWriter(f"{tmp_path}/bw/", ["a", "b"], chrom_sizes=[("chr1", 100)])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.gtf import parse_gtf_attributes, read_exons
+from grelu_cli.io.readers.gtf import parse_gtf_attributes, read_exons
 from tests.genes.annotation import GENES, TRICKY_NAME, gff3_text, gtf_text
 
 

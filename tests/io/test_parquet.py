@@ -12,9 +12,9 @@ import pytest
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import OutputExistsError, UsageError
-from grelu_cli.io.atomic import partial_files
-from grelu_cli.io.parquet import LONG_COLUMNS, WIDE_LEADING_COLUMNS, ParquetWriter
-from grelu_cli.io.provenance import build_provenance
+from grelu_cli.io.formats.parquet import LONG_COLUMNS, WIDE_LEADING_COLUMNS, ParquetWriter
+from grelu_cli.io.formats.provenance import build_provenance
+from grelu_cli.io.fs.atomic import partial_files
 
 TASKS = ["dnase", "atac", "cage"]
 BIN, CROP = 8, 1

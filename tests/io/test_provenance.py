@@ -8,7 +8,7 @@ from enum import Enum
 
 import numpy as np
 
-from grelu_cli.io.provenance import build_provenance, jsonable, sha256_file, to_json
+from grelu_cli.io.formats.provenance import build_provenance, jsonable, sha256_file, to_json
 
 
 class Color(Enum):

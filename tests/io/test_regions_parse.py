@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grelu_cli.errors import UsageError
-from grelu_cli.io.regions import parse_region
+from grelu_cli.io.readers.regions import parse_region
 
 
 def test_examples() -> None:

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
-from grelu_cli.io.parquet import ParquetWriter
-from grelu_cli.io.sizes import (
+from grelu_cli.io.formats.parquet import ParquetWriter
+from grelu_cli.io.formats.sizes import (
     ZARR_RATIO,
     parquet_size_warning,
     wide_footer_bytes,

@@ -13,8 +13,8 @@ import xarray as xr
 import zarr
 
 from grelu_cli.errors import OutputExistsError
-from grelu_cli.io.variant_parquet import VARIANT_COLUMNS, VariantParquetWriter
-from grelu_cli.io.variant_zarr import VariantZarrWriter, read_variant_store
+from grelu_cli.io.formats.variant_parquet import VARIANT_COLUMNS, VariantParquetWriter
+from grelu_cli.io.formats.variant_zarr import VariantZarrWriter, read_variant_store
 
 TASKS = ["A", "B", "C"]
 SCORES = ["diff", "log2fc"]

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from grelu_cli.cli import app
 from grelu_cli.errors import GreluCliError
-from grelu_cli.io.vcf import open_variants
+from grelu_cli.io.readers.vcf import open_variants
 
 REF = Path(__file__).resolve().parents[1] / "data" / "reference"
 HEADER = b"##fileformat=VCFv4.2\n##contig=<ID=chr1,length=6000>\n"

@@ -16,8 +16,8 @@ import pysam
 import pytest
 
 from grelu_cli.errors import InputDataError, MissingResourceError
-from grelu_cli.io.regions import parse_region
-from grelu_cli.io.vcf import RegionFilter, open_variants, sniff
+from grelu_cli.io.readers.regions import parse_region
+from grelu_cli.io.readers.vcf import RegionFilter, open_variants, sniff
 
 HEADER = (
     "##fileformat=VCFv4.2\n"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from grelu_cli.errors import OutputWriteError
-from grelu_cli.io import lock as lock_module
-from grelu_cli.io.atomic import AtomicOutputs, partial_files
-from grelu_cli.io.oserrors import write_error
+from grelu_cli.io.fs import lock as lock_module
+from grelu_cli.io.fs.atomic import AtomicOutputs, partial_files
+from grelu_cli.io.fs.oserrors import write_error
 from grelu_cli.run.resume import PartStore
 
 REPO = Path(__file__).resolve().parents[2]

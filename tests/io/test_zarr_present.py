@@ -1,6 +1,6 @@
-"""What "a window's data is there" means (io/zarr/present.py): its chunk file exists and is not
-empty. Files are listed, never read; a file of fill values (an all-NaN window, stored because
-the writer keeps empty chunks) is data like any other."""
+"""What "a window's data is there" means (io/formats/zarr/present.py): its chunk file exists
+and is not empty. Files are listed, never read; a file of fill values (an all-NaN window,
+stored because the writer keeps empty chunks) is data like any other."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import zarr
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.zarr import finalize_store, open_store
-from grelu_cli.io.zarr.present import compact, missing_rows
+from grelu_cli.io.formats.zarr import finalize_store, open_store
+from grelu_cli.io.formats.zarr.present import compact, missing_rows
 from tests.io.zarr_helpers import blocks, shard_writer
 
 
@@ -55,7 +55,7 @@ def test_an_all_nan_window_with_its_file_is_data_not_a_lost_window(store):
 def test_without_its_file_the_same_window_is_missing_data(store):
     """The contrast: zarr's default (empty chunks not stored) leaves no file, which cannot be
     told from a deleted one; finalize refuses it and un-marks it so --resume redoes it."""
-    from grelu_cli.io.zarr.markers import done_mask, read_markers
+    from grelu_cli.io.formats.zarr.markers import done_mask, read_markers
 
     preds = zarr.open_array(str(store / "preds"), mode="r+")
     preds[5] = np.nan

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from grelu_cli.cli import app
 from grelu_cli.errors import UsageError
-from grelu_cli.io.bigwig import BigWigWriter
-from grelu_cli.io.parquet import ParquetWriter
-from grelu_cli.io.regions import parse_region
-from grelu_cli.io.zarr import ZarrWriter, store_to_bigwig
+from grelu_cli.io.formats.bigwig import BigWigWriter
+from grelu_cli.io.formats.parquet import ParquetWriter
+from grelu_cli.io.formats.zarr import ZarrWriter, store_to_bigwig
+from grelu_cli.io.readers.regions import parse_region
 from grelu_cli.viz.tracks import read_tracks
 from tests.io.zarr_helpers import (
     CHROM_SIZES,

@@ -11,7 +11,7 @@ import numpy as np
 
 from grelu_cli.core.window import Window
 from grelu_cli.genome.bins import BinLayout
-from grelu_cli.io.zarr import ZarrWriter
+from grelu_cli.io.formats.zarr import ZarrWriter
 
 README = Path(__file__).parents[2] / "README.md"
 

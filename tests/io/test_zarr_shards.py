@@ -12,8 +12,8 @@ import pytest
 import zarr
 
 from grelu_cli.errors import InputDataError, OutputExistsError
-from grelu_cli.io.zarr import finalize_store, read_record
-from grelu_cli.io.zarr.markers import read_markers
+from grelu_cli.io.formats.zarr import finalize_store, read_record
+from grelu_cli.io.formats.zarr.markers import read_markers
 from tests.io.zarr_helpers import FINGERPRINT, blocks, shard_writer
 
 HELPER = Path(__file__).with_name("zarr_helpers.py")
@@ -140,7 +140,7 @@ def test_finalize_twice_changes_nothing(tmp_path):
 
 def test_cheap_output_check_before_predicting(tmp_path):
     from grelu_cli.errors import UsageError
-    from grelu_cli.io.zarr import check_zarr_output
+    from grelu_cli.io.formats.zarr import check_zarr_output
 
     store = tmp_path / "preds.zarr"
     assert check_zarr_output(store) is False

@@ -14,9 +14,9 @@ import zarr
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, OutputExistsError
 from grelu_cli.genome.bins import BinLayout
-from grelu_cli.io.parquet import ParquetWriter
-from grelu_cli.io.zarr import ZarrWriter, open_store, read_record, store_blocks
-from grelu_cli.io.zarr.schema import partial_store
+from grelu_cli.io.formats.parquet import ParquetWriter
+from grelu_cli.io.formats.zarr import ZarrWriter, open_store, read_record, store_blocks
+from grelu_cli.io.formats.zarr.schema import partial_store
 from tests.io.zarr_helpers import (
     CHROM_SIZES,
     FINGERPRINT,

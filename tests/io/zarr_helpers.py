@@ -84,7 +84,7 @@ def task_table():
 
 def shard_writer(store: Path, index: int, count: int, **kwargs):
     from grelu_cli.core.shards import Shard, shard_range
-    from grelu_cli.io.zarr import ZarrWriter
+    from grelu_cli.io.formats.zarr import ZarrWriter
 
     windows = run_windows()
     lo, hi = shard_range(len(windows), Shard(index, count))

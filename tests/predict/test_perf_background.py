@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from grelu_cli.io.parquet import ParquetWriter
+from grelu_cli.io.formats.parquet import ParquetWriter
 from grelu_cli.predict.background import BackgroundWriter
 from grelu_cli.predict.loop import PredictOptions, Predictor
 from tests.predict.predict_testkit import BinConv, make_windows, random_genome

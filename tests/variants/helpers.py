@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from grelu_cli.genome.genome import Genome
-from grelu_cli.io.vcf import open_variants
+from grelu_cli.io.readers.vcf import open_variants
 from grelu_cli.predict.loop import PredictOptions, Predictor
 from grelu_cli.variants.pipeline import plan_variants
 from grelu_cli.variants.plan import AllelePlanner, VariantCounts

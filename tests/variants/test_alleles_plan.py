@@ -9,7 +9,7 @@ import pytest
 
 from grelu_cli.errors import InputDataError
 from grelu_cli.genome.genome import Genome
-from grelu_cli.io.vcf import VariantRecord
+from grelu_cli.io.readers.vcf import VariantRecord
 from grelu_cli.variants.alleles import Allele, Skipped, split_alleles
 from grelu_cli.variants.plan import AllelePlanner, PlannedAllele, VariantCounts
 from grelu_cli.variants.windows import SequenceReader, window_start

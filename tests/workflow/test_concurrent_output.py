@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
-from grelu_cli.io.lock import lock_path
+from grelu_cli.io.fs.atomic import manifest_path, partial_files, parts_path
+from grelu_cli.io.fs.lock import lock_path
 from tests.workflow.wf_helpers import grelu_cmd, subprocess_env
 
 

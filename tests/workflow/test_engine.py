@@ -16,7 +16,7 @@ import pytest
 
 from grelu_cli import api
 from grelu_cli.errors import UsageError
-from grelu_cli.io.atomic import parts_path
+from grelu_cli.io.fs.atomic import parts_path
 from grelu_cli.run.resume import PartStore
 from tests.cli.predict_helpers import Env, metadata
 from tests.cli.test_variants_shards import CKPT, _mixed_vcf

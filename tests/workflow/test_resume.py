@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from grelu_cli.io.atomic import manifest_path, partial_files, parts_path
-from grelu_cli.io.lock import lock_path
+from grelu_cli.io.fs.atomic import manifest_path, partial_files, parts_path
+from grelu_cli.io.fs.lock import lock_path
 from grelu_cli.run.resume import PartStore
 from tests.workflow.wf_helpers import (
     bigwig_values,

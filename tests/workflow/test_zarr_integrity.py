@@ -53,7 +53,7 @@ def shards(ws, tmp_path_factory) -> tuple[Path, np.ndarray]:
 def _window_of_shard(store: Path, index: int) -> tuple[int, int, int]:
     """(a window inside shard ``index``/4, the shard's first window, its end), from the
     shards' done markers or, once finalized, the record's list of merged shards."""
-    from grelu_cli.io.zarr.markers import read_markers
+    from grelu_cli.io.formats.zarr.markers import read_markers
 
     for m in [*read_markers(store), *(_record(store).get("merged") or {}).get("from", [])]:
         if (m.get("shard") or {}).get("index") == index:

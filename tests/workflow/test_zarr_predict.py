@@ -16,7 +16,7 @@ import xarray as xr
 import zarr
 
 from grelu_cli import api
-from grelu_cli.io.zarr.schema import marker_dir, partial_store
+from grelu_cli.io.formats.zarr.schema import marker_dir, partial_store
 from tests.workflow.wf_helpers import (
     TASKS,
     bigwig_values,

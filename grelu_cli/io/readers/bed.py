@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.textfile import display_name, iter_lines, open_binary
+from grelu_cli.io.readers.textfile import display_name, iter_lines, open_binary
 
 #: Receives one-line problem messages instead of raising (validation collects them).
 OnError = Callable[[str], None]

@@ -12,13 +12,14 @@ Two modes:
   windows already written.
 * sharded (``sharded=True``, ``--shard i/N``): every shard writes into the one store at
   ``NAME``. The first shard to arrive creates it (atomically, see
-  :func:`~grelu_cli.io.zarr.schema.publish_store`); the others check that it holds the same
+  :func:`~grelu_cli.io.formats.zarr.schema.publish_store`); the others check that it holds the same
   run (fingerprint; exit 3 otherwise) and join. Each shard writes only its own windows
   ``[lo, hi)`` (whole shard files) and marks them done (:mod:`.markers`); ``finish`` never
-  touches the root metadata. ``grelu merge NAME`` (:func:`~grelu_cli.io.zarr.finalize_store`)
-  completes the store. With ``resume``, windows already marked done are skipped.
+  touches the root metadata. ``grelu merge NAME``
+  (:func:`~grelu_cli.io.formats.zarr.finalize_store`) completes the store. With ``resume``,
+  windows already marked done are skipped.
 
-Locks (:mod:`grelu_cli.io.lock`): an unsharded writer holds the output's lock
+Locks (:mod:`grelu_cli.io.fs.lock`): an unsharded writer holds the output's lock
 (``DIR/.NAME.lock``) while it writes, so a second run on the same ``-o`` stops at once (exit
 2); a shard holds the lock of its window range (``DIR/.NAME.shard-LO-HI.lock``), so shards
 of one run write side by side but the same shard never runs twice at once.
@@ -36,12 +37,9 @@ import numpy as np
 
 from grelu_cli.core.block import Block
 from grelu_cli.errors import InputDataError
-from grelu_cli.io import lock
-from grelu_cli.io.atomic import AllOrNothing
-from grelu_cli.io.fsafe import check_no_links, make_parents
-from grelu_cli.io.zarr.checks import check_zarr_output
-from grelu_cli.io.zarr.finalize import finalize_store
-from grelu_cli.io.zarr.markers import (
+from grelu_cli.io.formats.zarr.checks import check_zarr_output
+from grelu_cli.io.formats.zarr.finalize import finalize_store
+from grelu_cli.io.formats.zarr.markers import (
     clipped_by_window,
     done_mask,
     marker_name,
@@ -50,8 +48,8 @@ from grelu_cli.io.zarr.markers import (
     remove_markers,
     write_marker,
 )
-from grelu_cli.io.zarr.read import read_record
-from grelu_cli.io.zarr.schema import (
+from grelu_cli.io.formats.zarr.read import read_record
+from grelu_cli.io.formats.zarr.schema import (
     DIMS,
     PREDS,
     BinSource,
@@ -66,6 +64,9 @@ from grelu_cli.io.zarr.schema import (
     rename_into_place,
     task_variables,
 )
+from grelu_cli.io.fs import lock
+from grelu_cli.io.fs.atomic import AllOrNothing
+from grelu_cli.io.fs.fsafe import check_no_links, make_parents
 
 F16_MAX = float(np.finfo(np.float16).max)  # 65504
 
@@ -276,8 +277,8 @@ class ZarrWriter(AllOrNothing):
 
     # -- writing ----------------------------------------------------------------------------
     def report(self) -> Any:
-        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
-        from grelu_cli.io.writers import WriteReport
+        """What was written (:func:`grelu_cli.io.formats.registry.write_report`)."""
+        from grelu_cli.io.formats.registry import WriteReport
 
         return WriteReport(rows=self.hi - self.lo, clipped=self.clipped,
                            already_complete=self.already_complete)  # fmt: skip

@@ -10,7 +10,7 @@ Every name grelu gives a file of its own is derived from the final output ``DIR/
   unpredictable (32 random bits), so nobody can plant a link at one in advance;
 * fixed names, so that a later ``--resume`` finds them: ``DIR/.NAME.partial`` plus a kind
   (``.d``, ``.parts``, ``.manifest.json``; :func:`state_path`) and the lock ``DIR/.NAME.lock``
-  (:mod:`grelu_cli.io.lock`).
+  (:mod:`grelu_cli.io.fs.lock`).
 
 ``NAME`` is the output's file name; one longer than 160 bytes is shortened in these names to
 its first 151 bytes, ``~`` and 8 hex digits of its SHA-256 (:func:`short_name`), so that every
@@ -30,7 +30,7 @@ way) and checked with ``lstat``, and a link found where grelu's own file or fold
 refused with :class:`~grelu_cli.errors.UsageError` (exit 2) naming it, before anything is
 touched. Removing a tree never follows a link either: a link is removed, its target stays.
 Creating a file or folder in a folder that does not accept new files (``/proc``) raises
-:class:`NotCreatableError`, which :mod:`grelu_cli.io.oserrors` reports naming the user's output.
+:class:`NotCreatableError`, which :mod:`grelu_cli.io.fs.oserrors` reports naming the user's output.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grelu_cli.errors import InputDataError, OutputExistsError, UsageError
-from grelu_cli.io.zarr.read import is_complete, read_record
+from grelu_cli.io.formats.zarr.read import is_complete, read_record
 
 
 def check_zarr_output(

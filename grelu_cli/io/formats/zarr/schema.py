@@ -6,7 +6,7 @@ chunk: ``preds`` reads NaN until a writer fills a window. :func:`publish_store` 
 under a unique temporary name and renames it into place; when several shard processes race,
 exactly one rename wins (``rename`` onto an existing non-empty directory fails) and the others
 delete their copy and join the winner's. Temporary names and the stale-copy cleaner are the
-package's one scheme (:mod:`grelu_cli.io.fsafe`); no store is ever created, replaced or
+package's one scheme (:mod:`grelu_cli.io.fs.fsafe`); no store is ever created, replaced or
 removed through a symbolic link.
 """
 
@@ -26,7 +26,8 @@ import numpy as np
 from grelu_cli.core.choices import DTYPES
 from grelu_cli.core.window import Window
 from grelu_cli.errors import UsageError
-from grelu_cli.io.fsafe import (
+from grelu_cli.io.formats.provenance import to_json
+from grelu_cli.io.fs.fsafe import (
     check_no_links,
     fsync_dir,
     make_dir,
@@ -35,8 +36,7 @@ from grelu_cli.io.fsafe import (
     remove_stale,
     state_path,
 )
-from grelu_cli.io.fsafe import remove_tree as remove_tree
-from grelu_cli.io.provenance import to_json
+from grelu_cli.io.fs.fsafe import remove_tree as remove_tree
 
 ATTR = "grelu"
 PREDS = "preds"

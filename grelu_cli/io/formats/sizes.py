@@ -24,7 +24,7 @@ ZARR_RATIO = {"float32": 0.8, "float16": 0.4}
 
 def wide_row_group_rows(n_tasks: int) -> int:
     """Rows per row group the wide parquet layout uses (see ParquetWriter)."""
-    from grelu_cli.io.parquet import _WIDE_VALUES_PER_GROUP, DEFAULT_ROW_GROUP_ROWS
+    from grelu_cli.io.formats.parquet import _WIDE_VALUES_PER_GROUP, DEFAULT_ROW_GROUP_ROWS
 
     return max(1024, min(DEFAULT_ROW_GROUP_ROWS, _WIDE_VALUES_PER_GROUP // max(1, n_tasks)))
 

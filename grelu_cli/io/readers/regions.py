@@ -31,9 +31,9 @@ def parse_region(text: str) -> RegionSpec:
 
     Raises:
         UsageError: the string is malformed, the start is 0, start > end, or a coordinate is
-            larger than any chromosome (:data:`~grelu_cli.io.bed.MAX_COORDINATE`).
+            larger than any chromosome (:data:`~grelu_cli.io.readers.bed.MAX_COORDINATE`).
     """
-    from grelu_cli.io.bed import MAX_COORDINATE
+    from grelu_cli.io.readers.bed import MAX_COORDINATE
 
     fix = "write it as chrom:start-end[:+|-], 1-based inclusive, e.g. chr1:1,001-2,000:-"
     m = _REGION.match(text.strip())

@@ -1,14 +1,15 @@
 """What every grelu parquet writer shares: one file written atomically, row groups, metadata.
 
-:class:`ParquetFile` opens the temporary file (:class:`~grelu_cli.io.atomic.AtomicOutputs`)
+:class:`ParquetFile` opens the temporary file (:class:`~grelu_cli.io.fs.atomic.AtomicOutputs`)
 with the subclass's arrow schema, writes whole row groups (:meth:`ParquetFile.write_group`),
 and at close writes the file-level metadata key ``grelu`` (the provenance record plus the
 subclass's ``output`` entry; written last, so run counts can be filled in after the last row)
 and renames the file into place; on error nothing remains. The arrow schema is not embedded
 (``store_schema=False``): the ``grelu`` key is then the only metadata, so pyarrow, pandas and
-polars all see the final record. Subclasses (:class:`~grelu_cli.io.parquet.ParquetWriter` for
-tracks, :class:`~grelu_cli.io.variant_parquet.VariantParquetWriter` for variant rows) say what
-a row is and how rows are buffered into groups.
+polars all see the final record. Subclasses
+(:class:`~grelu_cli.io.formats.parquet.ParquetWriter` for tracks,
+:class:`~grelu_cli.io.formats.variant_parquet.VariantParquetWriter` for variant rows) say what a
+row is and how rows are buffered into groups.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
-from grelu_cli.io.provenance import to_json
+from grelu_cli.io.formats.provenance import to_json
+from grelu_cli.io.fs.atomic import AllOrNothing, AtomicOutputs
 
 METADATA_KEY = "grelu"
 
@@ -112,7 +113,7 @@ class ParquetFile(AllOrNothing):
         self._outputs.abort()
 
     def report(self) -> Any:
-        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
-        from grelu_cli.io.writers import WriteReport
+        """What was written (:func:`grelu_cli.io.formats.registry.write_report`)."""
+        from grelu_cli.io.formats.registry import WriteReport
 
         return WriteReport(rows=self.rows_written)

@@ -26,16 +26,16 @@ from typing import Any
 
 from grelu_cli.core.alias import ChromResolver
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
-from grelu_cli.io.bed import MAX_COORDINATE
-from grelu_cli.io.regions import RegionSpec
-from grelu_cli.io.textfile import iter_lines, open_binary
-from grelu_cli.io.variant_records import (
+from grelu_cli.io.readers.bed import MAX_COORDINATE
+from grelu_cli.io.readers.regions import RegionSpec
+from grelu_cli.io.readers.textfile import iter_lines, open_binary
+from grelu_cli.io.readers.variant_records import (
     POS_FIX,
     RegionFilter,
     VariantRecord,
     VariantSource,
 )
-from grelu_cli.io.variant_table import TableVariants
+from grelu_cli.io.readers.variant_table import TableVariants
 
 __all__ = [
     "KINDS",
@@ -326,7 +326,7 @@ def _clip(text: str, width: int = 80) -> str:
 
 def check_region_options(regions: Sequence[str], chroms: Sequence[str]) -> tuple[RegionSpec, ...]:
     """Parse ``--region`` values (UsageError on bad text)."""
-    from grelu_cli.io.regions import parse_region
+    from grelu_cli.io.readers.regions import parse_region
 
     out = tuple(parse_region(r) for r in regions)
     if any(not c.strip() for c in chroms):

@@ -38,17 +38,17 @@ import numpy as np
 from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import InputDataError, UsageError
-from grelu_cli.io import lock
-from grelu_cli.io.atomic import AllOrNothing, new_token, partial_path
-from grelu_cli.io.fsafe import make_dir, make_parents, remove_stale
-from grelu_cli.io.provenance import to_json
-from grelu_cli.io.variant_parquet import as_variant_block, table_block
-from grelu_cli.io.zarr.checks import check_variant_store_output
-from grelu_cli.io.zarr.read import read_record
-from grelu_cli.io.zarr.schema import ATTR, codec, consolidate, rename_into_place
+from grelu_cli.io.formats.provenance import to_json
+from grelu_cli.io.formats.variant_parquet import as_variant_block, table_block
+from grelu_cli.io.formats.zarr.checks import check_variant_store_output
+from grelu_cli.io.formats.zarr.read import read_record
+from grelu_cli.io.formats.zarr.schema import ATTR, codec, consolidate, rename_into_place
+from grelu_cli.io.fs import lock
+from grelu_cli.io.fs.atomic import AllOrNothing, new_token, partial_path
+from grelu_cli.io.fs.fsafe import make_dir, make_parents, remove_stale
 
 if TYPE_CHECKING:
-    from grelu_cli.io.writers import WriterSpec
+    from grelu_cli.io.formats.registry import WriterSpec
 
 DIMS = ("variant", "task")
 _TASK_CHUNK = 1024
@@ -64,7 +64,7 @@ def value_chunk_rows(n_tasks: int) -> int:
 class VariantZarrWriter(AllOrNothing):
     """Write per-allele results into a new zarr store at ``path`` (see the module docstring).
 
-    Same interface as :class:`~grelu_cli.io.variant_parquet.VariantParquetWriter`: ``write``
+    Same interface as :class:`~grelu_cli.io.formats.variant_parquet.VariantParquetWriter`: ``write``
     takes the N alleles of a batch, ``write_table`` rows read back from a long-layout variant
     parquet file (a resume part), and ``metadata`` is written at close.
 
@@ -157,8 +157,8 @@ class VariantZarrWriter(AllOrNothing):
         self.close()
 
     def report(self) -> Any:
-        """What was written (:func:`grelu_cli.io.writers.write_report`)."""
-        from grelu_cli.io.writers import WriteReport
+        """What was written (:func:`grelu_cli.io.formats.registry.write_report`)."""
+        from grelu_cli.io.formats.registry import WriteReport
 
         return WriteReport(rows=self.rows_written)
 
@@ -299,7 +299,7 @@ def read_variant_store(
 
 
 def make_writer(spec: WriterSpec) -> VariantZarrWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`, result kind ``variants``)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
     return VariantZarrWriter(spec.output, spec.tasks, list(spec.values)[2:],
                              metadata=spec.metadata, overwrite=spec.overwrite)  # fmt: skip
 

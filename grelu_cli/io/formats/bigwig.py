@@ -16,7 +16,7 @@ How it works, with bounded memory:
    vectorised ``addEntries`` calls. Memory is bounded by one chromosome's intervals (plus, when
    intervals overlap, one entry per interval-segment pair) and one task's values; at most
    ``files_open`` bigWig files are open at once.
-3. The files are renamed into place together (:mod:`grelu_cli.io.atomic`).
+3. The files are renamed into place together (:mod:`grelu_cli.io.fs.atomic`).
 
 Overlaps (``overlap``): ``"mean"`` averages every prediction of a base (per base, so bins
 of windows offset by a non-multiple of the bin size average correctly); ``"first"`` keeps
@@ -44,10 +44,10 @@ from grelu_cli.core.block import Block
 from grelu_cli.core.choices import OVERLAPS as OVERLAP_MODES
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
-from grelu_cli.io.atomic import AllOrNothing, AtomicOutputs
+from grelu_cli.io.fs.atomic import AllOrNothing, AtomicOutputs
 
 if TYPE_CHECKING:
-    from grelu_cli.io.writers import WriterSpec
+    from grelu_cli.io.formats.registry import WriterSpec
 
 TASK_FIELD = "{task}"
 BIGWIG_SUFFIXES = (".bw", ".bigwig")
@@ -425,7 +425,7 @@ def _overlap_error(chrom: str, position: int, first: str, second: str) -> InputD
 
 
 def make_writer(spec: WriterSpec) -> BigWigWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`)."""
     if not spec.chrom_sizes:
         raise UsageError("bigWig output needs --genome", fix="pass --genome FASTA")
     return BigWigWriter(

@@ -6,7 +6,7 @@ the writing layer (atomic outputs, writers, the resume part store, ``models buil
 ``cannot write out.parquet: no space left on device (free space or choose another -o)``.
 Libraries that lose the errno (pyarrow puts it in the message text) are matched by text.
 A folder that takes no new files (``/proc``: creating the lock file there is ``ENOENT``
-although the folder exists; :class:`~grelu_cli.io.fsafe.NotCreatableError`) is reported the
+although the folder exists; :class:`~grelu_cli.io.fs.fsafe.NotCreatableError`) is reported the
 same way, naming the output the user gave: ``cannot write /proc/x.parquet: the folder /proc does
 not accept new files (choose another -o)``.
 
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grelu_cli.errors import GreluCliError, OutputWriteError
-from grelu_cli.io.fsafe import NotCreatableError
+from grelu_cli.io.fs.fsafe import NotCreatableError
 
 _REASONS = {
     errno.ENOSPC: "no space left on device",

@@ -29,7 +29,7 @@ from typing import BinaryIO, NamedTuple
 from urllib.parse import unquote
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.textfile import display_name, open_binary
+from grelu_cli.io.readers.textfile import display_name, open_binary
 
 FORMATS = ("auto", "gtf", "gff3")
 STRANDS = ("+", "-", ".", "?")

@@ -15,7 +15,7 @@ null for FASTA input.
 
 Row groups hold exactly ``row_group_rows`` rows (the last one fewer) whatever the block
 sizes, so the file does not depend on the batch size. File-level metadata key ``grelu``
-holds the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus an ``output`` entry
+holds the provenance JSON (see :mod:`grelu_cli.io.formats.provenance`) plus an ``output`` entry
 (format, layout, tasks, rows). It is written at close, so run counts can be filled in after
 the last block: ``writer.metadata["counts"] = {...}``. Because of that the arrow schema is
 not embedded in the file (``store_schema=False``): readers get plain string columns.
@@ -32,11 +32,13 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.core.choices import LAYOUTS
 from grelu_cli.errors import UsageError
-from grelu_cli.io.parquet_base import METADATA_KEY as METADATA_KEY  # the key readers look up
-from grelu_cli.io.parquet_base import ParquetFile
+from grelu_cli.io.formats.parquet_base import (
+    METADATA_KEY as METADATA_KEY,  # the key readers look up
+)
+from grelu_cli.io.formats.parquet_base import ParquetFile
 
 if TYPE_CHECKING:
-    from grelu_cli.io.writers import WriterSpec
+    from grelu_cli.io.formats.registry import WriterSpec
 
 LONG_COLUMNS = (
     "name",
@@ -87,8 +89,9 @@ class ParquetWriter(ParquetFile):
         path: output ``.parquet`` file.
         tasks: task names, in the order of the blocks' task axis (T).
         layout: "long" or "wide".
-        metadata: provenance record (a dict; see :func:`grelu_cli.io.provenance.build_provenance`);
-            kept as ``self.metadata`` and serialised at close.
+        metadata: provenance record (a dict; see
+            :func:`grelu_cli.io.formats.provenance.build_provenance`); kept as ``self.metadata``
+            and serialised at close.
         overwrite: replace an existing output (otherwise OutputExistsError).
         row_group_rows: rows per row group; default 2**16 (long), or about 4M values but at
             most 2**16 rows (wide).
@@ -279,7 +282,7 @@ class ParquetWriter(ParquetFile):
 
 
 def make_writer(spec: WriterSpec) -> ParquetWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`)."""
     return ParquetWriter(
         spec.output,
         spec.tasks,

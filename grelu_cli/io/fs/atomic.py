@@ -8,11 +8,11 @@ exception, or when the group is aborted, the temporary files and scratch directo
 deleted, as are the output directories this group created, if they are still empty.
 
 Naming scheme (stable; a future ``--resume`` finds a partial run by these names; the names
-and the one stale-file cleaner live in :mod:`grelu_cli.io.fsafe`)::
+and the one stale-file cleaner live in :mod:`grelu_cli.io.fs.fsafe`)::
 
     DIR/NAME                              final output
     DIR/.NAME.lock                        advisory lock (flock) held while the output is being
-                                          written; records the pid (:mod:`grelu_cli.io.lock`)
+                                          written; records the pid (:mod:`grelu_cli.io.fs.lock`)
     DIR/.NAME.HOST-PID-RANDOM.partial     temporary file or store being written (hidden, same
                                           directory, unique per host, process and call); also
                                           a shared zarr store being created, an old store
@@ -44,7 +44,7 @@ written by another grelu process (pid N)"), and even without the lock (another t
 sharing only some files) their temporary names differ, so neither can rename the other's
 half-written file into place. Temporary files left by a killed run are deleted by the next run
 that takes the lock. Environment write errors (no space, read-only, permission denied, quota,
-file size limit) raised while a group is open become exit 4 (:mod:`grelu_cli.io.oserrors`).
+file size limit) raised while a group is open become exit 4 (:mod:`grelu_cli.io.fs.oserrors`).
 
 Limits: a group of several files is renamed one after another; if one rename fails, the files
 already renamed are removed again (with ``overwrite`` the files they replaced are gone). A
@@ -62,8 +62,8 @@ from types import TracebackType
 from typing import TypeVar
 
 from grelu_cli.errors import OutputExistsError, UsageError
-from grelu_cli.io import lock
-from grelu_cli.io.fsafe import (
+from grelu_cli.io.fs import lock
+from grelu_cli.io.fs.fsafe import (
     PARTIAL_SUFFIX,
     check_own,
     ensure_dir,
@@ -78,7 +78,7 @@ from grelu_cli.io.fsafe import (
     remove_tree,
     state_path,
 )
-from grelu_cli.io.oserrors import write_error, writing
+from grelu_cli.io.fs.oserrors import write_error, writing
 
 __all__ = [  # the names other modules import from here (the scheme lives in fsafe)
     "PARTIAL_SUFFIX",

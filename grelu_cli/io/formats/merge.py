@@ -1,7 +1,7 @@
 """Read per-window parquet files back as writer blocks, and merge shards of one run.
 
 Shard outputs and resume parts are parquet files written by
-:class:`~grelu_cli.io.parquet.ParquetWriter`: rows are windows in input order, each window's
+:class:`~grelu_cli.io.formats.parquet.ParquetWriter`: rows are windows in input order, each window's
 rows consecutive (``T x B`` rows in the long layout, ``B`` in the wide layout). Their
 ``grelu`` metadata records ``window_range`` ``[lo, hi)``, so :func:`parquet_blocks` can turn
 them back into :class:`~grelu_cli.core.block.Block` objects with the same window indices,
@@ -26,7 +26,7 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
-from grelu_cli.io.parquet import METADATA_KEY
+from grelu_cli.io.formats.parquet import METADATA_KEY
 
 _WINDOWS_PER_BLOCK = 1024
 
@@ -37,7 +37,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     if path.is_dir():  # a variants run's zarr shard (a predict store is finalized, not merged)
-        from grelu_cli.io.zarr.read import read_record as store_record
+        from grelu_cli.io.formats.zarr.read import read_record as store_record
 
         record = store_record(path)
         if record.get("command") == "variants":
@@ -102,7 +102,7 @@ def _overlap(out: Path, inp: Path) -> str | None:
 def check_variant_store(path: Path, record: dict[str, Any]) -> None:
     """InputDataError (exit 3) if a value array of a variants store lacks a chunk file of its
     rows (zarr would read those rows as NaN); only file names are listed, nothing is read."""
-    from grelu_cli.io.zarr.present import compact, missing_rows
+    from grelu_cli.io.formats.zarr.present import compact, missing_rows
 
     out = record.get("output") or {}
     rows = int(out.get("rows") or 0)

@@ -1,7 +1,7 @@
 """The record types of variant input: one record, a region filter, a source of records.
 
-Shared by the VCF/BCF reader (:mod:`grelu_cli.io.vcf`) and the table reader
-(:mod:`grelu_cli.io.variant_table`). POS stays 1-based, as in the VCF.
+Shared by the VCF/BCF reader (:mod:`grelu_cli.io.readers.vcf`) and the table reader
+(:mod:`grelu_cli.io.readers.variant_table`). POS stays 1-based, as in the VCF.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from grelu_cli.core.alias import alias_candidates
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.bed import MAX_COORDINATE
-from grelu_cli.io.regions import RegionSpec
+from grelu_cli.io.readers.bed import MAX_COORDINATE
+from grelu_cli.io.readers.regions import RegionSpec
 
 POS_FIX = f"POS must be at most {MAX_COORDINATE:,}; is the column order right?"
 

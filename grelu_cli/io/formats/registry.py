@@ -1,6 +1,6 @@
 """The writer registry: every output format, how its files are named, and how it is opened.
 
-A writer is an :class:`~grelu_cli.io.atomic.AllOrNothing` context manager with
+A writer is an :class:`~grelu_cli.io.fs.atomic.AllOrNothing` context manager with
 ``write(block)``: ``open()`` on entry, ``finish()`` (commit atomically) on success,
 ``abort()`` (leave nothing) on error; it lists its final files in ``paths`` and says what it
 wrote in ``report()`` (a :class:`WriteReport`: rows, values not written or clipped, whether a
@@ -149,12 +149,15 @@ REGISTRY: dict[str, Format] = {
         Format(
             "parquet",
             (".parquet", ".pq"),
-            "grelu_cli.io.parquet",
-            kinds={"variants": "grelu_cli.io.variant_parquet"},
+            "grelu_cli.io.formats.parquet",
+            kinds={"variants": "grelu_cli.io.formats.variant_parquet"},
         ),
-        Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.bigwig", tracks=True),
+        Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
         Format(
-            "zarr", (".zarr",), "grelu_cli.io.zarr", kinds={"variants": "grelu_cli.io.variant_zarr"}
+            "zarr",
+            (".zarr",),
+            "grelu_cli.io.formats.zarr",
+            kinds={"variants": "grelu_cli.io.formats.variant_zarr"},
         ),
     )
 }

@@ -13,7 +13,7 @@ can be split back without parsing names.
 ``chrom``, ``id``, ``ref``, ``alt`` are the input's (``id`` null when absent; alleles upper
 case); ``pos`` is the 1-based VCF POS; ``allele`` the 1-based ALT index; coordinates int64;
 values float32. Row groups hold a fixed number of rows whatever the batch size. File metadata
-key ``grelu``: the provenance JSON (see :mod:`grelu_cli.io.provenance`) plus ``output``
+key ``grelu``: the provenance JSON (see :mod:`grelu_cli.io.formats.provenance`) plus ``output``
 (format, layout, tasks, values, rows), written at close so counts can be filled in last.
 """
 
@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from grelu_cli.io.writers import WriterSpec
+    from grelu_cli.io.formats.registry import WriterSpec
 
 from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import UsageError
-from grelu_cli.io.parquet_base import METADATA_KEY as METADATA_KEY  # the key readers look up
-from grelu_cli.io.parquet_base import ParquetFile
+from grelu_cli.io.formats.parquet_base import (
+    METADATA_KEY as METADATA_KEY,  # the key readers look up
+)
+from grelu_cli.io.formats.parquet_base import ParquetFile
 
 LAYOUTS = ("long", "wide")
 DEFAULT_ROW_GROUP_ROWS = 1 << 16
@@ -239,7 +241,7 @@ def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> Vari
 
 
 def make_writer(spec: WriterSpec) -> VariantParquetWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`, result kind ``variants``)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
     return VariantParquetWriter(spec.output, spec.tasks, list(spec.values)[2:], layout=spec.layout,
                                 metadata=spec.metadata, overwrite=spec.overwrite,
                                 compression=spec.compression or "zstd")  # fmt: skip

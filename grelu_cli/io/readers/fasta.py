@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from grelu_cli.core.alphabet import DNA_CHARS
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.textfile import display_name, open_binary
+from grelu_cli.io.readers.textfile import display_name, open_binary
 
 OnError = Callable[[str], None]
 

@@ -2,8 +2,8 @@
 
 :func:`store_blocks` turns a store into :class:`~grelu_cli.io.block.Block` objects (values
 upcast to float32), so any writer can consume a finished store: :func:`store_to_bigwig` feeds
-them to :class:`~grelu_cli.io.bigwig.BigWigWriter`, which averages overlapping windows exactly
-as ``grelu predict --format bigwig`` does.
+them to :class:`~grelu_cli.io.formats.bigwig.BigWigWriter`, which averages overlapping
+windows exactly as ``grelu predict --format bigwig`` does.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, MissingResourceError, UsageError
-from grelu_cli.io.zarr.present import compact, missing_rows
-from grelu_cli.io.zarr.schema import ATTR, PREDS, WINDOW_COORDS
+from grelu_cli.io.formats.zarr.present import compact, missing_rows
+from grelu_cli.io.formats.zarr.schema import ATTR, PREDS, WINDOW_COORDS
 
 _BLOCK_VALUES = 1 << 24  # values per block read back (64 MB of float32)
 
@@ -278,7 +278,7 @@ def store_to_bigwig(
     ``chrom_sizes`` defaults to the genome recorded in the store (``chrom_sizes``); give it
     for stores written without one.
     """
-    from grelu_cli.io.bigwig import BigWigWriter
+    from grelu_cli.io.formats.bigwig import BigWigWriter
 
     store = open_store(path)
     store.check_data()  # before any output file is opened

@@ -14,7 +14,7 @@ The lock file is opened with ``O_NOFOLLOW`` and never truncated before it is loc
 to be a regular file with no other hard link: a symbolic link (or a hard link to someone's
 file) planted at ``DIR/.NAME.lock`` in a shared folder is refused with exit 2, and its target is
 left untouched. A folder that takes no new files (``/proc``) raises
-:class:`~grelu_cli.io.fsafe.NotCreatableError` (reported as "cannot write OUT", exit 4).
+:class:`~grelu_cli.io.fs.fsafe.NotCreatableError` (reported as "cannot write OUT", exit 4).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grelu_cli.errors import OutputLockedError, UsageError
-from grelu_cli.io.fsafe import check_own, link_error, not_creatable, short_name
+from grelu_cli.io.fs.fsafe import check_own, link_error, not_creatable, short_name
 
 _held: dict[Path, list[int]] = {}  # lock path -> [fd, count, owner pid]
 _mutex = threading.Lock()
@@ -37,7 +37,7 @@ _mutex = threading.Lock()
 
 def lock_path(final: str | Path) -> Path:
     """The lock file of ``final``: ``DIR/.NAME.lock`` (a long NAME shortened: see
-    :func:`~grelu_cli.io.fsafe.short_name`)."""
+    :func:`~grelu_cli.io.fs.fsafe.short_name`)."""
     final = Path(final)
     return final.with_name(f".{short_name(final.name)}.lock")
 

@@ -2,7 +2,7 @@
 
 A writer fills windows ``[a, b)`` of ``preds`` (each window is its own shard file), fsyncs
 those files, and only then writes the marker ``STORE/.grelu/done/{a:012d}-{b:012d}.json``
-(:func:`~grelu_cli.io.fsafe.write_json_atomic`: a fresh temporary name created with
+(:func:`~grelu_cli.io.fs.fsafe.write_json_atomic`: a fresh temporary name created with
 ``O_EXCL | O_NOFOLLOW``, fsync, rename). So a window counts as done only once its data is on
 disk, and a process killed mid-window leaves that window not done. Shards write disjoint window
 ranges, so no two processes ever write the same marker or chunk file. When a shard ends it
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from grelu_cli.io.fsafe import write_json_atomic
-from grelu_cli.io.zarr.schema import marker_dir
+from grelu_cli.io.formats.zarr.schema import marker_dir
+from grelu_cli.io.fs.fsafe import write_json_atomic
 
 _NAME = re.compile(r"^(\d{12})-(\d{12})(?:\.shard-\d+)?\.json$")
 

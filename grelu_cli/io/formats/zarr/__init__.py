@@ -20,8 +20,9 @@ Modules: :mod:`.schema` (names, chunking, store creation), :mod:`.markers` (done
 :mod:`.checks` (may a run write this output?),
 :mod:`.writer` (:class:`ZarrWriter`), :mod:`.finalize` (:func:`finalize_store`), :mod:`.read`
 (:func:`open_store`, :func:`store_blocks`, :func:`store_to_bigwig`). ``make_writer`` and
-``output_paths`` are the writer registry's entry points (:mod:`grelu_cli.io.writers`). zarr is
-imported inside functions, so importing this package stays cheap.
+``output_paths`` are the writer registry's entry points
+(:mod:`grelu_cli.io.formats.registry`). zarr is imported inside functions, so importing this
+package stays cheap.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.io.zarr.checks import check_zarr_output
-from grelu_cli.io.zarr.finalize import finalize_store
-from grelu_cli.io.zarr.read import (
+from grelu_cli.io.formats.zarr.checks import check_zarr_output
+from grelu_cli.io.formats.zarr.finalize import finalize_store
+from grelu_cli.io.formats.zarr.read import (
     ZarrStore,
     is_complete,
     is_zarr_path,
@@ -41,8 +42,8 @@ from grelu_cli.io.zarr.read import (
     store_blocks,
     store_to_bigwig,
 )
-from grelu_cli.io.zarr.schema import DTYPES, WindowList, check_dtype
-from grelu_cli.io.zarr.writer import ZarrWriter
+from grelu_cli.io.formats.zarr.schema import DTYPES, WindowList, check_dtype
+from grelu_cli.io.formats.zarr.writer import ZarrWriter
 
 __all__ = [
     "DTYPES",
@@ -64,8 +65,9 @@ __all__ = [
 
 
 def make_writer(spec: Any) -> ZarrWriter:
-    """The registry's factory (:mod:`grelu_cli.io.writers`): a :class:`ZarrWriter` for a
-    :class:`~grelu_cli.io.writers.WriterSpec` that carries ``windows`` and ``bin_layout``."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`): a :class:`ZarrWriter`
+    for a :class:`~grelu_cli.io.formats.registry.WriterSpec` that carries ``windows`` and
+    ``bin_layout``."""
     if spec.windows is None or spec.bin_layout is None:
         raise ValueError("zarr output needs the run's windows and bin layout (WriterSpec)")
     return ZarrWriter(

@@ -24,8 +24,8 @@ import numpy as np
 
 from grelu_cli.core.shards import Shard, shard_range
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.provenance import to_json
-from grelu_cli.io.zarr.markers import (
+from grelu_cli.io.formats.provenance import to_json
+from grelu_cli.io.formats.zarr.markers import (
     clipped_by_window,
     done_mask,
     ranges,
@@ -33,15 +33,15 @@ from grelu_cli.io.zarr.markers import (
     remove_markers,
     write_marker,
 )
-from grelu_cli.io.zarr.present import compact, missing_rows
-from grelu_cli.io.zarr.read import (
+from grelu_cli.io.formats.zarr.present import compact, missing_rows
+from grelu_cli.io.formats.zarr.read import (
     lost_windows_error,
     owned_by,
     read_record,
     reopenable,
     shard_owners,
 )
-from grelu_cli.io.zarr.schema import ATTR, MARKER_DIR, PREDS, consolidate, marker_dir
+from grelu_cli.io.formats.zarr.schema import ATTR, MARKER_DIR, PREDS, consolidate, marker_dir
 
 
 def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import csv
 from collections.abc import Iterator, Sequence
 
 from grelu_cli.errors import InputDataError
-from grelu_cli.io.textfile import iter_lines, open_binary
-from grelu_cli.io.variant_records import RegionFilter, VariantRecord, VariantSource, int_pos
+from grelu_cli.io.readers.textfile import iter_lines, open_binary
+from grelu_cli.io.readers.variant_records import RegionFilter, VariantRecord, VariantSource, int_pos
 
 TABLE_COLUMNS = ("chrom", "pos", "ref", "alt")
 

@@ -1,0 +1,1 @@
+"""Output formats behind one writer registry: parquet, bigWig, zarr, provenance."""

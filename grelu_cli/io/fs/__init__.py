@@ -1,0 +1,1 @@
+"""File-system safety: atomic outputs, temporary names, locks, symlink-safe opens, OS errors."""
