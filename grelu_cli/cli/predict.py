@@ -77,6 +77,5 @@ def predict(
     options = dict(locals())  # the parameters: api.job's keywords and the CLI-only ones
     from grelu_cli import api
     from grelu_cli.cli.runlog import execute
-    from grelu_cli.run import job
 
-    execute(options, api.job, job.dry_run, job.run_job)
+    execute(options, api.job)

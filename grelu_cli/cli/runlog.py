@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO
 
 import typer
 
@@ -30,22 +30,19 @@ LogFormat = Literal["text", "json"]
 
 JSON_PROGRESS_EVERY_S = 5.0
 
-Job = TypeVar("Job")
 
-
-def execute(
-    options: dict[str, Any],
-    make_job: Callable[..., Job],
-    check: Callable[[Job], Any],
-    run: Callable[[Job, RunLog], Any],
-) -> None:
+def execute(options: dict[str, Any], make_job: Callable[..., Any]) -> None:
     """Run a job command: ``options`` are its parameters, the keywords of ``make_job`` (the
     API's ``job``/``variants_job``) plus ``dry_run``, ``quiet`` and ``log_format``.
 
     Options left out (None) take the API's defaults, which are the CLI's (a test checks it).
-    ``--dry-run`` prints ``check(job)``'s report and exits 0, or 3 when the input has problems;
-    otherwise ``run(job, log)`` and the summary line.
+    ``--dry-run`` prints the report of :func:`grelu_cli.run.job.dry_run` and exits 0, or 3 when
+    the input has problems; otherwise :func:`grelu_cli.run.job.run_job` (the one entry point
+    of every job kind) and the summary line.
     """
+    from grelu_cli.run.job import dry_run as check
+    from grelu_cli.run.job import run_job as run
+
     dry_run, quiet, log_format = (options.pop(name) for name in CLI_ONLY)
     if log_format not in LOG_FORMATS:
         fix = "use one of " + ", ".join(LOG_FORMATS)

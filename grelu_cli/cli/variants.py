@@ -69,6 +69,5 @@ def variants(
     options = dict(locals())  # the parameters: api.variants_job's keywords and CLI-only ones
     from grelu_cli import api
     from grelu_cli.cli.runlog import execute
-    from grelu_cli.run import variants as run
 
-    execute(options, api.variants_job, run.dry_run_variants, run.run_variants)
+    execute(options, api.variants_job)

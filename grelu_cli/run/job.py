@@ -20,8 +20,14 @@ from grelu_cli.run.summary import DryRunReport, PredictSummary, VariantCheck, Va
 if TYPE_CHECKING:
     from grelu_cli.run.variant_job import VariantJob
 
-__all__ = ["DryRunReport", "PredictSummary", "check_cheap", "dry_run", "run_job",
-           "sigterm_as_interrupt"]  # fmt: skip
+__all__ = [
+    "DryRunReport",
+    "PredictSummary",
+    "check_cheap",
+    "dry_run",
+    "run_job",
+    "sigterm_as_interrupt",
+]
 
 
 @overload
@@ -52,6 +58,6 @@ def dry_run(job: PredictJob | VariantJob) -> DryRunReport | VariantCheck:
         from grelu_cli.run.predict_checks import dry_run_predict
 
         return dry_run_predict(job)
-    from grelu_cli.run.variants import dry_run_variants
+    from grelu_cli.run.variant_check import dry_run_variants
 
     return dry_run_variants(job)

@@ -66,19 +66,40 @@ class VariantJob:
             return list(value) if isinstance(value, tuple) else value
 
         out = {
-            "model": m.model, "vcf": v.vcf, "genome": i.genome,
+            "model": m.model,
+            "vcf": v.vcf,
+            "genome": i.genome,
             "output": absolute_output(o.output) if o.output else None,
-            "scores": v.scores, "ref_mismatch": v.ref_mismatch,
-            "max_indel_len": v.max_indel_len, "pseudocount": v.pseudocount,
-            "region": v.region, "chrom": v.chrom, "chrom_alias": i.chrom_alias, "edge": i.edge,
-            "seq_len": m.seq_len, "replicate": m.replicate, "species": m.species,
-            "trust_checkpoint": m.trust_checkpoint, "bins": p.bins, "aggregate": v.aggregate,
-            "rc": p.rc, "shifts": p.shifts, "tasks": p.tasks, "tasks_file": p.tasks_file,
-            "tasks_query": p.tasks_query, "untransform": p.untransform,
-            "precision": p.precision, "batch_size": p.batch_size, "layout": o.layout,
-            "overwrite": o.overwrite, "device": r.device, "threads": r.threads,
-            "shard": r.shard, "resume": r.resume, "chunk_records": r.chunk_size,
-        }  # fmt: skip
+            "scores": v.scores,
+            "ref_mismatch": v.ref_mismatch,
+            "max_indel_len": v.max_indel_len,
+            "pseudocount": v.pseudocount,
+            "region": v.region,
+            "chrom": v.chrom,
+            "chrom_alias": i.chrom_alias,
+            "edge": i.edge,
+            "seq_len": m.seq_len,
+            "replicate": m.replicate,
+            "species": m.species,
+            "trust_checkpoint": m.trust_checkpoint,
+            "bins": p.bins,
+            "aggregate": v.aggregate,
+            "rc": p.rc,
+            "shifts": p.shifts,
+            "tasks": p.tasks,
+            "tasks_file": p.tasks_file,
+            "tasks_query": p.tasks_query,
+            "untransform": p.untransform,
+            "precision": p.precision,
+            "batch_size": p.batch_size,
+            "layout": o.layout,
+            "overwrite": o.overwrite,
+            "device": r.device,
+            "threads": r.threads,
+            "shard": r.shard,
+            "resume": r.resume,
+            "chunk_records": r.chunk_size,
+        }
         return {k: listed(value) for k, value in out.items()}
 
 
@@ -151,3 +172,11 @@ def open_input(job: VariantJob) -> Any:
     regions = check_region_options(v.region, v.chrom)
     where = RegionFilter(regions, tuple(v.chrom), job.input.chrom_alias)
     return open_variants(v.vcf, where)
+
+
+def load_variant_model(job: VariantJob, observer: Any) -> tuple[Any, int]:
+    """The model (through :func:`grelu_cli.run.build.load`) and its input length."""
+    from grelu_cli.run.build import input_length, load
+
+    loaded = load(job, show_downloads=bool(getattr(observer, "show_downloads", False)))
+    return loaded, input_length(job, loaded)

@@ -2,11 +2,12 @@
 
 :func:`run_variants` runs a :class:`~grelu_cli.run.variant_job.VariantJob`, reporting
 through a :class:`~grelu_cli.run.observer.RunObserver` like ``grelu predict``, and returns a
-:class:`~grelu_cli.run.summary.VariantSummary`; :func:`dry_run_variants` checks the whole
-input. The model and predictor are built from the job's shared parts by
-:mod:`grelu_cli.run.build`; shards, the chunk engine (``resume``), the plain run and the
-writers are the engine's (:mod:`grelu_cli.run.chunked`, :mod:`grelu_cli.run.plain`,
-:mod:`grelu_cli.io.formats.registry`), the variant work is :mod:`grelu_cli.run.variant_work`.
+:class:`~grelu_cli.run.summary.VariantSummary`; :func:`dry_run_variants`
+(:mod:`grelu_cli.run.variant_check`) checks the whole input. The model and predictor are
+built from the job's shared parts by :mod:`grelu_cli.run.build`; shards, the chunk engine
+(``resume``), the plain run and the writers are the engine's (:mod:`grelu_cli.run.chunked`,
+:mod:`grelu_cli.run.plain`, :mod:`grelu_cli.io.formats.registry`), the variant work is
+:mod:`grelu_cli.run.variant_work`.
 """
 
 from __future__ import annotations
@@ -16,29 +17,29 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grelu_cli.errors import GreluCliError, InputDataError, MissingResourceError
+from grelu_cli.errors import InputDataError, MissingResourceError
 from grelu_cli.run.observer import RunObserver, SilentObserver
 from grelu_cli.run.summary import Recorder, VariantCheck, VariantSummary
+from grelu_cli.run.variant_check import dry_run_variants
 from grelu_cli.run.variant_job import (
     VariantJob,
     check_variant_job,
     check_variant_output,
+    load_variant_model,
     open_input,
     output_format,
 )
 from grelu_cli.run.variant_merge import merge_variant_shards
-from grelu_cli.variants.alleles import Skipped
 
-__all__ = ["VariantCheck", "VariantJob", "VariantSummary", "dry_run_variants",
-           "merge_variant_shards", "output_format", "run_variants"]  # fmt: skip
-
-
-def _load(job: VariantJob, observer: Any) -> tuple[Any, int]:
-    """The model (through :func:`grelu_cli.run.build.load`) and its input length."""
-    from grelu_cli.run.build import input_length, load
-
-    loaded = load(job, show_downloads=bool(getattr(observer, "show_downloads", False)))
-    return loaded, input_length(job, loaded)
+__all__ = [
+    "VariantCheck",
+    "VariantJob",
+    "VariantSummary",
+    "dry_run_variants",
+    "merge_variant_shards",
+    "output_format",
+    "run_variants",
+]
 
 
 def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:
@@ -106,21 +107,29 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     # A finished output is only compared with this run (nothing is shown or predicted).
     rec = Recorder(obs if not finished else SilentObserver())
     if not finished:
-        obs.start("variants", model=job.model.model, vcf=job.variant.vcf, output=output,
-                  shard=job.run.shard)  # fmt: skip
-    loaded, seq_len = _load(job, rec)
+        obs.start(
+            "variants",
+            model=job.model.model,
+            vcf=job.variant.vcf,
+            output=output,
+            shard=job.run.shard,
+        )
+    loaded, seq_len = load_variant_model(job, rec)
     scores = parse_scores(job.variant.scores, activation_name(loaded.output_activation))
     predictor = build_predictor(job, loaded, seq_len)
     tasks = list(predictor.task_names)
     batch = max(2, int(predictor.sizer.size))
     group = group_size(batch)
-    target = {"format": fmt, "layout": job.output.layout, "group_records": group,
-              "batch_windows": batch}  # fmt: skip
+    target = {
+        "format": fmt,
+        "layout": job.output.layout,
+        "group_records": group,
+        "batch_windows": batch,
+    }
     inputs = variant_inputs(job, loaded, genome, tasks, target)
     if finished:
         check_finished(Path(output), read_output_record(Path(output)), inputs, job.kind)
-        return VariantSummary(output, [output], {}, [], job.model.model, 0,
-                              already_complete=True)  # fmt: skip
+        return VariantSummary(output, [output], {}, [], job.model.model, 0, already_complete=True)
     split = shard is not None or job.run.resume
     total = source.count() if split or rec.shows_progress else None
     lo, hi = 0, total
@@ -139,12 +148,33 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     record["shard"] = None
     if shard is not None:
         assert hi is not None
-        record["shard"] = {"index": shard.index, "count": shard.count, "records": hi - lo,
-                           "total_windows": total}  # fmt: skip
+        record["shard"] = {
+            "index": shard.index,
+            "count": shard.count,
+            "records": hi - lo,
+            "total_windows": total,
+        }
         if capped is not None:  # --batch-size auto, lowered so that every shard gets work
             record["shard"]["group_records_auto"] = capped
-    counts, windows = _score(job, fmt, predictor, genome, scores, group, tasks, record, source,
-                             seq_len, shard, lo, hi, fp, target, inputs, rec)  # fmt: skip
+    counts, windows = _score(
+        job,
+        fmt,
+        predictor,
+        genome,
+        scores,
+        group,
+        tasks,
+        record,
+        source,
+        seq_len,
+        shard,
+        lo,
+        hi,
+        fp,
+        target,
+        inputs,
+        rec,
+    )
     c = counts.as_dict()
     c["windows"] = windows
     bad = c["ref_status"]["mismatch"] + c["ref_status"]["swapped"]
@@ -180,8 +210,9 @@ def _check_writable(job: VariantJob, output: str, fmt: str) -> None:
         check_output(output, overwrite=job.output.overwrite or job.run.resume)
 
 
-def _shard_group(job: VariantJob, batch: int, group: int, total: int, n_shards: int
-                 ) -> tuple[int, int | None]:  # fmt: skip
+def _shard_group(
+    job: VariantJob, batch: int, group: int, total: int, n_shards: int
+) -> tuple[int, int | None]:
     """A shard's records per group: lowered to ``ceil(total / n_shards)`` when ``--batch-size
     auto`` starts above the CPU's largest automatic batch (a GPU's 1,024), so that every
     shard gets work; kept otherwise (shards then merge bit-identical to a plain run)."""
@@ -193,10 +224,25 @@ def _shard_group(job: VariantJob, batch: int, group: int, total: int, n_shards: 
     return most, group
 
 
-def _score(job: VariantJob, fmt: str, predictor: Any, genome: Any, scores: tuple[str, ...],
-           group: int, tasks: list[str], record: dict[str, Any], source: Any, seq_len: int,
-           shard: Any, lo: int, hi: int | None, fp: str, target: dict[str, Any],
-           inputs: dict[str, Any], rec: Recorder) -> tuple[Any, int]:  # fmt: skip
+def _score(
+    job: VariantJob,
+    fmt: str,
+    predictor: Any,
+    genome: Any,
+    scores: tuple[str, ...],
+    group: int,
+    tasks: list[str],
+    record: dict[str, Any],
+    source: Any,
+    seq_len: int,
+    shard: Any,
+    lo: int,
+    hi: int | None,
+    fp: str,
+    target: dict[str, Any],
+    inputs: dict[str, Any],
+    rec: Recorder,
+) -> tuple[Any, int]:
     """Plan and score the run's records into the output: (counts, windows predicted)."""
     from grelu_cli.run.signals import sigterm_as_interrupt
     from grelu_cli.run.variant_work import AlleleScoring, score_plain
@@ -219,10 +265,18 @@ def _score(job: VariantJob, fmt: str, predictor: Any, genome: Any, scores: tuple
 
         assert hi is not None
         plan = ChunkPlan(
-            Path(job.output.output), fp, record["fingerprint_inputs"],
-            str(shard) if shard is not None else None, (lo, hi), job.run.chunk_size, group,
-            {"format": fmt, "layout": job.output.layout}, tasks, job.unit, job.chunk_option,
-        )  # fmt: skip
+            Path(job.output.output),
+            fp,
+            record["fingerprint_inputs"],
+            str(shard) if shard is not None else None,
+            (lo, hi),
+            job.run.chunk_size,
+            group,
+            {"format": fmt, "layout": job.output.layout},
+            tasks,
+            job.unit,
+            job.chunk_option,
+        )
         work = AlleleParts(scoring, planned, lo, hi, fp)
         run_chunked(plan, work, rec, resume=True)
         return counts, work.windows
@@ -235,75 +289,6 @@ def _slice(source: Any, lo: int, hi: int) -> Any:
             return
         if rec.index >= lo:
             yield rec
-
-
-def dry_run_variants(job: VariantJob, limit: int = 50) -> VariantCheck:
-    """Check the whole input without predicting.
-
-    Lines list every bad record (one line each, up to ``limit``) and every allele skipped
-    for a REF mismatch; a reader-level error (a file htslib cannot go on reading) ends the
-    check. The model is loaded for its input length.
-    """
-    from grelu_cli.genome.genome import Genome
-    from grelu_cli.variants.pipeline import plan_variants
-    from grelu_cli.variants.plan import AllelePlanner, VariantCounts
-
-    check_variant_job(job)
-    v = job.variant
-    source = open_input(job)
-    genome = Genome(str(job.input.genome), job.input.chrom_alias)
-    loaded, seq_len = _load(job, SilentObserver())
-    counts = VariantCounts()
-    planner = AllelePlanner(
-        genome, seq_len, edge=job.input.edge, ref_mismatch=v.ref_mismatch, counts=counts
-    )
-    lines: list[str] = [
-        f"model: {loaded.name} ({loaded.model_type}, {loaded.n_tasks} tasks, {seq_len:,} bp in)",
-        f"variants: {v.vcf} ({source.kind}{', indexed' if source.indexed else ''})",
-    ]
-    problems: list[str] = []
-    mismatches: list[str] = []
-
-    def note_skip(s: Skipped) -> None:
-        if s.reason == "ref_mismatch" and len(mismatches) < limit:
-            mismatches.append(
-                f"skip: {s.record.where}: REF {s.record.ref} ALT {s.alt} at "
-                f"{s.record.chrom}:{s.record.pos} does not match {genome.name} (ref_mismatch)"
-            )
-
-    n_errors = 0
-    it = iter(source)
-    while True:
-        try:
-            rec = next(it)
-        except StopIteration:
-            break
-        except GreluCliError as err:
-            n_errors += 1
-            problems.append(f"error: {err}")
-            break
-        try:
-            for _ in plan_variants([rec], planner, v.max_indel_len, note_skip):
-                pass
-        except InputDataError as err:
-            n_errors += 1
-            if len(problems) < limit:
-                problems.append(f"error: {err}")
-    if counts.records == 0 and n_errors == 0:
-        n_errors += 1
-        problems.append(f"error: {v.vcf} has no variant records (check the file)")
-    c = counts.as_dict()
-    skipped = ", ".join(f"{k} {v}" for k, v in c["skipped_by_reason"].items() if v) or "none"
-    lines.append(
-        f"records: {c['records']:,}, alleles: {c['alleles']:,}, to score: {c['scored']:,}; "
-        f"skipped: {skipped}"
-    )
-    lines.append("ref_status: " + ", ".join(f"{k} {v:,}" for k, v in c["ref_status"].items()))
-    lines += problems + mismatches
-    if n_errors > len(problems):
-        lines.append(f"... and {n_errors - len(problems):,} more errors")
-    lines.append("ok: input is valid" if n_errors == 0 else f"{n_errors:,} errors")
-    return VariantCheck(lines, c, n_errors)
 
 
 def _provenance(
