@@ -43,13 +43,25 @@ MODELS = {
     # A reduced Borzoi (plain only: attention reads every position).
     "borzoi_small": (
         lambda: M.BorzoiModel(
-            stem_channels=32, stem_kernel_size=15, init_channels=32, channels=64, n_tasks=4,
-            n_conv=5, n_transformers=2, key_len=16, value_len=32, n_heads=4, pos_dropout=0.0,
-            attn_dropout=0.0, ff_dropout=0.0, crop_len=4, final_act_func="softplus",
+            stem_channels=32,
+            stem_kernel_size=15,
+            init_channels=32,
+            channels=64,
+            n_tasks=4,
+            n_conv=5,
+            n_transformers=2,
+            key_len=16,
+            value_len=32,
+            n_heads=4,
+            pos_dropout=0.0,
+            attn_dropout=0.0,
+            ff_dropout=0.0,
+            crop_len=4,
+            final_act_func="softplus",
         ),
         8192,
     ),
-}  # fmt: skip
+}
 
 
 def _target(y: torch.Tensor) -> torch.Tensor:

@@ -110,10 +110,23 @@ class Bench:
 
     def ours(self, vcf: Path, out: Path, ckpt: Path | None = None) -> dict:
         cmd = [
-            "variants", "--model", str(ckpt or self.ckpt), "--vcf", str(vcf),
-            "--genome", str(self.fa), "-o", str(out), "--overwrite", "--scores", "diff",
-            "--device", "cpu", "--log-format", "json",
-        ]  # fmt: skip
+            "variants",
+            "--model",
+            str(ckpt or self.ckpt),
+            "--vcf",
+            str(vcf),
+            "--genome",
+            str(self.fa),
+            "-o",
+            str(out),
+            "--overwrite",
+            "--scores",
+            "diff",
+            "--device",
+            "cpu",
+            "--log-format",
+            "json",
+        ]
         if self.args.threads:
             cmd += ["--threads", str(self.args.threads)]
         res = run_measured(grelu_cli(*cmd))
@@ -132,10 +145,17 @@ class Bench:
 
     def grelu(self, vcf: Path, save: Path | None) -> dict:
         cmd = [
-            self.args.grelu_python, str(HERE / "grelu_variant_runner.py"), "--ckpt",
-            str(self.ckpt), "--vcf", str(vcf), "--genome", str(self.fa), "--seq-len",
+            self.args.grelu_python,
+            str(HERE / "grelu_variant_runner.py"),
+            "--ckpt",
+            str(self.ckpt),
+            "--vcf",
+            str(vcf),
+            "--genome",
+            str(self.fa),
+            "--seq-len",
             str(SEQ_LEN),
-        ]  # fmt: skip
+        ]
         if save is not None:
             cmd += ["--save", str(save)]
         if self.args.threads:

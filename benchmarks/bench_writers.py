@@ -62,10 +62,19 @@ def windows(n: int, bins: int) -> list[Any]:
     lay = layout(bins)
     step = bins * BIN_SIZE
     return [
-        Window(i, i, f"w{i}", "chr1", 10**6 + i * step, 10**6 + (i + 1) * step, "+",
-               10**6 + i * step - CROP * BIN_SIZE, 10**6 + i * step - CROP * BIN_SIZE + lay.seq_len)
+        Window(
+            i,
+            i,
+            f"w{i}",
+            "chr1",
+            10**6 + i * step,
+            10**6 + (i + 1) * step,
+            "+",
+            10**6 + i * step - CROP * BIN_SIZE,
+            10**6 + i * step - CROP * BIN_SIZE + lay.seq_len,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def values(index: int, tasks: int, bins: int, kind: str = "smooth") -> np.ndarray:
@@ -99,8 +108,9 @@ def smooth_values(index: int, tasks: int, bins: int) -> np.ndarray:
     walks = _smoothed_walks(rng, 4, bins, sigma=12.0).astype(np.float32)
     x = np.arange(bins, dtype=np.float32)
     peaks = np.zeros(bins, dtype=np.float32)
-    for c, w, h in zip(rng.uniform(0, bins, 60), rng.uniform(1, 6, 60), rng.gamma(1.2, 3, 60),
-                       strict=True):  # fmt: skip
+    for c, w, h in zip(
+        rng.uniform(0, bins, 60), rng.uniform(1, 6, 60), rng.gamma(1.2, 3, 60), strict=True
+    ):
         lo, hi = int(max(0, c - 5 * w)), int(min(bins, c + 5 * w + 1))
         peaks[lo:hi] += np.float32(h) * np.exp(-0.5 * ((x[lo:hi] - c) / w) ** 2)
     loadings = rng.normal(0, 1, size=(tasks, 4)).astype(np.float32)
@@ -162,10 +172,14 @@ def make_writer(kind: str, out: Path, n: int, tasks: int, bins: int) -> Any:
         from grelu_cli.io.formats.zarr import ZarrWriter
 
         return ZarrWriter(
-            out, names, windows=windows(n, bins), bin_layout=layout(bins),
-            dtype="float16" if kind == "zarr16" else "float32", metadata={"bench": True},
+            out,
+            names,
+            windows=windows(n, bins),
+            bin_layout=layout(bins),
+            dtype="float16" if kind == "zarr16" else "float32",
+            metadata={"bench": True},
             fingerprint="bench",
-        )  # fmt: skip
+        )
     from grelu_cli.io.formats.parquet import ParquetWriter
 
     return ParquetWriter(out, names, layout=kind)
@@ -248,8 +262,12 @@ def child_read(
             filters = [("name", "=", f"w{w}"), ("bin", ">=", b0), ("bin", "<", b0 + 100)]
             table = pq.read_table(out, columns=task_names(tasks), filters=filters)
         got = table.num_rows * (1 if kind == "long" else table.num_columns - (what == "track"))
-    return {"read": what, "s": round(time.perf_counter() - t0, 2), "values": got,
-            "peak_rss_mb": round(peak_mb())}  # fmt: skip
+    return {
+        "read": what,
+        "s": round(time.perf_counter() - t0, 2),
+        "values": got,
+        "peak_rss_mb": round(peak_mb()),
+    }
 
 
 def run_child(shape: list[str], args: list[str]) -> dict[str, Any]:
@@ -303,9 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         if not a.keep:
             out = output_path(workdir, kind)
             shutil.rmtree(out) if out.is_dir() else out.unlink()
-    report = {"windows": a.windows, "tasks": a.tasks, "bins": a.bins, "values": a.values,
-              "results": results,
-              "raw_mb": round(a.windows * a.tasks * a.bins * 4 / 1e6, 1)}  # fmt: skip
+    report = {
+        "windows": a.windows,
+        "tasks": a.tasks,
+        "bins": a.bins,
+        "values": a.values,
+        "results": results,
+        "raw_mb": round(a.windows * a.tasks * a.bins * 4 / 1e6, 1),
+    }
     if a.json:
         a.json.write_text(json.dumps(report, indent=1))
     print(_table(report))

@@ -46,8 +46,9 @@ def _cli_options(command: str) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize(("command", "funcs"), [("predict", PREDICT_FUNCS),
-                                                 ("variants", VARIANT_FUNCS)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("command", "funcs"), [("predict", PREDICT_FUNCS), ("variants", VARIANT_FUNCS)]
+)
 def test_signatures_are_the_commands_options_with_their_defaults(command, funcs):
     cli = _cli_options(command)
     for func in funcs:
@@ -120,7 +121,7 @@ def test_unknown_names_name_the_closest_valid_one(func):
         ({"overwrite": None}, "overwrite=None is a NoneType, not True or False"),
         ({"batch_size": 2.0}, "batch_size=2.0 is a float, not an int or a str"),
     ],
-)  # fmt: skip
+)
 def test_wrong_types_name_the_parameter_and_the_type(kwargs, shown):
     for func in (api.job, api.variants_job):
         with pytest.raises(ArgumentError) as err:
@@ -145,9 +146,17 @@ def test_missing_and_positional_arguments():
 
 
 def test_good_values_pass_and_are_normalised(tmp_path):
-    job = api.job(model=Path("m.ckpt"), bed=tmp_path / "r.bed", output=tmp_path / "o.parquet",
-                  shifts=np.int64(2), region="chr1:1-100", param="n_tasks=2", arch="ConvModel",
-                  tasks="a,b", devices=["cpu", "cpu"])  # fmt: skip
+    job = api.job(
+        model=Path("m.ckpt"),
+        bed=tmp_path / "r.bed",
+        output=tmp_path / "o.parquet",
+        shifts=np.int64(2),
+        region="chr1:1-100",
+        param="n_tasks=2",
+        arch="ConvModel",
+        tasks="a,b",
+        devices=["cpu", "cpu"],
+    )
     assert job.predict.shifts == 2 and type(job.predict.shifts) is int
     assert job.input.region == ("chr1:1-100",) and job.model.param == ("n_tasks=2",)
     assert job.predict.tasks == ("a", "b") and job.run.devices == "cpu,cpu"
@@ -179,8 +188,9 @@ def _value(func, name: str):
     hints = typing.get_type_hints(inspect.unwrap(func))
     if name not in hints:
         return _JUNK
-    return st.one_of(st.from_type(hints[name]), st.from_type(hints[name]),
-                     st.from_type(hints[name]), _JUNK)  # fmt: skip
+    return st.one_of(
+        st.from_type(hints[name]), st.from_type(hints[name]), st.from_type(hints[name]), _JUNK
+    )
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +202,17 @@ def fixed(tmp_path_factory) -> dict[str, object]:
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     genome = root / "g.fa"
     genome.write_text(">chrA\nACGTACGTAC\n")
-    return {"model": str(root / "missing.ckpt"), "vcf": str(vcf), "genome": str(genome),
-            "output": str(root / "out" / "o.parquet")}  # fmt: skip
+    return {
+        "model": str(root / "missing.ckpt"),
+        "vcf": str(vcf),
+        "genome": str(genome),
+        "output": str(root / "out" / "o.parquet"),
+    }
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_fuzzed_arguments_raise_only_library_errors(fixed, data):
     """Random names and values of any type into the cheap API paths: a result, or a

@@ -104,8 +104,9 @@ def merge(
             inputs[0], output, fmt=fmt, tasks=names, overlap=overlap, overwrite=overwrite
         )
         if nonfinite:
-            log.warn(f"{nonfinite:,} NaN/inf predictions were not written to bigWig",
-                     count=nonfinite)  # fmt: skip
+            log.warn(
+                f"{nonfinite:,} NaN/inf predictions were not written to bigWig", count=nonfinite
+            )
         log.summary(f"{inputs[0]} -> {', '.join(files)}", output=output, files=files)
         return
     files = run_merge.merge_shards(inputs, output, overwrite)

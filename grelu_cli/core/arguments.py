@@ -147,10 +147,13 @@ def _shown_signature(
     except NameError:  # a name imported only for type checkers
         returns = inspect.signature(func).return_annotation
     return sig.replace(
-        parameters=[p.replace(annotation=hints.get(k, p.annotation)) for k, p in
-                    sig.parameters.items() if k not in hide],
+        parameters=[
+            p.replace(annotation=hints.get(k, p.annotation))
+            for k, p in sig.parameters.items()
+            if k not in hide
+        ],
         return_annotation=returns,
-    )  # fmt: skip
+    )
 
 
 def _closest(key: str, params: Mapping[str, object]) -> str:

@@ -123,9 +123,15 @@ def prepare_input(
         MissingResourceError: a file does not exist, or the genome cannot be indexed here.
     """
     check_input(
-        bed=bed, fasta=fasta, regions=regions, chroms=chroms, genome=genome,
-        chrom_alias=chrom_alias, edge=edge, files=False,
-    )  # fmt: skip
+        bed=bed,
+        fasta=fasta,
+        regions=regions,
+        chroms=chroms,
+        genome=genome,
+        chrom_alias=chrom_alias,
+        edge=edge,
+        files=False,
+    )
     if tile and (seq_len is None or geometry is None):
         raise UsageError("--tile needs a fixed input length", fix="pass --seq-len")
 

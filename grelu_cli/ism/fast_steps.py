@@ -200,9 +200,20 @@ class Conv(Step):
         if x.device.type == "cpu" and x.dtype == torch.float32 and fused_conv_available():
             r4 = res.unsqueeze(2).contiguous(memory_format=torch.channels_last)
             y = torch.ops.mkldnn._convolution_pointwise.binary(
-                x.unsqueeze(2), r4, self._w2(), self.bias, [0, 0], [1, 1],
-                [1, self.dilation], self.groups, "add", 1.0, "relu" if relu else None, [], "",
-            ).squeeze(2)  # fmt: skip
+                x.unsqueeze(2),
+                r4,
+                self._w2(),
+                self.bias,
+                [0, 0],
+                [1, 1],
+                [1, self.dilation],
+                self.groups,
+                "add",
+                1.0,
+                "relu" if relu else None,
+                [],
+                "",
+            ).squeeze(2)
         else:
             y = self._conv(x) + res
             if relu:

@@ -91,8 +91,9 @@ def read_output_record(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def check_finished(path: Path, record: dict[str, Any] | None, inputs: dict[str, Any],
-                   kind: str) -> None:  # fmt: skip
+def check_finished(
+    path: Path, record: dict[str, Any] | None, inputs: dict[str, Any], kind: str
+) -> None:
     """Raise UsageError when ``record`` (a finished output's) is of another run than the one
     ``inputs`` describe. An output recording no fingerprint (or none readable) is kept."""
     from grelu_cli.run.identity import compact_inputs, fingerprint_differences, fingerprint_of

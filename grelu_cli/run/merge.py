@@ -49,8 +49,9 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
             )
         check_outputs_not_inputs(inputs, output_paths("bigwig", output, tasks))
         sizes = [(str(c), int(n)) for c, n in bigwig["chrom_sizes"]]
-        spec = WriterSpec(output, tasks, chrom_sizes=sizes, overlap=bigwig["overlap"],
-                          overwrite=overwrite)  # fmt: skip
+        spec = WriterSpec(
+            output, tasks, chrom_sizes=sizes, overlap=bigwig["overlap"], overwrite=overwrite
+        )
         writer = open_writer("bigwig", spec)
     else:
         if not has_suffix(output, "parquet"):
@@ -58,8 +59,9 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
                 f"the shards are parquet output but -o {output} does not end in .parquet",
                 fix="pass -o merged.parquet",
             )
-        spec = WriterSpec(output, tasks, metadata=record, layout=first["output"]["layout"],
-                          overwrite=overwrite)  # fmt: skip
+        spec = WriterSpec(
+            output, tasks, metadata=record, layout=first["output"]["layout"], overwrite=overwrite
+        )
         writer = open_writer("parquet", spec)
     with writer:
         for block in merged_blocks(shards):

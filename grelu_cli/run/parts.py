@@ -98,8 +98,9 @@ def split_block(block: Block, n: int) -> tuple[Block, Block]:
     """The first ``n`` windows of ``block`` and the rest."""
 
     def part(s: slice) -> Block:
-        return Block(block.windows[s], block.values[s], block.bins, block.bin_start[s],
-                     block.bin_end[s])  # fmt: skip
+        return Block(
+            block.windows[s], block.values[s], block.bins, block.bin_start[s], block.bin_end[s]
+        )
 
     return part(slice(0, n)), part(slice(n, None))
 
@@ -164,8 +165,14 @@ class TrackParts:
     def open_part(self, path: Path, chunk: Chunk) -> PartWriter:
         k, lo, hi = chunk
         meta = {"chunk": k, "window_range": [lo, hi], "fingerprint": self.fingerprint}
-        spec = WriterSpec(str(path), self.run.predictor.task_names, metadata=meta,
-                          layout=self.layout, overwrite=True, compression="lz4")  # fmt: skip
+        spec = WriterSpec(
+            str(path),
+            self.run.predictor.task_names,
+            metadata=meta,
+            layout=self.layout,
+            overwrite=True,
+            compression="lz4",
+        )
         writer: PartWriter = open_writer("parquet", spec)  # type: ignore[assignment]
         return writer
 

@@ -82,8 +82,10 @@ def run_dense(run: BuiltRun, writer: Writer, counts: dict[str, int], observer: R
         with observer.progress(hi - lo) as progress:
             done = (hi - lo) - sum(b - a for a, b in todo)
             if done and not background.already_complete:
-                observer.info(f"resuming {writer.output_label()}: {done:,} of {hi - lo:,} "  # type: ignore[attr-defined]
-                              "windows already written")  # fmt: skip
+                observer.info(
+                    f"resuming {writer.output_label()}: {done:,} of {hi - lo:,} "  # type: ignore[attr-defined]
+                    "windows already written"
+                )
             if done:
                 progress.skip(done)
             for a, b in todo:

@@ -131,8 +131,10 @@ def dry_run_predict(job: PredictJob) -> DryRunReport:
             device_type = resolve_device(job.run.device).type
         batch = shard_batch(
             run_batch_size(job.predict.batch_size, device_type, seq_len),
-            job.predict.batch_size, total, shard.count,
-        )  # fmt: skip
+            job.predict.batch_size,
+            total,
+            shard.count,
+        )
         lo, hi = shard_range(total, shard, batch)
         lines.append(
             f"shard {shard}: windows {lo:,}-{hi:,} ({hi - lo:,} of {total:,}; "

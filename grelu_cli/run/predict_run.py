@@ -55,8 +55,13 @@ def run_predict(job: PredictJob, observer: RunObserver | None = None) -> Predict
     # A finished output is only compared with this run (nothing is shown or predicted).
     rec = Recorder(obs if finished is None else SilentObserver())
     if finished is None:
-        obs.start("predict", model=job.model.model, output=out.output, format=out.format,
-                  shard=run_opts.shard)  # fmt: skip
+        obs.start(
+            "predict",
+            model=job.model.model,
+            output=out.output,
+            format=out.format,
+            shard=run_opts.shard,
+        )
     loaded, seq_len, inp = load_and_prepare(job, rec if finished is None else None)
     multi = devices is not None and len(devices) > 1
     # With several devices this process only plans and stitches: its predictor stays on
@@ -79,8 +84,9 @@ def run_predict(job: PredictJob, observer: RunObserver | None = None) -> Predict
     span = _plan(job, run, shard, devices if multi else None)
     _size_warning(job, run, span, rec)
     writer = _open_writer(job, run, fmt, span, shard, target, inputs)
-    counts = _execute(job, run, writer, finals[0], span, target, inputs,
-                      devices if multi else None, rec)  # fmt: skip
+    counts = _execute(
+        job, run, writer, finals[0], span, target, inputs, devices if multi else None, rec
+    )
     return _summary(job, writer, span, shard, counts, rec, t0)
 
 
@@ -123,8 +129,9 @@ def _inputs(job: PredictJob, run: BuiltRun, target: dict[str, Any]) -> dict[str,
     return predict_inputs(job, run, target)
 
 
-def _plan(job: PredictJob, run: BuiltRun, shard: Shard | None, devices: list[str] | None
-          ) -> WindowRange:  # fmt: skip
+def _plan(
+    job: PredictJob, run: BuiltRun, shard: Shard | None, devices: list[str] | None
+) -> WindowRange:
     """The shard's window range, on batch boundaries (:mod:`grelu_cli.run.batches`): the same
     bits in every run. A shard of a small run lowers ``auto``'s batch so that every shard
     gets work."""
@@ -150,17 +157,25 @@ def _size_warning(job: PredictJob, run: BuiltRun, span: WindowRange, rec: Record
         from grelu_cli.io.formats.sizes import parquet_size_warning
 
         message = parquet_size_warning(
-            layout=_target(job)["layout"], windows=span.hi - span.lo,
-            tasks=len(run.predictor.task_names), bins=len(run.predictor.layout.bins),
+            layout=_target(job)["layout"],
+            windows=span.hi - span.lo,
+            tasks=len(run.predictor.task_names),
+            bins=len(run.predictor.layout.bins),
             output=job.output.output,
-        )  # fmt: skip
+        )
         if message:
             rec.warn(message)
 
 
-def _open_writer(job: PredictJob, run: BuiltRun, fmt: str, span: WindowRange,
-                 shard: Shard | None, target: dict[str, Any], inputs: dict[str, Any]
-                 ) -> Any:  # fmt: skip
+def _open_writer(
+    job: PredictJob,
+    run: BuiltRun,
+    fmt: str,
+    span: WindowRange,
+    shard: Shard | None,
+    target: dict[str, Any],
+    inputs: dict[str, Any],
+) -> Any:
     """The output's writer (not yet entered), its metadata the run's provenance."""
     from grelu_cli.io.formats.registry import WriterSpec, open_writer
     from grelu_cli.run.build import provenance
@@ -203,9 +218,17 @@ def _open_writer(job: PredictJob, run: BuiltRun, fmt: str, span: WindowRange,
     return open_writer(fmt, spec)
 
 
-def _execute(job: PredictJob, run: BuiltRun, writer: Any, first_final: Path, span: WindowRange,
-             target: dict[str, Any], inputs: dict[str, Any], devices: list[str] | None,
-             rec: Recorder) -> dict[str, int]:  # fmt: skip
+def _execute(
+    job: PredictJob,
+    run: BuiltRun,
+    writer: Any,
+    first_final: Path,
+    span: WindowRange,
+    target: dict[str, Any],
+    inputs: dict[str, Any],
+    devices: list[str] | None,
+    rec: Recorder,
+) -> dict[str, int]:
     """Predict the run's windows into ``writer`` (plain, dense or chunked); its counts."""
     from grelu_cli.run.signals import sigterm_as_interrupt
 
@@ -218,10 +241,18 @@ def _execute(job: PredictJob, run: BuiltRun, writer: Any, first_final: Path, spa
 
             fp = fingerprint_of(inputs)
             plan = ChunkPlan(
-                first_final, fp, compact_inputs(inputs), job.run.shard,
-                (span.lo, span.hi), job.run.chunk_size, span.batch, target,
-                run.predictor.task_names, job.unit, job.chunk_option,
-            )  # fmt: skip
+                first_final,
+                fp,
+                compact_inputs(inputs),
+                job.run.shard,
+                (span.lo, span.hi),
+                job.run.chunk_size,
+                span.batch,
+                target,
+                run.predictor.task_names,
+                job.unit,
+                job.chunk_option,
+            )
             work = TrackParts(run, target["layout"], fp, writer)
             on_devices = None
             if devices:  # workers batch as this plan does (a shard's lowered auto size too)
@@ -254,18 +285,28 @@ def _device_runner(job: PredictJob, devices: list[str], layout: str, fp: str) ->
     return on_devices
 
 
-def _summary(job: PredictJob, writer: Any, span: WindowRange, shard: Shard | None,
-             counts: dict[str, int], rec: Recorder, t0: float) -> PredictSummary:  # fmt: skip
+def _summary(
+    job: PredictJob,
+    writer: Any,
+    span: WindowRange,
+    shard: Shard | None,
+    counts: dict[str, int],
+    rec: Recorder,
+    t0: float,
+) -> PredictSummary:
     from grelu_cli.io.formats.registry import write_report
     from grelu_cli.predict.augment import augmentations
 
     report = write_report(writer)
     if report.already_complete:
-        return PredictSummary(output=job.output.output, files=[str(p) for p in writer.paths],
-                              already_complete=True)  # fmt: skip
+        return PredictSummary(
+            output=job.output.output, files=[str(p) for p in writer.paths], already_complete=True
+        )
     if report.nonfinite:
-        rec.warn(f"{report.nonfinite:,} NaN/inf predictions were not written to bigWig",
-                 count=report.nonfinite)  # fmt: skip
+        rec.warn(
+            f"{report.nonfinite:,} NaN/inf predictions were not written to bigWig",
+            count=report.nonfinite,
+        )
     if report.clipped:
         rec.warn(
             f"{report.clipped:,} predictions beyond the float16 range (+-65,504) were clipped "

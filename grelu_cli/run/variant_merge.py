@@ -12,8 +12,9 @@ from grelu_cli.errors import UsageError
 from grelu_cli.run.variant_job import output_format
 
 
-def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
-                         overwrite: bool = False) -> list[str]:  # fmt: skip
+def merge_variant_shards(
+    shards: list[tuple[Any, dict[str, Any]]], output: str, overwrite: bool = False
+) -> list[str]:
     """Write the shards of one ``grelu variants --shard`` run (checked and ordered by
     :func:`grelu_cli.io.formats.merge.order_shards`) as one output: the unsharded run's rows (and,
     for parquet, row groups); its counts are the shards' summed. Parquet shards merge into
@@ -39,8 +40,15 @@ def merge_variant_shards(shards: list[tuple[Any, dict[str, Any]]], output: str,
             fix="pass -o merged.parquet",
         )
     tasks, values = out["tasks"], out["values"]
-    spec = WriterSpec(output, tasks, metadata=record, overwrite=overwrite, kind="variants",
-                      layout="long" if layout == "dense" else layout, values=values)  # fmt: skip
+    spec = WriterSpec(
+        output,
+        tasks,
+        metadata=record,
+        overwrite=overwrite,
+        kind="variants",
+        layout="long" if layout == "dense" else layout,
+        values=values,
+    )
     writer: Any = open_writer(fmt, spec)
     with writer:
         for path, rec in shards:

@@ -34,9 +34,18 @@ class AlleleScoring:
         tasks: output task names; ``record``: the output's provenance record.
     """
 
-    def __init__(self, job: VariantJob, fmt: str, predictor: Any, genome: Any,
-                 scores: tuple[str, ...], counts: VariantCounts, group: int, tasks: list[str],
-                 record: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        job: VariantJob,
+        fmt: str,
+        predictor: Any,
+        genome: Any,
+        scores: tuple[str, ...],
+        counts: VariantCounts,
+        group: int,
+        tasks: list[str],
+        record: dict[str, Any],
+    ) -> None:
         self.job, self.fmt, self.predictor, self.genome = job, fmt, predictor, genome
         self.scores, self.counts, self.group, self.tasks = scores, counts, group, tasks
         self.record = record
@@ -46,9 +55,16 @@ class AlleleScoring:
         from grelu_cli.variants.pipeline import score_variants
 
         v = self.job.variant
-        return score_variants(planned, self.predictor, self.genome, self.scores,
-                              aggregate=v.aggregate, pseudocount=v.pseudocount,
-                              counts=self.counts, group_records=self.group)  # fmt: skip
+        return score_variants(
+            planned,
+            self.predictor,
+            self.genome,
+            self.scores,
+            aggregate=v.aggregate,
+            pseudocount=v.pseudocount,
+            counts=self.counts,
+            group_records=self.group,
+        )
 
     @property
     def part_layout(self) -> str:
@@ -61,11 +77,15 @@ class AlleleScoring:
 
         out = self.job.output
         spec = WriterSpec(
-            str(path), self.tasks, metadata=metadata,
+            str(path),
+            self.tasks,
+            metadata=metadata,
             layout=self.part_layout if part else out.layout,
-            overwrite=part or out.overwrite, compression="lz4" if part else None,
-            kind="variants", values=self.values,
-        )  # fmt: skip
+            overwrite=part or out.overwrite,
+            compression="lz4" if part else None,
+            kind="variants",
+            values=self.values,
+        )
         return open_writer("parquet" if part else self.fmt, spec)
 
     def write_table(self, writer: Any, table: Any) -> None:
@@ -79,8 +99,13 @@ class AlleleScoring:
             writer.write(table_block(table, self.tasks, self.values))
 
 
-def score_plain(scoring: AlleleScoring, planned: Iterable[PlannedAllele], lo: int,
-                hi: int | None, obs: RunObserver) -> int:  # fmt: skip
+def score_plain(
+    scoring: AlleleScoring,
+    planned: Iterable[PlannedAllele],
+    lo: int,
+    hi: int | None,
+    obs: RunObserver,
+) -> int:
     """Score every planned allele into the output in one pass; the windows predicted."""
     from grelu_cli.run.chunked import discard_partial_run
     from grelu_cli.run.plain import write_plain
@@ -141,8 +166,14 @@ class AlleleParts:
 
     unit = "records"
 
-    def __init__(self, scoring: AlleleScoring, planned: Iterable[PlannedAllele], lo: int,
-                 hi: int, fingerprint: str | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scoring: AlleleScoring,
+        planned: Iterable[PlannedAllele],
+        lo: int,
+        hi: int,
+        fingerprint: str | None,
+    ) -> None:
         self.scoring, self.planned, self.lo, self.hi = scoring, planned, lo, hi
         self.size = -(-scoring.job.run.chunk_size // scoring.group) * scoring.group
         self.fingerprint = fingerprint

@@ -343,10 +343,18 @@ def read_zarr(
     start = np.asarray(store.group["bin_start"].get_orthogonal_selection((hits, slice(None))))
     end = np.asarray(store.group["bin_end"].get_orthogonal_selection((hits, slice(None))))
     tracks = [
-        Track(name, str(path), _per_base(region, start.ravel(), end.ravel(),
-                                         np.asarray(values[:, k, :], dtype=np.float64).ravel()))
+        Track(
+            name,
+            str(path),
+            _per_base(
+                region,
+                start.ravel(),
+                end.ravel(),
+                np.asarray(values[:, k, :], dtype=np.float64).ravel(),
+            ),
+        )
         for k, name in enumerate(chosen)
-    ]  # fmt: skip
+    ]
     return names, tracks
 
 

@@ -35,11 +35,32 @@ def _same_metadata(a: dict, b: dict) -> None:
 def test_api_and_cli_write_identical_parquet(env, capsys):
     d = env.out("parquet")
     cli_out, api_out = d / "cli.parquet", d / "api.parquet"
-    ok("predict", "-m", env.model, "--bed", env.small, "-g", env.genome, "-o", cli_out,
-       "--rc", "--shifts", "1", "--tasks", "t_dnase,t_cage_h")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.small,
+        "-g",
+        env.genome,
+        "-o",
+        cli_out,
+        "--rc",
+        "--shifts",
+        "1",
+        "--tasks",
+        "t_dnase,t_cage_h",
+    )
     capsys.readouterr()
-    summary = api.predict(model=env.model, bed=env.small, genome=env.genome, output=api_out,
-                          rc=True, shifts=1, tasks=["t_dnase", "t_cage_h"])  # fmt: skip
+    summary = api.predict(
+        model=env.model,
+        bed=env.small,
+        genome=env.genome,
+        output=api_out,
+        rc=True,
+        shifts=1,
+        tasks=["t_dnase", "t_cage_h"],
+    )
     assert capsys.readouterr() == ("", "")  # the library prints nothing
     a, _ = read_parquet(cli_out)
     b, _ = read_parquet(api_out)
@@ -76,12 +97,21 @@ def test_predict_arrays_are_the_written_values(env):
 
 def test_api_raises_library_errors_and_never_exits(env, tmp_path):
     with pytest.raises(MissingResourceError) as err:
-        api.predict(model=env.model, bed=tmp_path / "nope.bed", genome=env.genome,
-                    output=tmp_path / "o.parquet")  # fmt: skip
+        api.predict(
+            model=env.model,
+            bed=tmp_path / "nope.bed",
+            genome=env.genome,
+            output=tmp_path / "o.parquet",
+        )
     assert isinstance(err.value, FileNotFoundError)
     with pytest.raises(UsageError):
-        api.predict(model=env.model, bed=env.small, genome=env.genome,
-                    output=tmp_path / "o.parquet", edge="sideways")  # fmt: skip
+        api.predict(
+            model=env.model,
+            bed=env.small,
+            genome=env.genome,
+            output=tmp_path / "o.parquet",
+            edge="sideways",
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -92,14 +122,40 @@ def test_summary_counts_forward_passes_and_pluralises(env, tmp_path, monkeypatch
 
     one = env.bed("one.bed", REGIONS[:1])
     monkeypatch.chdir(tmp_path)
-    result = invoke("predict", "-m", env.model, "--bed", one, "-g", env.genome, "-o", "p.parquet",
-                    "--rc", "--shifts", "1")  # fmt: skip
+    result = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        one,
+        "-g",
+        env.genome,
+        "-o",
+        "p.parquet",
+        "--rc",
+        "--shifts",
+        "1",
+    )
     assert result.exit_code == 0, result.output
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("predicted 1 region (1 window, 0 padded, 0 dropped), 6 forward passes")
     assert metadata(tmp_path / "p.parquet")["options"]["output"] == str(tmp_path / "p.parquet")
-    json_run = invoke("predict", "-m", env.model, "--bed", one, "-g", env.genome, "-o", "q.parquet",
-                      "--rc", "--shifts", "1", "--log-format", "json")  # fmt: skip
+    json_run = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        one,
+        "-g",
+        env.genome,
+        "-o",
+        "q.parquet",
+        "--rc",
+        "--shifts",
+        "1",
+        "--log-format",
+        "json",
+    )
     import json
 
     summary = json.loads(json_run.stderr.strip().splitlines()[-1])
@@ -108,10 +164,16 @@ def test_summary_counts_forward_passes_and_pluralises(env, tmp_path, monkeypatch
 
 def test_chrom_implies_tiling(env, tmp_path):
     """Issue 11, item 15: --chrom covers the whole chromosome (tiled), not one central window."""
-    tiled = api.predict(model=env.model, chrom="chrC", genome=env.genome, tile=True,
-                        output=tmp_path / "tiled.parquet")  # fmt: skip
-    plain = api.predict(model=env.model, chrom="chrC", genome=env.genome,
-                        output=tmp_path / "chrom.parquet")  # fmt: skip
+    tiled = api.predict(
+        model=env.model,
+        chrom="chrC",
+        genome=env.genome,
+        tile=True,
+        output=tmp_path / "tiled.parquet",
+    )
+    plain = api.predict(
+        model=env.model, chrom="chrC", genome=env.genome, output=tmp_path / "chrom.parquet"
+    )
     assert plain.counts["windows"] == tiled.counts["windows"] > 1
     a, _ = read_parquet(tmp_path / "tiled.parquet")
     b, _ = read_parquet(tmp_path / "chrom.parquet")

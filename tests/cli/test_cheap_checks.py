@@ -43,8 +43,10 @@ def env(tmp_path_factory) -> Env:
 def probe(*args: object) -> tuple[int, bool, str]:
     run = subprocess.run(
         [sys.executable, "-c", PROBE, "predict", *map(str, args)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     result = json.loads(run.stdout.strip().splitlines()[-1])
     return result["code"], result["torch"], run.stderr
 
@@ -54,28 +56,54 @@ CASES = {
     "missing genome": (["--bed", "{bed}", "-g", "{root}/nope.fa", "-o", "{out}"], 4, "nope.fa"),
     "no input": (["-g", "{genome}", "-o", "{out}"], 2, "no input"),
     "bad region": (["--region", "chrA:1-x", "-g", "{genome}", "-o", "{out}"], 2, "chrA:1-x"),
-    "parquet exists": (["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/p.parquet"], 2,
-                       "already exists"),
-    "bigwig file exists": (["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/one.bw"], 2,
-                           "already exists"),
-    "bigwig dir exists": (["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/tracks/"], 2,
-                          "already exists"),
-    "bigwig template exists": (["--bed", "{bed}", "-g", "{genome}", "-o",
-                                "{done}/tracks/{{task}}.bw"], 2, "already exists"),
-    "zarr store exists": (["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/p.zarr",
-                           "--overwrite"], 2, "not a grelu zarr store"),
-    "zarr dtype": (["--bed", "{bed}", "-g", "{genome}", "--dtype", "int8", "-o",
-                    "{root}/n.zarr"], 2, "--dtype"),
-    "unknown format": (["--bed", "{bed}", "-g", "{genome}", "-o", "{root}/p.txt"], 2,
-                       "output format"),
-}  # fmt: skip
+    "parquet exists": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/p.parquet"],
+        2,
+        "already exists",
+    ),
+    "bigwig file exists": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/one.bw"],
+        2,
+        "already exists",
+    ),
+    "bigwig dir exists": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/tracks/"],
+        2,
+        "already exists",
+    ),
+    "bigwig template exists": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/tracks/{{task}}.bw"],
+        2,
+        "already exists",
+    ),
+    "zarr store exists": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{done}/p.zarr", "--overwrite"],
+        2,
+        "not a grelu zarr store",
+    ),
+    "zarr dtype": (
+        ["--bed", "{bed}", "-g", "{genome}", "--dtype", "int8", "-o", "{root}/n.zarr"],
+        2,
+        "--dtype",
+    ),
+    "unknown format": (
+        ["--bed", "{bed}", "-g", "{genome}", "-o", "{root}/p.txt"],
+        2,
+        "output format",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_rejected_before_torch_is_imported(env, case):
     args, code, words = CASES[case]
-    where = {"root": env.root, "genome": env.genome, "bed": env.small, "done": env.done,
-             "out": env.root / "o.parquet"}  # fmt: skip
+    where = {
+        "root": env.root,
+        "genome": env.genome,
+        "bed": env.small,
+        "done": env.done,
+        "out": env.root / "o.parquet",
+    }
     got_code, torch_imported, stderr = probe("-m", env.model, *(a.format(**where) for a in args))
     assert got_code == code, stderr
     assert words in stderr, stderr

@@ -88,10 +88,22 @@ def test_plain_pickle_is_refused_with_the_reason(tmp_path):
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("built") / "m.ckpt"
     proc = grelu(
-        "models", "build", "ConvModel", "--n-tasks", "2", "--seq-len", "100",
-        "--param", "stem_channels=4", "--param", "channel_init=4", "--param", "n_conv=1",
-        "-o", out,
-    )  # fmt: skip
+        "models",
+        "build",
+        "ConvModel",
+        "--n-tasks",
+        "2",
+        "--seq-len",
+        "100",
+        "--param",
+        "stem_channels=4",
+        "--param",
+        "channel_init=4",
+        "--param",
+        "n_conv=1",
+        "-o",
+        out,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -128,9 +140,18 @@ def test_predict_arch_param_of_the_wrong_type_is_a_usage_error(built, fasta, tmp
     out = tmp_path / "p.parquet"
     for value, shown in (("abc", "'abc'"), ("2.5", "2.5")):
         proc = grelu(
-            "predict", "-m", sd, "--arch", "ConvModel", "--param", f"n_tasks={value}",
-            "--fasta", fasta, "-o", out,
-        )  # fmt: skip
+            "predict",
+            "-m",
+            sd,
+            "--arch",
+            "ConvModel",
+            "--param",
+            f"n_tasks={value}",
+            "--fasta",
+            fasta,
+            "-o",
+            out,
+        )
         line = error_line(proc, 2)
         assert f"ConvModel parameter n_tasks takes an integer, not {shown}" in line
     assert not out.exists()

@@ -86,9 +86,19 @@ def test_build_info_load_round_trip(tmp_path):
     tasks.write_text("name\tassay\tsample\nK562_DNase\tDNase\tK562\nHepG2_ATAC\tATAC\tHepG2\n")
     out = tmp_path / "model.ckpt"
     built = run(
-        "models", "build", "ConvModel", "--tasks", str(tasks), "--seq-len", "200",
-        "--loss", "poisson", *SMALL, "-o", str(out),
-    )  # fmt: skip
+        "models",
+        "build",
+        "ConvModel",
+        "--tasks",
+        str(tasks),
+        "--seq-len",
+        "200",
+        "--loss",
+        "poisson",
+        *SMALL,
+        "-o",
+        str(out),
+    )
     assert built.exit_code == 0, built.output
     assert "ConvModel, 2 tasks" in built.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
@@ -120,19 +130,40 @@ def test_built_checkpoint_has_the_structure_grelu_loads(tmp_path):
     performance entries its on_load_checkpoint reads."""
     out = tmp_path / "m.ckpt"
     result = run(
-        "models", "build", "DilatedConvModel", "--n-tasks", "3", "--seq-len", "512",
-        "--task-type", "binary", "--param", "channels=8", "--param", "n_conv=2", "-o", str(out),
-    )  # fmt: skip
+        "models",
+        "build",
+        "DilatedConvModel",
+        "--n-tasks",
+        "3",
+        "--seq-len",
+        "512",
+        "--task-type",
+        "binary",
+        "--param",
+        "channels=8",
+        "--param",
+        "n_conv=2",
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     ck = torch.load(out, weights_only=True)  # exactly what Lightning does on torch >= 2.6
     assert set(ck) >= {
-        "state_dict", "hyper_parameters", "data_params", "performance",
-        "pytorch-lightning_version", "epoch", "global_step",
-    }  # fmt: skip
+        "state_dict",
+        "hyper_parameters",
+        "data_params",
+        "performance",
+        "pytorch-lightning_version",
+        "epoch",
+        "global_step",
+    }
     hp = ck["hyper_parameters"]
     assert hp["model_params"] == {
-        "model_type": "DilatedConvModel", "channels": 8, "n_conv": 2, "n_tasks": 3,
-    }  # fmt: skip
+        "model_type": "DilatedConvModel",
+        "channels": 8,
+        "n_conv": 2,
+        "n_tasks": 3,
+    }
     assert hp["train_params"] == {"task": "binary", "loss": "bce"}
     assert ck["data_params"]["tasks"] == {"name": ["task_0", "task_1", "task_2"]}
     assert ck["data_params"]["train"] == {"seq_len": 512, "bin_size": 1}
@@ -289,17 +320,35 @@ def test_info_tasks_without_a_tasks_table_is_an_error(name, code, needle):
     [
         ([], "output 1 value per window (pooled over the input)"),  # final_pool_func="avg"
         (
-            ["--param", "final_pool_func=null", "--param", "pool_func=max",
-             "--param", "pool_size=2", "--param", "crop_len=5"],
+            [
+                "--param",
+                "final_pool_func=null",
+                "--param",
+                "pool_func=max",
+                "--param",
+                "pool_size=2",
+                "--param",
+                "crop_len=5",
+            ],
             "output 90 bins of 2 bp per window",  # 200 bp / 2 - 2 * 5
         ),
     ],
-)  # fmt: skip
+)
 def test_build_reports_the_real_output_geometry(tmp_path, params, output):
     out = tmp_path / "m.ckpt"
     args = ["models", "build", "ConvModel", "--n-tasks", "2", "--seq-len", "200"]
-    result = run(*args, "--param", "n_conv=2", "--param", "stem_channels=4",
-                 "--param", "channel_init=4", *params, "-o", str(out))  # fmt: skip
+    result = run(
+        *args,
+        "--param",
+        "n_conv=2",
+        "--param",
+        "stem_channels=4",
+        "--param",
+        "channel_init=4",
+        *params,
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr.strip().endswith(f"seq_len 200, {output}"), result.stderr
     lm = load_model(out)

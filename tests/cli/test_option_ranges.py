@@ -32,20 +32,47 @@ def files(tmp_path_factory) -> dict[str, Path]:
     bed.write_text("chrA\t100\t300\n")
     vcf = root / "v.vcf"
     vcf.write_text(VCF)
-    return {"genome": genome, "bed": bed, "vcf": vcf, "model": root / "missing.ckpt",
-            "out": root / "out"}  # fmt: skip
+    return {
+        "genome": genome,
+        "bed": bed,
+        "vcf": vcf,
+        "model": root / "missing.ckpt",
+        "out": root / "out",
+    }
 
 
 def predict(files, *args: str):
     f = files
-    return invoke("predict", "-m", f["model"], "--bed", f["bed"], "-g", f["genome"],
-                  "-o", f["out"] / "p.parquet", "--dry-run", *args)  # fmt: skip
+    return invoke(
+        "predict",
+        "-m",
+        f["model"],
+        "--bed",
+        f["bed"],
+        "-g",
+        f["genome"],
+        "-o",
+        f["out"] / "p.parquet",
+        "--dry-run",
+        *args,
+    )
 
 
 def variants(files, *args: str):
     f = files
-    return invoke("variants", "-m", f["model"], "--vcf", f["vcf"], "-g", f["genome"],
-                  "-o", f["out"] / "e.parquet", "--dry-run", *args)  # fmt: skip
+    return invoke(
+        "variants",
+        "-m",
+        f["model"],
+        "--vcf",
+        f["vcf"],
+        "-g",
+        f["genome"],
+        "-o",
+        f["out"] / "e.parquet",
+        "--dry-run",
+        *args,
+    )
 
 
 # ----------------------------------------------------------------------------- the data
@@ -95,17 +122,21 @@ def test_batch_size_auto_or_bounded():
         (("--shifts", "-1"), "--shifts -1"),
         (("--threads", "100000"), "--threads 100000 is out of range"),
         (("--threads", "0"), "--threads 0 is out of range"),
-        (("--seq-len", "10000000000"),
-         "--seq-len 10000000000 is out of range: allowed 1..16,777,216"),
+        (
+            ("--seq-len", "10000000000"),
+            "--seq-len 10000000000 is out of range: allowed 1..16,777,216",
+        ),
         (("--batch-size", "99999999"), "--batch-size 99999999 is out of range: allowed 1..65,536"),
         (("--num-workers", "100000"), "--num-workers 100000 is out of range"),
         (("--chunk-windows", "99999999999"), "--chunk-windows 99999999999 is out of range"),
         (("--bins", "99999999999"), "--bins 99999999999 is out of range"),
         (("--replicate", "99999999999999999999"), "--replicate 99999999999999999999 is out"),
-        (("--seq-len", "100", "--shifts", "100"),
-         "--shifts 100 is out of range for windows of 100 bp"),
+        (
+            ("--seq-len", "100", "--shifts", "100"),
+            "--shifts 100 is out of range for windows of 100 bp",
+        ),
     ],
-)  # fmt: skip
+)
 def test_predict_refuses_out_of_range_options_before_the_model(files, args, shown):
     result = predict(files, *args)
     assert result.exit_code == 2, result.output
@@ -124,7 +155,7 @@ def test_predict_refuses_out_of_range_options_before_the_model(files, args, show
         (("--threads", "100000"), "--threads 100000 is out of range"),
         (("--seq-len", "10000000000"), "--seq-len 10000000000 is out of range"),
     ],
-)  # fmt: skip
+)
 def test_variants_refuses_out_of_range_options_before_the_model(files, args, shown):
     result = variants(files, *args)
     assert result.exit_code == 2, result.output
@@ -167,10 +198,27 @@ def test_shifts_must_be_shorter_than_the_models_window(env, tmp_path):
 
 # ----------------------------------------------------------------------------- fuzz
 
-_PREDICT_NUMERIC = ["--shifts", "--threads", "--seq-len", "--batch-size", "--num-workers",
-                    "--chunk-windows", "--bins", "--replicate"]  # fmt: skip
-_VARIANT_NUMERIC = ["--shifts", "--threads", "--seq-len", "--batch-size", "--bins", "--replicate",
-                    "--pseudocount", "--max-indel-len", "--chunk-records"]  # fmt: skip
+_PREDICT_NUMERIC = [
+    "--shifts",
+    "--threads",
+    "--seq-len",
+    "--batch-size",
+    "--num-workers",
+    "--chunk-windows",
+    "--bins",
+    "--replicate",
+]
+_VARIANT_NUMERIC = [
+    "--shifts",
+    "--threads",
+    "--seq-len",
+    "--batch-size",
+    "--bins",
+    "--replicate",
+    "--pseudocount",
+    "--max-indel-len",
+    "--chunk-records",
+]
 
 _VALUES = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),

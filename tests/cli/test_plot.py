@@ -54,8 +54,13 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
             w.write(block)
     bed = root / "features.bed"
     bed.write_text("chr1\t1195\t1215\tsite_1\t0\t+\nchr1\t1445\t1465\tsite_2\t0\t-\n")
-    return {"root": root, "bw": root / "bw", "long": root / "long.parquet",
-            "wide": root / "wide.parquet", "bed": bed}  # fmt: skip
+    return {
+        "root": root,
+        "bw": root / "bw",
+        "long": root / "long.parquet",
+        "wide": root / "wide.parquet",
+        "bed": bed,
+    }
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -155,8 +160,17 @@ def test_bad_regions_exit_2(outputs, tmp_path, region, needle):
 
 @pytest.mark.parametrize("which", ["bw", "long"])
 def test_unknown_task_exit_2_lists_known(outputs, tmp_path, which):
-    result = run(["-r", "chr1:1,001-1,500", str(outputs[which]), "-t", "gamma", "-o",
-                  str(tmp_path / "x.png")])  # fmt: skip
+    result = run(
+        [
+            "-r",
+            "chr1:1,001-1,500",
+            str(outputs[which]),
+            "-t",
+            "gamma",
+            "-o",
+            str(tmp_path / "x.png"),
+        ]
+    )
     one_line_error(result, 2, "--tasks gamma", "alpha")
 
 
@@ -237,12 +251,21 @@ def test_plot_help_imports_no_heavy_modules():
 
 def _plot_process(bw: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "grelu_cli", "plot", "-r", "chr1:1,001-1,500", str(bw),
-         "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "grelu_cli",
+            "plot",
+            "-r",
+            "chr1:1,001-1,500",
+            str(bw),
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
-    )  # fmt: skip
+    )
 
 
 def _assert_damaged(proc: subprocess.CompletedProcess, bw: Path, out: Path, why: str) -> None:

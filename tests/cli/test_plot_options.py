@@ -79,11 +79,19 @@ def test_limits_are_inclusive(outputs, tmp_path):
 def test_pixel_count_is_bounded(outputs, tmp_path):
     out = tmp_path / "big.png"
     # every option in range, but 120,000 pixels wide
-    one_line_error(_plot(outputs, out, "--width", "100", "--dpi", "1200"), 2, "120,000 x",
-                   "at most 32,768 pixels per side")  # fmt: skip
+    one_line_error(
+        _plot(outputs, out, "--width", "100", "--dpi", "1200"),
+        2,
+        "120,000 x",
+        "at most 32,768 pixels per side",
+    )
     # one track would fit (17 M pixels), the two tracks of the input do not (33 M)
-    one_line_error(_plot(outputs, out, "--track-height", "18", "--dpi", "300"), 2,
-                   "2 track(s)", f"{MAX_PIXELS:,} in all")  # fmt: skip
+    one_line_error(
+        _plot(outputs, out, "--track-height", "18", "--dpi", "300"),
+        2,
+        "2 track(s)",
+        f"{MAX_PIXELS:,} in all",
+    )
     assert not out.exists()
 
 
@@ -96,10 +104,23 @@ def test_huge_dpi_is_refused_before_allocating(outputs, tmp_path):
     address space is capped at 3 GB: exit 2 at once, one line."""
     out = tmp_path / "x.png"
     proc = subprocess.run(
-        [sys.executable, "-m", "grelu_cli", "plot", *REGION, str(outputs["bw"]), "-o",
-         str(out), "--dpi", "100000"],
-        capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "grelu_cli",
+            "plot",
+            *REGION,
+            str(outputs["bw"]),
+            "-o",
+            str(out),
+            "--dpi",
+            "100000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_memory,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--dpi 100000 is outside the allowed range 20 to 1200" in lines[0]
@@ -121,8 +142,7 @@ def test_variants_store_and_parquet_are_one_exit_3_line(outputs, tmp_path):
     with VariantZarrWriter(store, ["a", "b"], ["diff"], metadata={"command": "variants"}) as w:
         w.write(_variant_rows(3), values, values, {"diff": values})
     table = tmp_path / "effects.parquet"
-    with VariantParquetWriter(table, ["a", "b"], ["diff"],
-                              metadata={"command": "variants"}) as w:  # fmt: skip
+    with VariantParquetWriter(table, ["a", "b"], ["diff"], metadata={"command": "variants"}) as w:
         w.write(_variant_rows(3), values, values, {"diff": values})
     out = tmp_path / "x.png"
     for path in (store, table):
@@ -146,8 +166,9 @@ NUMBERS = st.one_of(
 @given(width=NUMBERS, height=NUMBERS, dpi=NUMBERS)
 def test_fuzzed_numeric_options_never_exit_1(outputs, tmp_path, width, height, dpi):
     out = tmp_path / "fuzz.png"
-    result = _plot(outputs, out, "--width", width, "--track-height", height, "--dpi", dpi,
-                   "--overwrite")  # fmt: skip
+    result = _plot(
+        outputs, out, "--width", width, "--track-height", height, "--dpi", dpi, "--overwrite"
+    )
     assert result.exit_code in (0, 2), (width, height, dpi, result.exit_code, result.output)
     if result.exit_code == 2:
         lines = [ln for ln in result.output.splitlines() if ln.strip()]
@@ -161,11 +182,13 @@ def test_stores_that_are_not_predict_output_are_one_exit_3_line(outputs, tmp_pat
     one_line_error(run(["-r", "chr1:1-100", str(plain), "-o", out]), 3, "no grelu metadata")
     store = tmp_path / "p.zarr"  # a grelu predict store whose preds array was deleted
     block = _block(WINDOWS)
-    layout = BinLayout(seq_len=500, bin_size=10, crop_len=0, n_out=50, pooled=False, first=0,
-                       n_keep=50)  # fmt: skip
+    layout = BinLayout(
+        seq_len=500, bin_size=10, crop_len=0, n_out=50, pooled=False, first=0, n_keep=50
+    )
     with ZarrWriter(store, TASKS, windows=block.windows, bin_layout=layout, metadata={}) as w:
         w.write(block)
     assert run(["-r", "chr1:1,001-1,750", str(store), "-o", out]).exit_code == 0
     shutil.rmtree(store / "preds")
-    one_line_error(run(["-r", "chr1:1,001-1,750", str(store), "-o", out, "--overwrite"]), 3,
-                   "damaged")  # fmt: skip
+    one_line_error(
+        run(["-r", "chr1:1,001-1,750", str(store), "-o", out, "--overwrite"]), 3, "damaged"
+    )

@@ -101,8 +101,21 @@ def test_rc_with_selected_stranded_task_keeps_its_pair(env, stranded, tmp_path):
     """Selecting only cage_p still averages in the rc copy's cage_m track."""
     model, oracle = stranded
     out = tmp_path / "rc1.parquet"
-    ok("predict", "-m", model, "--bed", env.regions, "-g", env.genome, "-o", out,
-       "--rc", "--tasks", "cage_p", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        model,
+        "--bed",
+        env.regions,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--rc",
+        "--tasks",
+        "cage_p",
+        "-q",
+    )
     df, _ = read_parquet(out)
     assert list(df["task"].unique()) == ["cage_p"]
     for chrom, start, end, name, _s, strand in REGIONS:
@@ -144,8 +157,21 @@ def test_tile_bed_regions_both_strands(env, tmp_path):
 
 def test_tile_with_center_bins_is_contiguous_or_refused(env, tmp_path):
     out = tmp_path / "tb.parquet"
-    r = invoke("predict", "-m", env.model, "--region", "chrA:301-800", "-g", env.genome,
-               "--tile", "--bins", "10", "-o", out, "-q")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--region",
+        "chrA:301-800",
+        "-g",
+        env.genome,
+        "--tile",
+        "--bins",
+        "10",
+        "-o",
+        out,
+        "-q",
+    )
     if r.exit_code == 2:  # refusing the combination is fine too
         assert r.stderr.startswith("error: ") and "--bins" in r.stderr
         return
@@ -216,8 +242,20 @@ def test_parquet_readable_by_polars(env, tmp_path):
     import polars as pl
 
     out = tmp_path / "w.parquet"
-    ok("predict", "-m", env.model, "--bed", env.regions, "-g", env.genome, "-o", out,
-       "--layout", "wide", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.regions,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--layout",
+        "wide",
+        "-q",
+    )
     frame = pl.read_parquet(out)
     assert frame.columns[-3:] == TASKS and frame.height == len(REGIONS) * N_BINS
     assert frame.schema[TASKS[0]] == pl.Float32

@@ -151,8 +151,20 @@ def test_nothing_written_outside_chromosomes(env, bed):
 
 def test_template_output_and_overlap_first(env, bed):
     d = env.out("template")
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome,
-       "-o", f"{d}/{{task}}.signal.bw", "--overlap", "first", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/{{task}}.signal.bw",
+        "--overlap",
+        "first",
+        "-q",
+    )
     assert sorted(listing(d)) == sorted(f"{t}.signal.bw" for t in TASKS)
     want = expected_tracks(env, bed_windows(REGIONS), overlap="first")
     check_files({t: d / f"{t}.signal.bw" for t in TASKS}, want)
@@ -160,8 +172,19 @@ def test_template_output_and_overlap_first(env, bed):
 
 def test_overlap_error_leaves_nothing(env, bed):
     d = env.out("overlap_error")
-    r = invoke("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", f"{d}/",
-               "--overlap", "error")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--overlap",
+        "error",
+    )
     line = one_error_line(r)
     assert r.exit_code == 3, line
     assert "a1" in line and "a2" in line  # names the overlapping regions
@@ -207,8 +230,20 @@ def test_overlap_first_follows_input_order_not_position(env):
     rows = REGIONS[::-1]  # a2 (201-400) now comes before a1 (100-300)
     bed = env.bed("reversed.bed", rows)
     d = env.out("first_reversed")
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", f"{d}/",
-       "--overlap", "first", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--overlap",
+        "first",
+        "-q",
+    )
     want = expected_tracks(env, bed_windows(rows), overlap="first")
     check_files({t: d / f"{t}.bw" for t in TASKS}, want)
     forward = expected_tracks(env, bed_windows(REGIONS), overlap="first")
@@ -218,8 +253,19 @@ def test_overlap_first_follows_input_order_not_position(env):
 def test_overlap_error_on_sorted_input_fails_early(env):
     rows = [("chrA", 100, 300, "x1", 0, "+"), ("chrA", 250, 450, "x2", 0, "+")]
     d = env.out("overlap_error_sorted")
-    r = invoke("predict", "-m", env.model, "--bed", env.bed("sorted.bed", rows), "-g", env.genome,
-               "-o", f"{d}/", "--overlap", "error")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.bed("sorted.bed", rows),
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--overlap",
+        "error",
+    )
     assert r.exit_code == 3 and "x1" in r.stderr and "x2" in r.stderr
     assert listing(d) == {}
 
@@ -228,6 +274,18 @@ def test_abutting_regions_are_not_overlaps(env):
     # outputs [106, 294) and [294, 482): touching, not overlapping
     rows = [("chrA", 100, 300, "y1", 0, "+"), ("chrA", 288, 488, "y2", 0, "+")]
     d = env.out("abut")
-    ok("predict", "-m", env.model, "--bed", env.bed("abut.bed", rows), "-g", env.genome,
-       "-o", f"{d}/", "--overlap", "error", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.bed("abut.bed", rows),
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--overlap",
+        "error",
+        "-q",
+    )
     check_files({t: d / f"{t}.bw" for t in TASKS}, expected_tracks(env, bed_windows(rows)))

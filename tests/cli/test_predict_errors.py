@@ -123,14 +123,39 @@ def test_existing_bigwig_needs_overwrite(env, tmp_path):
     r = invoke("predict", "-m", env.model, "--bed", env.clean, "-g", env.genome, "-o", f"{d}/")
     check_error(r, 2, "--overwrite")
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before
-    ok("predict", "-m", env.model, "--bed", env.clean, "-g", env.genome, "-o", f"{d}/",
-       "--overwrite", "--tasks", "t_dnase", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.clean,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--overwrite",
+        "--tasks",
+        "t_dnase",
+        "-q",
+    )
     assert sorted(p.name for p in d.iterdir()) == sorted(before)  # other tasks' files kept
 
 
 def test_debug_shows_traceback(env, tmp_path):
-    r = invoke("--debug", "predict", "-m", env.model, "--bed", env.clean, "-g", env.genome,
-               "-o", tmp_path / "p.parquet", "--tasks", "nope")  # fmt: skip
+    r = invoke(
+        "--debug",
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.clean,
+        "-g",
+        env.genome,
+        "-o",
+        tmp_path / "p.parquet",
+        "--tasks",
+        "nope",
+    )
     assert r.exit_code == 2
     assert "Traceback" in r.stderr and r.stderr.strip().splitlines()[-1].startswith("error: ")
 
@@ -155,6 +180,15 @@ def test_interrupt_prints_one_error_line(env, tmp_path, monkeypatch):
     from grelu_cli.io.formats.parquet import ParquetWriter
 
     monkeypatch.setattr(ParquetWriter, "write", _interrupt)
-    r = invoke("predict", "-m", env.model, "--bed", env.clean, "-g", env.genome,
-               "-o", tmp_path / "p.parquet")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.clean,
+        "-g",
+        env.genome,
+        "-o",
+        tmp_path / "p.parquet",
+    )
     check_error(r, 130, "interrupted")

@@ -58,8 +58,20 @@ def check_rows(env, df, seq_len=200, oracle=None):
 
 def test_seq_len_override(env, tmp_path):
     out = tmp_path / "s.parquet"
-    ok("predict", "-m", env.model, "--bed", env.regions, "-g", env.genome, "-o", out,
-       "--seq-len", "100", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.regions,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--seq-len",
+        "100",
+        "-q",
+    )
     df, _ = read_parquet(out)
     assert set(df["window_end"] - df["window_start"]) == {100}
     check_rows(env, df, seq_len=100)
@@ -107,8 +119,19 @@ def test_empty_bed_is_an_input_error(env, tmp_path):
 def test_everything_dropped_is_an_input_error(env, tmp_path):
     bed = tmp_path / "end.bed"
     bed.write_text("chrB\t1450\t1500\tx\n")
-    r = invoke("predict", "-m", env.model, "--bed", bed, "-g", env.genome,
-               "-o", tmp_path / "d" / "p.parquet", "--edge", "drop")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        tmp_path / "d" / "p.parquet",
+        "--edge",
+        "drop",
+    )
     assert r.exit_code == 3 and "--edge" in r.stderr.strip().splitlines()[-1]
     assert sorted(listing(tmp_path)) == ["end.bed"]
 
@@ -125,8 +148,17 @@ def test_reader_processes_and_threads_do_not_change_output(env, tmp_path):
 
     threads = torch.get_num_threads()
     try:
-        ok(*common, "-o", tmp_path / "w2.parquet", "--num-workers", "2", "--batch-size", "16",
-           "--threads", "1")  # fmt: skip
+        ok(
+            *common,
+            "-o",
+            tmp_path / "w2.parquet",
+            "--num-workers",
+            "2",
+            "--batch-size",
+            "16",
+            "--threads",
+            "1",
+        )
     finally:
         torch.set_num_threads(threads)  # --threads sets it for the (test) process
     a, _ = read_parquet(tmp_path / "w0.parquet")
@@ -139,8 +171,22 @@ def test_reader_processes_and_threads_do_not_change_output(env, tmp_path):
 
 def test_bf16_on_cpu_is_close_to_fp32(env, tmp_path):
     out = tmp_path / "bf.parquet"
-    ok("predict", "-m", env.model, "--bed", env.regions, "-g", env.genome, "-o", out,
-       "--precision", "bf16", "--device", "cpu", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.regions,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--precision",
+        "bf16",
+        "--device",
+        "cpu",
+        "-q",
+    )
     df, _ = read_parquet(out)
     assert df["value"].dtype == np.float32
     for name, rows in df.groupby("name", sort=False):

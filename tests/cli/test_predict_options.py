@@ -105,8 +105,19 @@ def test_edge_shift_moves_windows_inside(env, edge_bed):
 
 def test_edge_error_exits_3_and_names_the_region(env, edge_bed):
     d = env.out("edge_error")
-    r = invoke("predict", "-m", env.model, "--bed", edge_bed, "-g", env.genome,
-               "-o", d / "p.parquet", "--edge", "error")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        edge_bed,
+        "-g",
+        env.genome,
+        "-o",
+        d / "p.parquet",
+        "--edge",
+        "error",
+    )
     assert r.exit_code == 3
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith("error: ") and "chrB" in line and "line 2" in line
@@ -148,16 +159,42 @@ def test_tasks_query_over_metadata_columns(env, bed):
 
 def test_tasks_wide_layout_columns(env, bed):
     out = env.out("tasks_wide") / "w.parquet"
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", out,
-       "--layout", "wide", "--tasks", "t_cage_h", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--layout",
+        "wide",
+        "--tasks",
+        "t_cage_h",
+        "-q",
+    )
     wide, _ = read_parquet(out)
     assert list(wide.columns)[-2:] == ["bin_end", "t_cage_h"]
 
 
 def test_tasks_to_bigwig_writes_only_selected(env, bed):
     d = env.out("tasks_bw")
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", f"{d}/",
-       "--tasks-query", "sample == 'HepG2'", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--tasks-query",
+        "sample == 'HepG2'",
+        "-q",
+    )
     assert listing(d).keys() == {"t_cage_h.bw"}
 
 
@@ -238,8 +275,18 @@ def test_fasta_input_wide_with_bins(env, records):
 
 def test_dry_run_reports_and_writes_nothing(env, edge_bed):
     d = env.out("dry")
-    r = ok("predict", "-m", env.model, "--bed", edge_bed, "-g", env.genome,
-           "-o", d / "p.parquet", "--dry-run")  # fmt: skip
+    r = ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        edge_bed,
+        "-g",
+        env.genome,
+        "-o",
+        d / "p.parquet",
+        "--dry-run",
+    )
     assert "3 regions" in r.stdout and "ok: input is valid" in r.stdout
     assert "ConvModel" in r.stdout and f"{SEQ_LEN}" in r.stdout
     assert listing(d) == {}
@@ -248,8 +295,18 @@ def test_dry_run_reports_and_writes_nothing(env, edge_bed):
 def test_dry_run_lists_every_problem_and_exits_3(env):
     d = env.out("dry_bad")
     bad = env.bed("bad.bed", [("chrA", 100, 300), ("chrZ", 1, 50), ("chrA", 500, 400)])
-    r = invoke("predict", "-m", env.model, "--bed", bad, "-g", env.genome,
-               "-o", d / "p.parquet", "--dry-run")  # fmt: skip
+    r = invoke(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bad,
+        "-g",
+        env.genome,
+        "-o",
+        d / "p.parquet",
+        "--dry-run",
+    )
     assert r.exit_code == 3
     text = r.output
     assert "chrZ" in text and "line 2" in text and "line 3" in text

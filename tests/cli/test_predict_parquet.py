@@ -147,8 +147,20 @@ def test_metadata_records_provenance(env, bed, long_run):
 def test_batch_size_does_not_change_values(env, bed):
     d = env.out("batch")
     for b in ("1", "7"):
-        ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", d / f"b{b}.parquet",
-           "--batch-size", b, "-q")  # fmt: skip
+        ok(
+            "predict",
+            "-m",
+            env.model,
+            "--bed",
+            bed,
+            "-g",
+            env.genome,
+            "-o",
+            d / f"b{b}.parquet",
+            "--batch-size",
+            b,
+            "-q",
+        )
     one, _ = read_parquet(d / "b1.parquet")
     seven, _ = read_parquet(d / "b7.parquet")
     np.testing.assert_array_equal(one.drop(columns="value"), seven.drop(columns="value"))
@@ -182,8 +194,20 @@ def test_rc_averages_both_orientations(env, bed):
 @pytest.mark.parametrize("func", ["mean", "sum", "max", "min"])
 def test_aggregate_over_bins(env, bed, func):
     out = env.out(f"agg_{func}") / "a.parquet"
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", out,
-       "--aggregate", func, "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--aggregate",
+        func,
+        "-q",
+    )
     df, _ = read_parquet(out)
     assert list(df.columns) == LONG_COLUMNS
     assert len(df) == len(REGIONS) * len(TASKS)
@@ -222,8 +246,22 @@ def test_center_bins(env, bed, k):
 
 def test_bins_then_aggregate_covers_only_kept_bins(env, bed):
     out = env.out("bins_agg") / "c.parquet"
-    ok("predict", "-m", env.model, "--bed", bed, "-g", env.genome, "-o", out,
-       "--bins", "4", "--aggregate", "sum", "-q")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        bed,
+        "-g",
+        env.genome,
+        "-o",
+        out,
+        "--bins",
+        "4",
+        "--aggregate",
+        "sum",
+        "-q",
+    )
     df, _ = read_parquet(out)
     first = (N_BINS - 4) // 2
     for name in REGIONS:
@@ -232,7 +270,7 @@ def test_bins_then_aggregate_covers_only_kept_bins(env, bed):
         lo, hi = bin_bounds(ws)
         spans = {(int(a), int(b)) for a, b in zip(rows["bin_start"], rows["bin_end"], strict=True)}
         assert len(spans) == 1
-        (a, b), = spans  # fmt: skip
+        ((a, b),) = spans
         kept = [j for j in range(N_BINS) if lo[j] >= a and hi[j] <= b]
         assert len(kept) == 4 and abs(kept[0] - first) <= 1
         want = expected(env, name)[:, kept].sum(axis=1)

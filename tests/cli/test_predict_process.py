@@ -67,16 +67,37 @@ def test_console_script_and_module_are_the_same_program(env, tmp_path):
 
 
 def test_quiet_prints_only_warnings(env, tmp_path):
-    r = grelu("predict", "-m", env.model, "--bed", env.small, "-g", env.genome,
-              "-o", tmp_path / "q.parquet", "-q")  # fmt: skip
+    r = grelu(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.small,
+        "-g",
+        env.genome,
+        "-o",
+        tmp_path / "q.parquet",
+        "-q",
+    )
     assert r.returncode == 0
     assert [ln.split(":")[0] for ln in r.stderr.strip().splitlines()] == ["warning"]
 
 
 def test_json_log_lines_and_summary_counts(env, tmp_path):
     d = tmp_path / "bw"
-    r = grelu("predict", "-m", env.model, "--bed", env.small, "-g", env.genome,
-              "-o", f"{d}/", "--log-format", "json")  # fmt: skip
+    r = grelu(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.small,
+        "-g",
+        env.genome,
+        "-o",
+        f"{d}/",
+        "--log-format",
+        "json",
+    )
     assert r.returncode == 0, r.stderr
     events = [json.loads(line) for line in r.stderr.splitlines() if line.strip()]
     kinds = [e["event"] for e in events]
@@ -89,8 +110,21 @@ def test_json_log_lines_and_summary_counts(env, tmp_path):
 
 
 def test_json_log_error_is_json_too(env, tmp_path):
-    r = grelu("predict", "-m", env.model, "--bed", env.small, "-g", env.genome,
-              "-o", tmp_path / "p.parquet", "--tasks", "nope", "--log-format", "json")  # fmt: skip
+    r = grelu(
+        "predict",
+        "-m",
+        env.model,
+        "--bed",
+        env.small,
+        "-g",
+        env.genome,
+        "-o",
+        tmp_path / "p.parquet",
+        "--tasks",
+        "nope",
+        "--log-format",
+        "json",
+    )
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     parsed = []
@@ -136,10 +170,24 @@ def test_interrupt_leaves_nothing(env, tmp_path, sig, fmt):
     out = str(target) if fmt == "parquet" else f"{target}/"
     watch = d if fmt == "parquet" else target
     proc = subprocess.Popen(
-        [str(GRELU), "predict", "-m", str(env.model), "--bed", str(env.big), "-g",
-         str(env.genome), "-o", out, "--batch-size", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            str(GRELU),
+            "predict",
+            "-m",
+            str(env.model),
+            "--bed",
+            str(env.big),
+            "-g",
+            str(env.genome),
+            "-o",
+            out,
+            "--batch-size",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         hidden = _wait_for_partial(proc, watch)
         assert any(".partial" in h for h in hidden), hidden

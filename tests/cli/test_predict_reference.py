@@ -50,9 +50,21 @@ def genome(tmp_path_factory):
 def test_matches_grelu_predict_on_dataset(ref, genome, tmp_path, case):
     facts, arrays = ref
     out = tmp_path / "p.parquet"
-    ok("predict", "-m", REF / "checkpoints" / "conv_poisson.ckpt",
-       "--bed", REF / "inputs" / "regions.bed", "-g", genome, "-o", out,
-       "--batch-size", "5", "-q", *CASES[case])  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        REF / "checkpoints" / "conv_poisson.ckpt",
+        "--bed",
+        REF / "inputs" / "regions.bed",
+        "-g",
+        genome,
+        "-o",
+        out,
+        "--batch-size",
+        "5",
+        "-q",
+        *CASES[case],
+    )
     df, _ = read_parquet(out)
     assert list(df["task"].unique()) == REF_TASKS
     want = arrays[case].double().numpy()  # (9, 3, 32) or (9, 3, 1)

@@ -20,8 +20,9 @@ from tests.variants.helpers import copy_genome
 
 
 def _grelu(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRELU), *map(str, args)], capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [str(GRELU), *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def _state(path: Path) -> list[tuple[str, int, int]]:
@@ -32,8 +33,9 @@ def _state(path: Path) -> list[tuple[str, int, int]]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> Env:
     e = Env(tmp_path_factory.mktemp("finished"))
-    e.big = e.bed("big.bed", [("chrA", 100 + 50 * i, 300 + 50 * i, f"b{i}", 0, "+")
-                              for i in range(12)])  # fmt: skip
+    e.big = e.bed(
+        "big.bed", [("chrA", 100 + 50 * i, 300 + 50 * i, f"b{i}", 0, "+") for i in range(12)]
+    )
     e.small = e.bed("regions.bed", [("chrA", 100, 300, "r0", 0, "+")])
     return e
 
@@ -71,7 +73,8 @@ def test_variants_resume_on_a_finished_output_of_another_run(tmp_path, name):
         cmd = _cmd(vcf, genome, out, "--resume", *extra)
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert result.returncode == 2 and want in result.stderr, result.stderr
-    same = subprocess.run(_cmd(big, genome, out, "--resume"), capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    same = subprocess.run(
+        _cmd(big, genome, out, "--resume"), capture_output=True, text=True, timeout=300
+    )
     assert same.returncode == 0 and "already complete" in same.stderr, same.stderr
     assert _state(out) == before

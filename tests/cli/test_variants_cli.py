@@ -305,5 +305,10 @@ def test_api_writes_what_the_cli_writes(files: dict[str, Path], capsys) -> None:
     report = api.check_variants(model=CKPT, vcf=files["vcf"], genome=files["genome"])
     assert report.ok and any(line.startswith("skip:") for line in report.lines)  # skips
     with pytest.raises(UsageError, match="--ref-mismatch 'maybe' is not allowed"):
-        api.variants(model=CKPT, vcf=files["vcf"], genome=files["genome"],
-                     output=files["dir"] / "x.parquet", ref_mismatch="maybe")  # fmt: skip
+        api.variants(
+            model=CKPT,
+            vcf=files["vcf"],
+            genome=files["genome"],
+            output=files["dir"] / "x.parquet",
+            ref_mismatch="maybe",
+        )

@@ -39,10 +39,26 @@ def test_interrupt_leaves_nothing(tmp_path: Path, sig: int) -> None:
     d = tmp_path / "out"
     d.mkdir()
     proc = subprocess.Popen(
-        [str(GRELU), "variants", "-m", str(CKPT), "--vcf", str(vcf), "-g", str(genome),
-         "-o", str(d / "v.parquet"), "--batch-size", "2", "--device", "cpu"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            str(GRELU),
+            "variants",
+            "-m",
+            str(CKPT),
+            "--vcf",
+            str(vcf),
+            "-g",
+            str(genome),
+            "-o",
+            str(d / "v.parquet"),
+            "--batch-size",
+            "2",
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while not any(n.startswith(".") for n in listing(d)):

@@ -47,9 +47,27 @@ def _mixed_vcf(path: Path, n: int = 150) -> Path:
 
 
 def _cmd(vcf: Path, genome: Path, out: Path, *extra: str) -> list[str]:
-    return [str(GRELU), "variants", "-m", str(CKPT), "--vcf", str(vcf), "-g", str(genome),
-            "-o", str(out), "--batch-size", BATCH, "--device", "cpu", "--threads", "1",
-            "--scores", "diff,log2fc", *extra]  # fmt: skip
+    return [
+        str(GRELU),
+        "variants",
+        "-m",
+        str(CKPT),
+        "--vcf",
+        str(vcf),
+        "-g",
+        str(genome),
+        "-o",
+        str(out),
+        "--batch-size",
+        BATCH,
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--scores",
+        "diff,log2fc",
+        *extra,
+    ]
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
@@ -97,8 +115,9 @@ def test_shards_and_merge_equal_a_plain_run(tmp_path: Path) -> None:
     cmd[cmd.index("diff,log2fc")] = "diff"
     _run(cmd)
     merge = [str(GRELU), "merge", str(shards[0]), str(other), str(shards[2])]
-    bad = subprocess.run([*merge, "-o", str(tmp_path / "x.parquet")], capture_output=True,
-                         text=True)  # fmt: skip
+    bad = subprocess.run(
+        [*merge, "-o", str(tmp_path / "x.parquet")], capture_output=True, text=True
+    )
     assert bad.returncode == 3, bad.stderr
     assert "come from different runs" in bad.stderr
     assert not (tmp_path / "x.parquet").exists()

@@ -56,12 +56,21 @@ def test_store_equals_parquet_and_shards_merge_to_it(tmp_path: Path) -> None:
     _run(_cmd(vcf, genome, parquet))
     _run(_cmd(vcf, genome, store))
     _same_as_parquet(store, parquet)
-    assert sorted(os.listdir(tmp_path)) == ["genome.fa", "genome.fa.fai", "mixed.vcf",
-                                            "plain.parquet", "plain.zarr"]  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == [
+        "genome.fa",
+        "genome.fa.fai",
+        "mixed.vcf",
+        "plain.parquet",
+        "plain.zarr",
+    ]
 
     shards = [tmp_path / f"shard-{i}.zarr" for i in range(3)]
-    procs = [subprocess.Popen(_cmd(vcf, genome, s, "--shard", f"{i}/3"), stderr=subprocess.PIPE,
-                              text=True) for i, s in enumerate(shards)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            _cmd(vcf, genome, s, "--shard", f"{i}/3"), stderr=subprocess.PIPE, text=True
+        )
+        for i, s in enumerate(shards)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -98,8 +107,9 @@ def test_resume_after_kill_equals_a_plain_run(tmp_path: Path) -> None:
 def test_bad_combinations_are_usage_errors(tmp_path: Path) -> None:
     vcf = _mixed_vcf(tmp_path / "mixed.vcf", n=10)
     genome = copy_genome(tmp_path)
-    wide = subprocess.run(_cmd(vcf, genome, tmp_path / "v.zarr", "--layout", "wide"),
-                          capture_output=True, text=True)  # fmt: skip
+    wide = subprocess.run(
+        _cmd(vcf, genome, tmp_path / "v.zarr", "--layout", "wide"), capture_output=True, text=True
+    )
     assert wide.returncode == 2 and "--layout wide applies to parquet" in wide.stderr
     other = subprocess.run(_cmd(vcf, genome, tmp_path / "v.tsv"), capture_output=True, text=True)
     assert other.returncode == 2 and "writes parquet or zarr" in other.stderr
@@ -125,12 +135,32 @@ def test_readme_variants_xarray_example_runs(tmp_path: Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
     (example,) = [b for b in blocks if 'xr.open_zarr("effects.zarr")' in b]
     demo = Path(__file__).parents[2] / "examples" / "demo"
-    _run([str(GRELU), "variants", "-m", str(demo / "model.ckpt"), "--vcf",
-          str(demo / "variants.vcf"), "-g", str(demo / "genome.fa"), "--scores", "diff,log2fc",
-          "-o", str(tmp_path / "effects.zarr"), "--threads", "1"])  # fmt: skip
+    _run(
+        [
+            str(GRELU),
+            "variants",
+            "-m",
+            str(demo / "model.ckpt"),
+            "--vcf",
+            str(demo / "variants.vcf"),
+            "-g",
+            str(demo / "genome.fa"),
+            "--scores",
+            "diff,log2fc",
+            "-o",
+            str(tmp_path / "effects.zarr"),
+            "--threads",
+            "1",
+        ]
+    )
     lines = example.strip().splitlines()
-    script = "\n".join([*lines[:2], f"s = {lines[2].split('#')[0].strip()}",
-                        f"m = {lines[3].split('#')[0].strip()}",
-                        "assert len(s) == ds.sizes['variant'] > 0 and (s < -1).any()",
-                        "assert set(m.ref_status.values) == {'match'}"])  # fmt: skip
+    script = "\n".join(
+        [
+            *lines[:2],
+            f"s = {lines[2].split('#')[0].strip()}",
+            f"m = {lines[3].split('#')[0].strip()}",
+            "assert len(s) == ds.sizes['variant'] > 0 and (s < -1).any()",
+            "assert set(m.ref_status.values) == {'match'}",
+        ]
+    )
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True)

@@ -36,8 +36,13 @@ def test_a_registered_format_is_written_by_predict(env, tmp_path, monkeypatch):
     summary = api.predict(model=env.model, bed=env.small, genome=env.genome, output=out)
     assert summary.files == [str(out)]
     got = np.load(out)
-    api.predict(model=env.model, bed=env.small, genome=env.genome, output=tmp_path / "p.parquet",
-                layout="wide")  # fmt: skip
+    api.predict(
+        model=env.model,
+        bed=env.small,
+        genome=env.genome,
+        output=tmp_path / "p.parquet",
+        layout="wide",
+    )
     df, _ = read_parquet(tmp_path / "p.parquet")
     assert list(got["tasks"]) == TASKS and got["values"].shape[:2] == (2, len(TASKS))
     for i, name in enumerate(["a", "c"]):
@@ -54,13 +59,19 @@ def test_a_registered_format_is_written_by_predict_and_variants(env, tmp_path, m
     from tests.cli.test_variants_shards import CKPT, _mixed_vcf
     from tests.variants.helpers import copy_genome
 
-    entry = writers.Format("npz", (".npz",), "tests.io.npz_writer",
-                           kinds={"variants": "tests.io.npz_writer"})  # fmt: skip
+    entry = writers.Format(
+        "npz", (".npz",), "tests.io.npz_writer", kinds={"variants": "tests.io.npz_writer"}
+    )
     monkeypatch.setitem(writers.REGISTRY, "npz", entry)
     api.predict(model=env.model, bed=env.small, genome=env.genome, output=tmp_path / "p.npz")
     assert np.load(tmp_path / "p.npz")["values"].shape[:2] == (2, len(TASKS))
-    opts = {"model": CKPT, "vcf": _mixed_vcf(tmp_path / "v.vcf", n=20),
-            "genome": copy_genome(tmp_path), "device": "cpu", "scores": "diff,log2fc"}  # fmt: skip
+    opts = {
+        "model": CKPT,
+        "vcf": _mixed_vcf(tmp_path / "v.vcf", n=20),
+        "genome": copy_genome(tmp_path),
+        "device": "cpu",
+        "scores": "diff,log2fc",
+    }
     summary = api.variants(**opts, output=tmp_path / "v.npz")
     assert summary.files == [str(tmp_path / "v.npz")]
     got = np.load(tmp_path / "v.npz")

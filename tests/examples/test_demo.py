@@ -147,9 +147,16 @@ def test_run_sh_end_to_end(tmp_path, sites):
         ["bash", str(DEMO / "run.sh"), str(out)], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("regions/motif_a.bw", "regions/motif_b.bw", "regions.parquet", "chr3.png",
-                 "region.png", "chr3/motif_a.bw", "chr3/motif_b.bw",
-                 "variants.parquet"):  # fmt: skip
+    for name in (
+        "regions/motif_a.bw",
+        "regions/motif_b.bw",
+        "regions.parquet",
+        "chr3.png",
+        "region.png",
+        "chr3/motif_a.bw",
+        "chr3/motif_b.bw",
+        "variants.parquet",
+    ):
         assert (out / name).is_file(), name
     assert not list(out.rglob(".*partial*"))
 

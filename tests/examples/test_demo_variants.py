@@ -23,9 +23,20 @@ def test_make_variants_is_deterministic(tmp_path: Path) -> None:
 def test_demo_variants_break_motifs_and_nothing_else(tmp_path: Path) -> None:
     out = tmp_path / "v.parquet"
     result = invoke(
-        "variants", "-m", DEMO / "model.ckpt", "--vcf", DEMO / "variants.vcf",
-        "-g", DEMO / "genome.fa", "--scores", "diff,sad", "-o", out, "--device", "cpu",
-    )  # fmt: skip
+        "variants",
+        "-m",
+        DEMO / "model.ckpt",
+        "--vcf",
+        DEMO / "variants.vcf",
+        "-g",
+        DEMO / "genome.fa",
+        "--scores",
+        "diff,sad",
+        "-o",
+        out,
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     df = pq.read_table(out).to_pandas()
     breaks = df[df.id.str.startswith("break")]

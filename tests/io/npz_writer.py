@@ -33,8 +33,12 @@ class NpzWriter(AllOrNothing):
 
     def finish(self) -> None:
         with open(self._outputs.temp(self.paths[0]), "wb") as handle:
-            np.savez(handle, values=np.concatenate(self.values),
-                     window_start=np.array(self.starts), tasks=np.array(self.tasks))  # fmt: skip
+            np.savez(
+                handle,
+                values=np.concatenate(self.values),
+                window_start=np.array(self.starts),
+                tasks=np.array(self.tasks),
+            )
         self._outputs.finish()
 
     def abort(self) -> None:

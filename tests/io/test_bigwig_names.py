@@ -18,8 +18,25 @@ from tests.workflow.wf_helpers import (
     write_regions,
 )
 
-HOSTILE = ["..", "../../x", ".hidden", "a/b", "x", "L" * 300, "ünïcødé", ".", "a\\b", "...",
-           "hidden", "._.x", "_.x", "../../pwned", "", "/", "a/../../b"]  # fmt: skip
+HOSTILE = [
+    "..",
+    "../../x",
+    ".hidden",
+    "a/b",
+    "x",
+    "L" * 300,
+    "ünïcødé",
+    ".",
+    "a\\b",
+    "...",
+    "hidden",
+    "._.x",
+    "_.x",
+    "../../pwned",
+    "",
+    "/",
+    "a/../../b",
+]
 
 
 @pytest.mark.parametrize(
@@ -69,11 +86,37 @@ def test_predict_writes_every_hostile_task_inside_the_folder(tmp_path: Path) -> 
     write_regions(tmp_path / "r.bed", CHROM_SIZES)
     model = tmp_path / "hostile.ckpt"
     params = [a for p in MODEL_PARAMS for a in ("--param", p)]
-    ok("models", "build", "ConvModel", "--tasks", tmp_path / "tasks.txt", "--seq-len",
-       SEQ_LEN, "--loss", "poisson", *params, "-o", model)  # fmt: skip
+    ok(
+        "models",
+        "build",
+        "ConvModel",
+        "--tasks",
+        tmp_path / "tasks.txt",
+        "--seq-len",
+        SEQ_LEN,
+        "--loss",
+        "poisson",
+        *params,
+        "-o",
+        model,
+    )
     out = tmp_path / "deep" / "bw"
-    ok("predict", "-m", model, "--bed", tmp_path / "r.bed", "-g", tmp_path / "g.fa", "-q",
-       "--device", "cpu", "--format", "bigwig", "-o", f"{out}/")  # fmt: skip
+    ok(
+        "predict",
+        "-m",
+        model,
+        "--bed",
+        tmp_path / "r.bed",
+        "-g",
+        tmp_path / "g.fa",
+        "-q",
+        "--device",
+        "cpu",
+        "--format",
+        "bigwig",
+        "-o",
+        f"{out}/",
+    )
     names = sorted(os.listdir(out))
     assert len(names) == len(tasks) and all(n.endswith(".bw") for n in names)
     assert not any(n.startswith(".") for n in names), names

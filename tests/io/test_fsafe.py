@@ -125,8 +125,10 @@ def test_json_is_rewritten_under_a_fresh_temporary_name(tmp_path: Path) -> None:
     write_json_atomic(path, {"a": 1})
     write_json_atomic(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 2}
-    assert sorted(os.listdir(tmp_path)) == [".o.partial.manifest.json",
-                                            ".o.partial.manifest.json.tmp"]  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == [
+        ".o.partial.manifest.json",
+        ".o.partial.manifest.json.tmp",
+    ]
     assert not (tmp_path / "nowhere").exists()
 
 

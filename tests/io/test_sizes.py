@@ -51,8 +51,9 @@ def test_footer_estimate_matches_a_written_file(tmp_path):
     path = tmp_path / "w.parquet"
     with ParquetWriter(path, tasks, layout="wide") as writer:
         for i in range(2):
-            window = Window(i, i, f"r{i}", "chr1", i * bins, (i + 1) * bins, "+", i * bins,
-                            (i + 1) * bins)  # fmt: skip
+            window = Window(
+                i, i, f"r{i}", "chr1", i * bins, (i + 1) * bins, "+", i * bins, (i + 1) * bins
+            )
             start = np.arange(bins, dtype=np.int64)[None] + i * bins
             values = np.random.default_rng(i).random((1, len(tasks), bins), dtype=np.float32)
             writer.write(Block([window], values, np.arange(bins), start, start + 1))

@@ -79,8 +79,13 @@ def test_rows_across_chunk_boundaries_read_back_exactly(tmp_path: Path) -> None:
     record = group.attrs["grelu"]
     assert record["complete"] is True and record["x"] == 1
     values = ["ref_value", "alt_value", *SCORES]
-    assert record["output"] == {"format": "zarr", "layout": "dense", "tasks": TASKS,
-                                "values": values, "rows": 32}  # fmt: skip
+    assert record["output"] == {
+        "format": "zarr",
+        "layout": "dense",
+        "tasks": TASKS,
+        "values": values,
+        "rows": 32,
+    }
     ds = xr.open_zarr(out)
     assert ds["diff"].dims == ("variant", "task")
     assert ds["chrom"].dims == ("variant",) and "chrom" in ds.coords
@@ -109,8 +114,7 @@ def test_an_error_leaves_nothing_and_an_existing_store_stays(tmp_path: Path) -> 
     out = tmp_path / "v.zarr"
     _write(VariantZarrWriter(out, TASKS, SCORES, metadata={"command": "variants"}), [2])
     before = zarr.open_group(str(out), mode="r")["ref_value"][:]
-    writer = VariantZarrWriter(out, TASKS, SCORES, metadata={"command": "variants"},
-                               overwrite=True)  # fmt: skip
+    writer = VariantZarrWriter(out, TASKS, SCORES, metadata={"command": "variants"}, overwrite=True)
     with pytest.raises(RuntimeError, match="boom"), writer:
         writer.write(*_batch(0, 5, np.random.default_rng(1)))
         raise RuntimeError("boom")
@@ -142,6 +146,7 @@ def test_a_killed_run_s_temporary_store_is_removed(tmp_path: Path) -> None:
     (stale / "ref_value").mkdir(parents=True)
     other = tmp_path / ".w.zarr.12345-deadbeef.partial"  # another output's: left alone
     other.mkdir()
-    _write(VariantZarrWriter(tmp_path / "v.zarr", TASKS, SCORES,
-                             metadata={"command": "variants"}), [2])  # fmt: skip
+    _write(
+        VariantZarrWriter(tmp_path / "v.zarr", TASKS, SCORES, metadata={"command": "variants"}), [2]
+    )
     assert sorted(os.listdir(tmp_path)) == [".w.zarr.12345-deadbeef.partial", "v.zarr"]

@@ -104,11 +104,39 @@ def job(tmp_path_factory) -> Path:
     write_regions(root / "r.bed", CHROM_SIZES)
     (root / "t.txt").write_text("".join(t + "\n" for t in TASKS))
     params = [a for p in MODEL_PARAMS for a in ("--param", p)]
-    _grelu(root, "models", "build", "ConvModel", "--tasks", "t.txt", "--seq-len", str(SEQ_LEN),
-           "--loss", "poisson", *params, "-o", "m.ckpt", check=True)  # fmt: skip
+    _grelu(
+        root,
+        "models",
+        "build",
+        "ConvModel",
+        "--tasks",
+        "t.txt",
+        "--seq-len",
+        str(SEQ_LEN),
+        "--loss",
+        "poisson",
+        *params,
+        "-o",
+        "m.ckpt",
+        check=True,
+    )
     for i in range(2):
-        _grelu(root, "predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "-q",
-               "-o", f"s{i}.parquet", "--shard", f"{i}/2", check=True)  # fmt: skip
+        _grelu(
+            root,
+            "predict",
+            "-m",
+            "m.ckpt",
+            "--bed",
+            "r.bed",
+            "-g",
+            "g.fa",
+            "-q",
+            "-o",
+            f"s{i}.parquet",
+            "--shard",
+            f"{i}/2",
+            check=True,
+        )
     return root
 
 
@@ -134,19 +162,64 @@ def _grelu(cwd: Path, *args: str, limit: int | None = None, check: bool = False)
 @pytest.mark.parametrize(
     ("args", "output"),
     [
-        (["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "-o", "o.parquet"],
-         "o.parquet"),
-        (["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "--format", "bigwig",
-          "-o", "bw/"], "bw/t_a.bw"),
+        (
+            ["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "-o", "o.parquet"],
+            "o.parquet",
+        ),
+        (
+            [
+                "predict",
+                "-m",
+                "m.ckpt",
+                "--bed",
+                "r.bed",
+                "-g",
+                "g.fa",
+                "--format",
+                "bigwig",
+                "-o",
+                "bw/",
+            ],
+            "bw/t_a.bw",
+        ),
         # chunks hold whole batches: batches of 8 keep them small, so the final file is the
         # one that passes the limit
-        (["predict", "-m", "m.ckpt", "--bed", "r.bed", "-g", "g.fa", "-o", "r.parquet",
-          "--resume", "--chunk-windows", "8", "--batch-size", "8"], "r.parquet"),
+        (
+            [
+                "predict",
+                "-m",
+                "m.ckpt",
+                "--bed",
+                "r.bed",
+                "-g",
+                "g.fa",
+                "-o",
+                "r.parquet",
+                "--resume",
+                "--chunk-windows",
+                "8",
+                "--batch-size",
+                "8",
+            ],
+            "r.parquet",
+        ),
         (["merge", "s0.parquet", "s1.parquet", "-o", "mm.parquet"], "mm.parquet"),
-        (["models", "build", "ConvModel", "--tasks", "t.txt", "--seq-len", "2000",
-          "-o", "big.ckpt"], "big.ckpt"),
+        (
+            [
+                "models",
+                "build",
+                "ConvModel",
+                "--tasks",
+                "t.txt",
+                "--seq-len",
+                "2000",
+                "-o",
+                "big.ckpt",
+            ],
+            "big.ckpt",
+        ),
     ],
-)  # fmt: skip
+)
 def test_file_size_limit_is_exit_4_in_a_real_process(job: Path, args, output) -> None:
     before = set(os.listdir(job))
     result = _grelu(job, *args, limit=30_000)

@@ -68,8 +68,9 @@ def test_without_its_file_the_same_window_is_missing_data(store):
 
 def test_variant_layout_rows_per_chunk(tmp_path):
     """Arrays chunked over many rows (a variants store's values): a lost file is its rows."""
-    array = zarr.create_array(str(tmp_path / "v"), shape=(300, 5), chunks=(64, 5),
-                              dtype="float32", fill_value=np.nan)  # fmt: skip
+    array = zarr.create_array(
+        str(tmp_path / "v"), shape=(300, 5), chunks=(64, 5), dtype="float32", fill_value=np.nan
+    )
     array[:] = np.arange(1500, dtype=np.float32).reshape(300, 5)
     (tmp_path / "v" / "c" / "2" / "0").unlink()
     assert missing_rows(tmp_path / "v").tolist() == list(range(128, 192))

@@ -32,9 +32,14 @@ PICK = ["track5", "track0", "track259"]
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("z") / "preds.zarr"
     writer = ZarrWriter(
-        path, TASKS, windows=run_windows(), bin_layout=LAYOUT, fingerprint=FINGERPRINT,
-        chrom_sizes=CHROM_SIZES, metadata={"counts": {}},
-    )  # fmt: skip
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        fingerprint=FINGERPRINT,
+        chrom_sizes=CHROM_SIZES,
+        metadata={"counts": {}},
+    )
     with writer:
         for block in blocks():
             writer.write(block)

@@ -19,13 +19,31 @@ README = Path(__file__).parents[2] / "README.md"
 def test_readme_xarray_example_runs(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     (example,) = [b for b in blocks if 'xr.open_zarr("preds.zarr")' in b]
-    layout = BinLayout(seq_len=400, bin_size=2, crop_len=0, n_out=200, pooled=False, first=0,
-                       n_keep=200)  # fmt: skip
-    windows = [Window(i, i, f"r{i}", ["chr1", "chr2"][i % 2], 400 * i, 400 * i + 400, "+",
-                      400 * i, 400 * i + 400) for i in range(3)]  # fmt: skip
+    layout = BinLayout(
+        seq_len=400, bin_size=2, crop_len=0, n_out=200, pooled=False, first=0, n_keep=200
+    )
+    windows = [
+        Window(
+            i,
+            i,
+            f"r{i}",
+            ["chr1", "chr2"][i % 2],
+            400 * i,
+            400 * i + 400,
+            "+",
+            400 * i,
+            400 * i + 400,
+        )
+        for i in range(3)
+    ]
     values = np.arange(3 * 2 * 200, dtype=np.float32).reshape(3, 2, 200)
-    writer = ZarrWriter(tmp_path / "preds.zarr", ["motif_a", "motif_b"], windows=windows,
-                        bin_layout=layout, metadata={})  # fmt: skip
+    writer = ZarrWriter(
+        tmp_path / "preds.zarr",
+        ["motif_a", "motif_b"],
+        windows=windows,
+        bin_layout=layout,
+        metadata={},
+    )
     with writer:
         writer.write(layout.block(values, windows))
     check = "\nassert (track == values[:, 0, :]).all() and block.shape == (2, 100)\n"

@@ -17,9 +17,27 @@ from grelu_cli.io.formats.zarr.markers import read_markers
 from tests.io.zarr_helpers import FINGERPRINT, blocks, shard_writer
 
 HELPER = Path(__file__).with_name("zarr_helpers.py")
-ARRAYS = ("preds", "window", "task", "bin", "name", "chrom", "start", "end", "strand",
-          "window_start", "window_end", "padded", "bin_start", "bin_end", "assay",
-          "task_strand", "strand_pair", "scale", "description")  # fmt: skip
+ARRAYS = (
+    "preds",
+    "window",
+    "task",
+    "bin",
+    "name",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "window_start",
+    "window_end",
+    "padded",
+    "bin_start",
+    "bin_end",
+    "assay",
+    "task_strand",
+    "strand_pair",
+    "scale",
+    "description",
+)
 
 
 def shard_process(store: Path, i: int, n: int, *extra: str) -> subprocess.Popen:

@@ -35,9 +35,17 @@ META = {"tool": "grelu-cli", "options": {"dtype": "float32"}, "counts": {"window
 
 def write_store(path, dtype="float32", batch=3, **kwargs):
     writer = ZarrWriter(
-        path, TASKS, windows=run_windows(), bin_layout=LAYOUT, task_table=task_table(),
-        dtype=dtype, metadata=META, fingerprint=FINGERPRINT, chrom_sizes=CHROM_SIZES, **kwargs,
-    )  # fmt: skip
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        task_table=task_table(),
+        dtype=dtype,
+        metadata=META,
+        fingerprint=FINGERPRINT,
+        chrom_sizes=CHROM_SIZES,
+        **kwargs,
+    )
     with writer:
         for block in blocks(batch=batch):
             writer.write(block)
@@ -142,9 +150,15 @@ def test_values_and_coordinates_equal_the_parquet_writer(tmp_path):
 
 def test_aggregate_one_bin_equals_parquet_long(tmp_path):
     layout = BinLayout(
-        seq_len=1030, bin_size=1, crop_len=0, n_out=1030, pooled=False, first=5, n_keep=1000,
+        seq_len=1030,
+        bin_size=1,
+        crop_len=0,
+        n_out=1030,
+        pooled=False,
+        first=5,
+        n_keep=1000,
         aggregate="mean",
-    )  # fmt: skip
+    )
     windows = run_windows()
     values = np.stack([values_of(w.index)[:3].mean(axis=1, keepdims=True) for w in windows])
     block = layout.block(values, windows)
@@ -223,9 +237,14 @@ def test_finish_refuses_missing_windows(tmp_path):
 
 def test_write_outside_range_is_refused(tmp_path):
     writer = ZarrWriter(
-        tmp_path / "p.zarr", TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-        window_range=(3, 9), resume=True,
-    )  # fmt: skip
+        tmp_path / "p.zarr",
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        window_range=(3, 9),
+        resume=True,
+    )
     writer.open()
     with pytest.raises(ValueError, match="outside"):
         writer.write(blocks(0, 3)[0])
@@ -235,18 +254,28 @@ def test_write_outside_range_is_refused(tmp_path):
 def test_unsharded_resume_skips_done_windows(tmp_path):
     path = tmp_path / "preds.zarr"
     first = ZarrWriter(
-        path, TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-        fingerprint=FINGERPRINT, resume=True,
-    )  # fmt: skip
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        fingerprint=FINGERPRINT,
+        resume=True,
+    )
     with pytest.raises(KeyboardInterrupt), first:
         for block in blocks()[:3]:  # windows 0-8
             first.write(block)
         raise KeyboardInterrupt
     assert partial_store(path).is_dir() and not path.exists()  # kept for --resume
     second = ZarrWriter(
-        path, TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-        fingerprint=FINGERPRINT, resume=True,
-    )  # fmt: skip
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        fingerprint=FINGERPRINT,
+        resume=True,
+    )
     second.open()
     assert second.todo() == [(9, 18)]
     poisoned = blocks(0, 3)[0]
@@ -261,13 +290,27 @@ def test_unsharded_resume_skips_done_windows(tmp_path):
 
 def test_resume_with_another_run_starts_again(tmp_path):
     path = tmp_path / "preds.zarr"
-    first = ZarrWriter(path, TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-                       fingerprint="a" * 64, resume=True)  # fmt: skip
+    first = ZarrWriter(
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        fingerprint="a" * 64,
+        resume=True,
+    )
     first.open()
     first.write(blocks()[0])
     first.abort()
-    second = ZarrWriter(path, TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-                        fingerprint=FINGERPRINT, resume=True)  # fmt: skip
+    second = ZarrWriter(
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        fingerprint=FINGERPRINT,
+        resume=True,
+    )
     second.open()
     assert second.todo() == [(0, 18)]
     second.abort()
@@ -299,8 +342,15 @@ def test_store_blocks_selects_tasks_in_order(tmp_path):
 
 def test_reading_an_unfinished_store_is_refused(tmp_path):
     path = tmp_path / "preds.zarr"
-    w = ZarrWriter(path, TASKS, windows=run_windows(), bin_layout=LAYOUT, metadata=META,
-                   fingerprint=FINGERPRINT, sharded=True)  # fmt: skip
+    w = ZarrWriter(
+        path,
+        TASKS,
+        windows=run_windows(),
+        bin_layout=LAYOUT,
+        metadata=META,
+        fingerprint=FINGERPRINT,
+        sharded=True,
+    )
     w.open()
     w.write(blocks()[0])
     with pytest.raises(InputDataError, match="not complete") as err:

@@ -38,9 +38,20 @@ def run_windows() -> list[Window]:
         for s in starts:
             i = len(out)
             out.append(
-                Window(i, i, f"r{i}", chrom, s + 10, s + 900, "-" if i % 3 == 1 else "+",
-                       s, s + SEQ_LEN, 0, max(0, s + SEQ_LEN - dict(CHROM_SIZES)[chrom]))
-            )  # fmt: skip
+                Window(
+                    i,
+                    i,
+                    f"r{i}",
+                    chrom,
+                    s + 10,
+                    s + 900,
+                    "-" if i % 3 == 1 else "+",
+                    s,
+                    s + SEQ_LEN,
+                    0,
+                    max(0, s + SEQ_LEN - dict(CHROM_SIZES)[chrom]),
+                )
+            )
     i = len(out)
     out.append(Window(i, i, f"r{i}", "chr3", 0, 500, "+", -265, 765, 265, 265))
     return out
@@ -96,10 +107,17 @@ def shard_writer(store: Path, index: int, count: int, **kwargs):
         "counts": {"windows": len(windows)},
     }
     return ZarrWriter(
-        store, TASKS, windows=windows, bin_layout=LAYOUT, task_table=task_table(),
-        metadata=metadata, window_range=(lo, hi), sharded=True, chrom_sizes=CHROM_SIZES,
+        store,
+        TASKS,
+        windows=windows,
+        bin_layout=LAYOUT,
+        task_table=task_table(),
+        metadata=metadata,
+        window_range=(lo, hi),
+        sharded=True,
+        chrom_sizes=CHROM_SIZES,
         **kwargs,
-    )  # fmt: skip
+    )
 
 
 def main(argv: list[str]) -> int:

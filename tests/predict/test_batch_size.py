@@ -107,7 +107,9 @@ def test_cpu_auto_keeps_attention_logits_small() -> None:
     assert cpu_auto_size(2048, 1 << 40) == 1
     cpu = {"device": "cpu"}
     assert Predictor(attn, seq_len=2048, options=PredictOptions(**cpu)).sizer.size == 8
-    assert Predictor(ConvModel(n_tasks=2), seq_len=2048,
-                     options=PredictOptions(**cpu)).sizer.size == CPU_AUTO  # fmt: skip
+    assert (
+        Predictor(ConvModel(n_tasks=2), seq_len=2048, options=PredictOptions(**cpu)).sizer.size
+        == CPU_AUTO
+    )
     fixed = PredictOptions(batch_size=64, **cpu)
     assert Predictor(ConvTransformerModel(n_tasks=2), seq_len=2048, options=fixed).sizer.size == 64

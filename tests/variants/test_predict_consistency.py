@@ -16,8 +16,9 @@ from tests.variants.helpers import REF, copy_genome
 STRANDED = REF / "checkpoints" / "borzoi_poisson_multinomial_stranded.ckpt"  # 128 bp, 60 bins
 
 
-@pytest.mark.parametrize("extra", [[], ["--rc"], ["--rc", "--bins", "8", "--tasks",
-                                                   "cage_hepg2_minus,dnase_k562"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "extra", [[], ["--rc"], ["--rc", "--bins", "8", "--tasks", "cage_hepg2_minus,dnase_k562"]]
+)
 def test_ref_value_equals_predict_on_the_window(tmp_path: Path, extra: list[str]) -> None:
     genome = copy_genome(tmp_path)
     text = (REF / "inputs" / "genome.fa").read_text().split(">")[1]
@@ -32,17 +33,41 @@ def test_ref_value_equals_predict_on_the_window(tmp_path: Path, extra: list[str]
     )
     out_v = tmp_path / "v.parquet"
     res = invoke(
-        "variants", "-m", STRANDED, "--vcf", vcf, "-g", genome, "-o", out_v,
-        "--device", "cpu", "--scores", "diff", *extra,
-    )  # fmt: skip
+        "variants",
+        "-m",
+        STRANDED,
+        "--vcf",
+        vcf,
+        "-g",
+        genome,
+        "-o",
+        out_v,
+        "--device",
+        "cpu",
+        "--scores",
+        "diff",
+        *extra,
+    )
     assert res.exit_code == 0, res.output
     v = pq.read_table(out_v).to_pandas()
     assert (v.window_start.iloc[0], v.window_end.iloc[0]) == (2937, 3065)
     out_p = tmp_path / "p.parquet"
     res = invoke(
-        "predict", "-m", STRANDED, "--region", "chr1:2,938-3,065", "-g", genome, "-o", out_p,
-        "--device", "cpu", "--aggregate", "mean", *extra,
-    )  # fmt: skip
+        "predict",
+        "-m",
+        STRANDED,
+        "--region",
+        "chr1:2,938-3,065",
+        "-g",
+        genome,
+        "-o",
+        out_p,
+        "--device",
+        "cpu",
+        "--aggregate",
+        "mean",
+        *extra,
+    )
     assert res.exit_code == 0, res.output
     p = pq.read_table(out_p).to_pandas()
     assert list(p.task) == list(v.task)

@@ -85,7 +85,8 @@ def test_batches_are_the_groups_distinct_inputs(tmp_path: Path) -> None:
         sizes.append(args[0].shape[0])
 
     vcf = _vcf(tmp_path)
-    run_library(CONV, vcf, copy_genome(tmp_path), batch_windows=16, group_records=2,
-                model_hook=hook)  # fmt: skip
+    run_library(
+        CONV, vcf, copy_genome(tmp_path), batch_windows=16, group_records=2, model_hook=hook
+    )
     # records 0-1: ref + 3 alts; 2-3: ref, SNV, deletion; 4: ref + alt. Nothing padded.
     assert sizes == [4, 3, 2]

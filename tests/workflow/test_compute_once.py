@@ -28,15 +28,21 @@ def seen(monkeypatch):
 
 
 def _options(ws, **extra):
-    return {"model": str(ws.model), "bed": str(ws.bed), "genome": str(ws.genome),
-            "device": "cpu", **extra}  # fmt: skip
+    return {
+        "model": str(ws.model),
+        "bed": str(ws.bed),
+        "genome": str(ws.genome),
+        "device": "cpu",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(("batch", "rc"), [(6, False), (6, True), (1, False), (4, False)])
 def test_each_window_is_computed_once(ws, tmp_path, seen, batch, rc):
     # 67 windows: batches of 6 leave a one-window tail, of 4 a three-window tail.
-    summary = api.predict(**_options(ws, batch_size=str(batch), rc=rc),
-                          output=str(tmp_path / "p.parquet"))  # fmt: skip
+    summary = api.predict(
+        **_options(ws, batch_size=str(batch), rc=rc), output=str(tmp_path / "p.parquet")
+    )
     copies = 2 if rc else 1
     assert summary.windows == ws.n_regions
     assert sum(seen) == ws.n_regions * copies == summary.forward_passes
@@ -53,8 +59,10 @@ def test_shards_and_chunks_compute_each_window_once_and_match(ws, tmp_path, seen
     shards = []
     for i in range(3):
         out = tmp_path / f"s{i}.parquet"
-        api.predict(**_options(ws, batch_size="6", shard=f"{i}/3", resume=True,
-                               chunk_windows=5), output=str(out))  # fmt: skip
+        api.predict(
+            **_options(ws, batch_size="6", shard=f"{i}/3", resume=True, chunk_windows=5),
+            output=str(out),
+        )
         shards.append(out)
     assert sum(seen) == ws.n_regions  # shards x chunks: still every window once
     assert max(seen) == 6 and seen[-1] == 1  # chunks of 5 round up to a whole batch of 6

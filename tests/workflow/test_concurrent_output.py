@@ -36,8 +36,21 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 120.0) -> N
 @pytest.mark.parametrize("resume", [False, True])
 def test_second_writer_of_the_same_output_gets_exit_2(ws, many_bed, tmp_path, resume) -> None:
     out = tmp_path / "preds.parquet"
-    base = [*grelu_cmd(), "predict", "-m", str(ws.model), "--bed", str(many_bed), "-g",
-            str(ws.genome), "-o", str(out), "--device", "cpu", "-q"]  # fmt: skip
+    base = [
+        *grelu_cmd(),
+        "predict",
+        "-m",
+        str(ws.model),
+        "--bed",
+        str(many_bed),
+        "-g",
+        str(ws.genome),
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+        "-q",
+    ]
     extra = ["--resume", "--chunk-windows", "64"] if resume else []
     slow = [*base, *extra, "--batch-size", "8", "--num-workers", "0"]
     first = subprocess.Popen(slow, env=subprocess_env(), stderr=subprocess.PIPE, text=True)

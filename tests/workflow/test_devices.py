@@ -31,8 +31,20 @@ def test_two_cpu_workers_equal_one_run(ws, unsharded, tmp_path):
     # a shard of a multi-device run, written as a bigWig shard, merged with a plain shard
     s0, s1 = tmp_path / "s0.parquet", tmp_path / "s1.parquet"
     ok("predict", *ws.base(), "-f", "bigwig", "--shard", "0/2", "-o", s0)
-    ok("predict", *ws.base(device=False), "-f", "bigwig", "--shard", "1/2", "-o", s1,
-       "--devices", "cpu,cpu", "--chunk-windows", "3")  # fmt: skip
+    ok(
+        "predict",
+        *ws.base(device=False),
+        "-f",
+        "bigwig",
+        "--shard",
+        "1/2",
+        "-o",
+        s1,
+        "--devices",
+        "cpu,cpu",
+        "--chunk-windows",
+        "3",
+    )
     ok("merge", s0, s1, "-o", f"{tmp_path}/bw/")
     for task in ("t_a", "t_b", "t_c"):
         want = bigwig_values(unsharded["bigwig"] / f"{task}.bw")
@@ -100,8 +112,9 @@ def test_chunk_blocks_split_at_chunk_boundaries():
         n = hi - lo
         wins = [Window(i, i, "r", "c", 0, 1, "+", 0, 1) for i in range(lo, hi)]
         vals = np.arange(lo, hi, dtype=np.float32).reshape(n, 1, 1)
-        return Block(wins, vals, np.zeros(1, np.int64), np.zeros((n, 1), np.int64),
-                     np.ones((n, 1), np.int64))  # fmt: skip
+        return Block(
+            wins, vals, np.zeros(1, np.int64), np.zeros((n, 1), np.int64), np.ones((n, 1), np.int64)
+        )
 
     chunks = [(0, 0, 4), (1, 4, 8), (2, 8, 10)]
     got = list(chunk_blocks([block(0, 3), block(3, 9), block(9, 10)], chunks))
@@ -120,7 +133,8 @@ def test_missing_devices_refused_before_anything_is_created(ws, tmp_path, fmt):
     and no partial manifest or parts directory is left behind (issue 11, item 9)."""
     out = tmp_path / "out"
     out.mkdir()
-    result = invoke("predict", *ws.base(device=False), "--devices", "cuda:0,cuda:99",
-                    "-o", f"{out}/{fmt}")  # fmt: skip
+    result = invoke(
+        "predict", *ws.base(device=False), "--devices", "cuda:0,cuda:99", "-o", f"{out}/{fmt}"
+    )
     assert result.exit_code == 4 and "--devices cuda:0,cuda:99" in result.stderr, result.output
     assert list(out.iterdir()) == []

@@ -21,8 +21,23 @@ def test_many_empty_shards_started_together_all_succeed(ws, tmp_path: Path) -> N
     ranges = [shard_range(N_WINDOWS, parse_shard(f"{i}/{N_SHARDS}"), 64) for i in range(N_SHARDS)]
     assert ranges[0] == (0, N_WINDOWS) and set(ranges[1:]) == {(N_WINDOWS, N_WINDOWS)}
     store = tmp_path / "s.zarr"
-    base = [*grelu_cmd(), "predict", "-m", str(ws.model), "--bed", str(bed), "-g", str(ws.genome),
-            "--device", "cpu", "-q", "--batch-size", "64", "-o", str(store)]  # fmt: skip
+    base = [
+        *grelu_cmd(),
+        "predict",
+        "-m",
+        str(ws.model),
+        "--bed",
+        str(bed),
+        "-g",
+        str(ws.genome),
+        "--device",
+        "cpu",
+        "-q",
+        "--batch-size",
+        "64",
+        "-o",
+        str(store),
+    ]
     # Empty shards first: they race each other to create the store and to lock.
     order = [*range(1, N_SHARDS), 0]
     procs = {

@@ -40,12 +40,19 @@ def _interrupt_after(monkeypatch, n: int) -> None:
 @pytest.fixture(scope="module")
 def variant_inputs(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("engine-variants")
-    return {"model": CKPT, "vcf": _mixed_vcf(root / "v.vcf", n=60), "genome": copy_genome(root),
-            "batch_size": "8", "device": "cpu", "threads": 1}  # fmt: skip
+    return {
+        "model": CKPT,
+        "vcf": _mixed_vcf(root / "v.vcf", n=60),
+        "genome": copy_genome(root),
+        "batch_size": "8",
+        "device": "cpu",
+        "threads": 1,
+    }
 
 
-def test_variants_resume_names_its_options_and_keeps_warnings(variant_inputs, tmp_path,
-                                                             monkeypatch):  # fmt: skip
+def test_variants_resume_names_its_options_and_keeps_warnings(
+    variant_inputs, tmp_path, monkeypatch
+):
     out = tmp_path / "v.parquet"
     opts = {**variant_inputs, "output": out, "resume": True}
     _interrupt_after(monkeypatch, 2)
@@ -92,8 +99,14 @@ def test_auto_batch_is_capped_so_every_shard_gets_work(env, tmp_path, monkeypatc
     got = []
     for i in range(3):
         out = tmp_path / f"s{i}.parquet"
-        api.predict(model=env.model, bed=env.regions, genome=env.genome, output=out,
-                    shard=f"{i}/3", batch_size="1024" if explicit else "auto")  # fmt: skip
+        api.predict(
+            model=env.model,
+            bed=env.regions,
+            genome=env.genome,
+            output=out,
+            shard=f"{i}/3",
+            batch_size="1024" if explicit else "auto",
+        )
         got.append(metadata(out)["shard"])
     if explicit:
         assert [s["windows"] for s in got] == [30, 0, 0]

@@ -61,22 +61,41 @@ def _run_snakemake(exe: Path, workdir: Path, **config: str) -> None:
     grelu = f"{sys.executable} -m grelu_cli"
     args = [f"grelu={grelu}"] + [f"{k}={v}" for k, v in config.items()]
     proc = subprocess.run(
-        [str(exe), "-s", str(SNAKEFILE), "--directory", str(workdir), "--cores", "2",
-         "--config", *args],
+        [
+            str(exe),
+            "-s",
+            str(SNAKEFILE),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            "--config",
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=subprocess_env(),
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["parquet", "bigwig", "zarr"])
 def test_snakemake_example_equals_unsharded_run(snakemake, demo_inputs, tmp_path, fmt):
-    inputs = {"model": demo_inputs["model"], "bed": demo_inputs["regions"],
-              "genome": demo_inputs["genome"]}  # fmt: skip
-    _run_snakemake(snakemake, tmp_path, shards="3", format=fmt, device="cpu", outdir="res",
-                   **{k: str(v) for k, v in inputs.items()})  # fmt: skip
+    inputs = {
+        "model": demo_inputs["model"],
+        "bed": demo_inputs["regions"],
+        "genome": demo_inputs["genome"],
+    }
+    _run_snakemake(
+        snakemake,
+        tmp_path,
+        shards="3",
+        format=fmt,
+        device="cpu",
+        outdir="res",
+        **{k: str(v) for k, v in inputs.items()},
+    )
     res = tmp_path / "res"
     logs = sorted(p.name for p in (res / "logs").iterdir())
     assert logs == ["merge.jsonl"] + [f"predict-{i}-of-3.jsonl" for i in range(3)]
@@ -85,8 +104,17 @@ def test_snakemake_example_equals_unsharded_run(snakemake, demo_inputs, tmp_path
     for log in (res / "logs").iterdir():  # per-rule logs: JSON lines ending in a summary
         events = [json.loads(line) for line in log.read_text().splitlines()]
         assert events[-1]["event"] == "summary"
-    base = ["-m", inputs["model"], "--bed", inputs["bed"], "-g", inputs["genome"], "-q",
-            "--device", "cpu"]  # fmt: skip
+    base = [
+        "-m",
+        inputs["model"],
+        "--bed",
+        inputs["bed"],
+        "-g",
+        inputs["genome"],
+        "-q",
+        "--device",
+        "cpu",
+    ]
     if fmt == "zarr":  # three shards wrote one store, merge finalized it
         import zarr
 

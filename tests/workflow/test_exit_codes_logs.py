@@ -117,8 +117,21 @@ def test_json_log_events(ws, tmp_path):
     edge_bed = tmp_path / "edge.bed"
     edge_bed.write_text("chrB\t2450\t2500\tend\t0\t+\nchrA\t100\t300\tmid\t0\t-\n")
     out = tmp_path / "o.parquet"
-    proc = run_cli("predict", "-m", ws.model, "--bed", edge_bed, "-g", ws.genome, "-o", out,
-                   "--device", "cpu", "--log-format", "json")  # fmt: skip
+    proc = run_cli(
+        "predict",
+        "-m",
+        ws.model,
+        "--bed",
+        edge_bed,
+        "-g",
+        ws.genome,
+        "-o",
+        out,
+        "--device",
+        "cpu",
+        "--log-format",
+        "json",
+    )
     assert proc.stdout == ""
     events = [json.loads(line) for line in proc.stderr.splitlines()]
     kinds = [e["event"] for e in events]

@@ -90,8 +90,26 @@ def test_tracks_written_into_the_input_store_are_refused(ws, tmp_path):
 
 
 def _variants(vcf: Path, genome: Path, out: Path, *extra: str) -> None:
-    run_cli("variants", "-m", CKPT, "--vcf", vcf, "-g", genome, "-o", out, "--batch-size",
-            BATCH, "--device", "cpu", "--threads", "1", "--scores", "diff", *extra)  # fmt: skip
+    run_cli(
+        "variants",
+        "-m",
+        CKPT,
+        "--vcf",
+        vcf,
+        "-g",
+        genome,
+        "-o",
+        out,
+        "--batch-size",
+        BATCH,
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--scores",
+        "diff",
+        *extra,
+    )
 
 
 @pytest.fixture(scope="module")

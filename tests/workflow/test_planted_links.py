@@ -61,8 +61,7 @@ def _shard_lock(ws: Workspace) -> str:
 PREDICT_CASES = [
     ("parquet lock", "out.parquet", [], ".out.parquet.lock", "file"),
     ("resume parts", "out.parquet", ["--resume"], ".out.parquet.partial.parts", "dir"),
-    ("resume manifest", "out.parquet", ["--resume"], ".out.parquet.partial.manifest.json",
-     "file"),
+    ("resume manifest", "out.parquet", ["--resume"], ".out.parquet.partial.manifest.json", "file"),
     ("parts, no resume", "out.parquet", [], ".out.parquet.partial.parts", "dir"),
     ("bigwig lock", "bw/", ["--format", "bigwig"], "bw/.t_a.bw.lock", "file"),
     ("bigwig scratch", "bw/", ["--format", "bigwig"], "bw/.t_a.bw.partial.d", "dir"),
@@ -73,7 +72,7 @@ PREDICT_CASES = [
     ("sharded store", "s.zarr", ["--shard", "0/2"], "s.zarr", "missing"),
     ("shard lock", "s.zarr", ["--shard", "0/2"], "SHARD_LOCK", "file"),
     ("parquet shard lock", "s0.parquet", ["--shard", "0/2"], ".s0.parquet.lock", "file"),
-]  # fmt: skip
+]
 VARIANT_CASES = [
     ("variants parquet lock", "v.parquet", [], ".v.parquet.lock", "file"),
     ("variants zarr lock", "v.zarr", [], ".v.zarr.lock", "file"),
@@ -128,8 +127,23 @@ def test_predict_refuses_a_planted_link(ws, tmp_path, case, output, extra, name,
 def test_variants_refuses_a_planted_link(vcf, tmp_path, case, output, extra, name, kind) -> None:
     path, genome = vcf
     out, link, target = _plant(tmp_path, name, kind)
-    result = _grelu("variants", "-m", CKPT, "--vcf", path, "-g", genome, "-o", out / output,
-                    "--device", "cpu", "--batch-size", "8", "-q", *extra)  # fmt: skip
+    result = _grelu(
+        "variants",
+        "-m",
+        CKPT,
+        "--vcf",
+        path,
+        "-g",
+        genome,
+        "-o",
+        out / output,
+        "--device",
+        "cpu",
+        "--batch-size",
+        "8",
+        "-q",
+        *extra,
+    )
     _refused(result, link, target, kind)
     assert os.listdir(out) == [link.name]
 

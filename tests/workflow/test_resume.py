@@ -57,12 +57,33 @@ def _wait_for_chunk(proc: subprocess.Popen, manifest, timeout_s: float = 120.0) 
 
 def test_sigkill_then_resume_equals_uninterrupted(ws, dense_bed, tmp_path):
     out = tmp_path / "preds.parquet"
-    base = ["-m", ws.model, "--bed", dense_bed, "-g", ws.genome, "--device", "cpu", "-q",
-            "--batch-size", "2"]  # fmt: skip
+    base = [
+        "-m",
+        ws.model,
+        "--bed",
+        dense_bed,
+        "-g",
+        ws.genome,
+        "--device",
+        "cpu",
+        "-q",
+        "--batch-size",
+        "2",
+    ]
     # Batches of 2 make the killed run slow enough to catch after its first chunks; the
     # resumed and the plain run must use the same batch size (chunks hold whole batches).
-    slow = [*grelu_cmd(), "predict", *map(str, base), "-o", str(out), "--resume",
-            "--chunk-windows", "16", "--num-workers", "0"]  # fmt: skip
+    slow = [
+        *grelu_cmd(),
+        "predict",
+        *map(str, base),
+        "-o",
+        str(out),
+        "--resume",
+        "--chunk-windows",
+        "16",
+        "--num-workers",
+        "0",
+    ]
     proc = subprocess.Popen(slow, env=subprocess_env(), stderr=subprocess.PIPE)
     try:
         seen = _wait_for_chunk(proc, manifest_path(out))
@@ -85,8 +106,9 @@ def test_sigkill_then_resume_equals_uninterrupted(ws, dense_bed, tmp_path):
     assert manifest_path(out).is_file()
 
     # Resume: finishes from the committed chunks.
-    resumed = invoke("predict", *base, "-o", out, "--resume", "--chunk-windows", "16",
-                     "--log-format", "json")  # fmt: skip
+    resumed = invoke(
+        "predict", *base, "-o", out, "--resume", "--chunk-windows", "16", "--log-format", "json"
+    )
     assert resumed.exit_code == 0, resumed.output
     assert f"{len(left['done'])} of {total} chunks already done" in resumed.stderr
     progress = [e for e in map(json.loads, resumed.stderr.splitlines()) if e["event"] == "progress"]
@@ -155,8 +177,19 @@ def test_interrupt_and_resume_bigwig_shard_and_bigwig(ws, unsharded, tmp_path, m
 
     shards = [tmp_path / f"s{i}.parquet" for i in range(2)]
     for i, s in enumerate(shards):
-        shard_args = ["predict", *ws.base(), "-f", "bigwig", "--shard", f"{i}/2", "-o", s,
-                      "--resume", "--chunk-windows", 4]  # fmt: skip
+        shard_args = [
+            "predict",
+            *ws.base(),
+            "-f",
+            "bigwig",
+            "--shard",
+            f"{i}/2",
+            "-o",
+            s,
+            "--resume",
+            "--chunk-windows",
+            4,
+        ]
         if i == 1:
             _interrupt_after(monkeypatch, 1)
             assert invoke(*shard_args).exit_code == 130

@@ -90,8 +90,9 @@ def test_lost_chunks_of_two_shards_are_named_compactly(ws, shards, tmp_path):
     _, _, hi3 = _window_of_shard(store, 3)
     for w in (lo0, lo0 + 1, lo0 + 2, hi3 - 1):
         _chunk(store, w).unlink()
-    _one_line(invoke("merge", store), 3, f"windows {lo0}-{lo0 + 2}, {hi3 - 1},",
-              "4 of", "shards 0/4, 3/4")  # fmt: skip
+    _one_line(
+        invoke("merge", store), 3, f"windows {lo0}-{lo0 + 2}, {hi3 - 1},", "4 of", "shards 0/4, 3/4"
+    )
 
 
 def test_finalized_store_that_lost_a_chunk_is_refused_then_reopened(ws, shards, tmp_path):
@@ -105,14 +106,25 @@ def test_finalized_store_that_lost_a_chunk_is_refused_then_reopened(ws, shards, 
     group = zarr.open_group(str(store), mode="r")
     chrom, a, b = str(group["chrom"][w]), int(group["start"][w]), int(group["end"][w])
     png = tmp_path / "p.png"
-    line = _one_line(invoke("plot", store, "--region", f"{chrom}:{a + 1}-{b}", "-o", png), 3,
-                     f"windows {w},", "missing on disk", "shard 1/4",
-                     "reopens the store")  # fmt: skip
+    line = _one_line(
+        invoke("plot", store, "--region", f"{chrom}:{a + 1}-{b}", "-o", png),
+        3,
+        f"windows {w},",
+        "missing on disk",
+        "shard 1/4",
+        "reopens the store",
+    )
     assert "nothing was predicted" not in line and not png.exists()
     # zarr -> bigWig (finalizes first): before the fix, bigWigs without the window, exit 0
     tracks = tmp_path / "tracks"
-    _one_line(invoke("merge", store, "--format", "bigwig", "-o", f"{tracks}/"), 3,
-              f"windows {w},", "reopened", "--shard 1/4", "--resume")  # fmt: skip
+    _one_line(
+        invoke("merge", store, "--format", "bigwig", "-o", f"{tracks}/"),
+        3,
+        f"windows {w},",
+        "reopened",
+        "--shard 1/4",
+        "--resume",
+    )
     assert not tracks.exists() and _record(store)["complete"] is False
     # the owning shard with --resume redoes that window; merging again completes the store
     run_cli("predict", *ws.base(), "--shard", "1/4", "-o", store, "--resume")

@@ -176,8 +176,18 @@ def test_merge_of_incomplete_store_names_missing_windows(ws, tmp_path):
 
 def test_sigkill_then_resume_equals_uninterrupted(ws, plain, tmp_path):
     store = tmp_path / "killed.zarr"
-    slow = [*grelu_cmd(), "predict", *ws.base(), "-o", str(store), "--resume",
-            "--num-workers", "0", "--batch-size", "1"]  # fmt: skip
+    slow = [
+        *grelu_cmd(),
+        "predict",
+        *ws.base(),
+        "-o",
+        str(store),
+        "--resume",
+        "--num-workers",
+        "0",
+        "--batch-size",
+        "1",
+    ]
     proc = subprocess.Popen(slow, env=subprocess_env(), stderr=subprocess.PIPE)
     markers = marker_dir(partial_store(store))
     try:

@@ -91,8 +91,17 @@ class Workspace:
         return path
 
     def base(self, device: bool = True) -> list[str]:
-        args = ["-m", str(self.model), "--bed", str(self.bed), "-g", str(self.genome), "-q",
-                "--batch-size", str(self.batch)]  # fmt: skip
+        args = [
+            "-m",
+            str(self.model),
+            "--bed",
+            str(self.bed),
+            "-g",
+            str(self.genome),
+            "-q",
+            "--batch-size",
+            str(self.batch),
+        ]
         return [*args, "--device", "cpu"] if device else args
 
 
@@ -130,8 +139,20 @@ def ws(tmp_path_factory) -> Workspace:
     tasks = root / "tasks.txt"
     tasks.write_text("".join(t + "\n" for t in TASKS))
     params = [a for p in MODEL_PARAMS for a in ("--param", p)]
-    ok("models", "build", "ConvModel", "--tasks", tasks, "--seq-len", SEQ_LEN, "--loss",
-       "poisson", *params, "-o", model)  # fmt: skip
+    ok(
+        "models",
+        "build",
+        "ConvModel",
+        "--tasks",
+        tasks,
+        "--seq-len",
+        SEQ_LEN,
+        "--loss",
+        "poisson",
+        *params,
+        "-o",
+        model,
+    )
     return Workspace(root, genome, bed, model, n)
 
 

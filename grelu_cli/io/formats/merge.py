@@ -193,10 +193,21 @@ def _block(
     starts, ends = ints("start"), ints("end")
     wstarts, wends, padded = ints("window_start"), ints("window_end"), ints("padded")
     windows = [
-        Window(index + j, -1, names[j], chroms[j], int(starts[j]), int(ends[j]), strands[j],
-               int(wstarts[j]), int(wends[j]), int(padded[j]), 0)
+        Window(
+            index + j,
+            -1,
+            names[j],
+            chroms[j],
+            int(starts[j]),
+            int(ends[j]),
+            strands[j],
+            int(wstarts[j]),
+            int(wends[j]),
+            int(padded[j]),
+            0,
+        )
         for j in range(k)
-    ]  # fmt: skip
+    ]
     t = len(tasks)
     if layout == "long":
         values = col("value").to_numpy().reshape(k, t, n_bins)

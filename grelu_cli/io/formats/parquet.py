@@ -150,8 +150,12 @@ class ParquetWriter(ParquetFile):
         return pa.schema(fields)
 
     def output_record(self) -> dict[str, Any]:
-        return {"format": "parquet", "layout": self.layout, "tasks": self.tasks,
-                "rows": self.rows_written}  # fmt: skip
+        return {
+            "format": "parquet",
+            "layout": self.layout,
+            "tasks": self.tasks,
+            "rows": self.rows_written,
+        }
 
     def flush_rest(self) -> None:
         if self._buffered:

@@ -74,9 +74,11 @@ class ParquetFile(AllOrNothing):
         try:
             self._schema = self.schema()
             self._writer = pq.ParquetWriter(
-                self._outputs.temps[0], self._schema, compression=self.compression,
+                self._outputs.temps[0],
+                self._schema,
+                compression=self.compression,
                 store_schema=False,
-            )  # fmt: skip
+            )
         except BaseException:
             self._outputs.abort()
             raise

@@ -211,8 +211,9 @@ def kind_format(output: str | Path, kind: str) -> str | None:
 def _module(name: str, kind: str = "tracks") -> Any:
     module = get_format(name).module_for(kind)
     if module is None:
-        raise UsageError(f"the {name} format does not write {kind}",
-                         fix="choose another output format")  # fmt: skip
+        raise UsageError(
+            f"the {name} format does not write {kind}", fix="choose another output format"
+        )
     return importlib.import_module(module)
 
 

@@ -116,8 +116,13 @@ class VariantParquetWriter(ParquetFile):
         return pa.schema(fields)
 
     def output_record(self) -> dict[str, Any]:
-        return {"format": "parquet", "layout": self.layout, "tasks": self.tasks,
-                "values": self.values, "rows": self.rows_written}  # fmt: skip
+        return {
+            "format": "parquet",
+            "layout": self.layout,
+            "tasks": self.tasks,
+            "values": self.values,
+            "rows": self.rows_written,
+        }
 
     def flush_rest(self) -> None:
         self._flush(final=True)
@@ -242,9 +247,15 @@ def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> Vari
 
 def make_writer(spec: WriterSpec) -> VariantParquetWriter:
     """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
-    return VariantParquetWriter(spec.output, spec.tasks, list(spec.values)[2:], layout=spec.layout,
-                                metadata=spec.metadata, overwrite=spec.overwrite,
-                                compression=spec.compression or "zstd")  # fmt: skip
+    return VariantParquetWriter(
+        spec.output,
+        spec.tasks,
+        list(spec.values)[2:],
+        layout=spec.layout,
+        metadata=spec.metadata,
+        overwrite=spec.overwrite,
+        compression=spec.compression or "zstd",
+    )
 
 
 def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:

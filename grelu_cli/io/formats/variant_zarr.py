@@ -127,17 +127,25 @@ class VariantZarrWriter(AllOrNothing):
             coords = " ".join(("variant", *VARIANT_COLUMNS))
             for name in self.values:
                 array = group.create_array(
-                    name, shape=(0, n_tasks), chunks=chunks, dtype="float32",
-                    fill_value=np.nan, compressors=codec(), dimension_names=DIMS,
-                )  # fmt: skip
+                    name,
+                    shape=(0, n_tasks),
+                    chunks=chunks,
+                    dtype="float32",
+                    fill_value=np.nan,
+                    compressors=codec(),
+                    dimension_names=DIMS,
+                )
                 array.attrs["coordinates"] = coords  # CF convention, decoded by xarray
             self._coordinate(group, "variant", np.int64)
             for col in VARIANT_COLUMNS:
                 self._coordinate(group, col, str if col in _STRINGS else np.int64)
             task = group.create_array(
-                "task", shape=(n_tasks,), chunks=(max(1, n_tasks),), dtype=str,
+                "task",
+                shape=(n_tasks,),
+                chunks=(max(1, n_tasks),),
+                dtype=str,
                 dimension_names=("task",),
-            )  # fmt: skip
+            )
             if n_tasks:
                 task[...] = np.array(self.tasks, dtype=str)
             self._group = group
@@ -148,10 +156,14 @@ class VariantZarrWriter(AllOrNothing):
     @staticmethod
     def _coordinate(group: Any, name: str, dtype: Any) -> None:
         group.create_array(
-            name, shape=(0,), chunks=(_COORD_ROWS,), dtype=dtype,
+            name,
+            shape=(0,),
+            chunks=(_COORD_ROWS,),
+            dtype=dtype,
             # Strings keep zarr's default codecs (vlen-utf8 + zstd); blosc needs fixed items.
-            compressors="auto" if dtype is str else codec(), dimension_names=("variant",),
-        )  # fmt: skip
+            compressors="auto" if dtype is str else codec(),
+            dimension_names=("variant",),
+        )
 
     def finish(self) -> None:
         self.close()
@@ -169,8 +181,13 @@ class VariantZarrWriter(AllOrNothing):
         try:
             self._flush_values(final=True)
             self._flush_columns(final=True)
-            output = {"format": "zarr", "layout": "dense", "tasks": self.tasks,
-                      "values": self.values, "rows": self.rows_written}  # fmt: skip
+            output = {
+                "format": "zarr",
+                "layout": "dense",
+                "tasks": self.tasks,
+                "values": self.values,
+                "rows": self.rows_written,
+            }
             record = {**self.metadata, "output": output, "complete": True}
             self._group.attrs[ATTR] = json.loads(to_json(record))
             self._group = None
@@ -300,8 +317,13 @@ def read_variant_store(
 
 def make_writer(spec: WriterSpec) -> VariantZarrWriter:
     """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
-    return VariantZarrWriter(spec.output, spec.tasks, list(spec.values)[2:],
-                             metadata=spec.metadata, overwrite=spec.overwrite)  # fmt: skip
+    return VariantZarrWriter(
+        spec.output,
+        spec.tasks,
+        list(spec.values)[2:],
+        metadata=spec.metadata,
+        overwrite=spec.overwrite,
+    )
 
 
 def output_paths(output: str, tasks: Sequence[str]) -> list[Path]:

@@ -118,8 +118,9 @@ def missing_rows(
             return lost
         out = [np.arange(c * per, min((c + 1) * per, layout.shape[0])) for c in lost]
         return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
-    wanted = np.unique(np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows,
-                                  dtype=np.int64))  # fmt: skip
+    wanted = np.unique(
+        np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64)
+    )
     if not len(wanted):
         return wanted
     lost = missing_row_chunks(layout, (wanted // per).tolist())

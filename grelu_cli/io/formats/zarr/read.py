@@ -96,11 +96,21 @@ class ZarrStore:
         )
         ints = {k: col[k].astype(np.int64).tolist() for k in WINDOW_COORDS[2:] if k != "strand"}
         return [
-            Window(lo + j, -1, names[j], chroms[j] or None, ints["start"][j], ints["end"][j],
-                   strands[j], ints["window_start"][j], ints["window_end"][j],
-                   ints["padded"][j], 0)
+            Window(
+                lo + j,
+                -1,
+                names[j],
+                chroms[j] or None,
+                ints["start"][j],
+                ints["end"][j],
+                strands[j],
+                ints["window_start"][j],
+                ints["window_end"][j],
+                ints["padded"][j],
+                0,
+            )
             for j in range(hi - lo)
-        ]  # fmt: skip
+        ]
 
     def bin_spans(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """(bin_start, bin_end), each (hi - lo, B) int64."""
@@ -137,8 +147,11 @@ def shard_owners(record: dict[str, Any], markers: Sequence[dict[str, Any]], lost
     """``["1/4", ...]``: the shards whose window ranges hold a window of ``lost``, from the
     shards' done markers (a store being written) or the record's ``merged`` list (finalized)."""
     entries = [m for m in markers if isinstance(m.get("shard"), dict)]
-    entries += [m for m in (record.get("merged") or {}).get("from") or []
-                if isinstance(m.get("shard"), dict)]  # fmt: skip
+    entries += [
+        m
+        for m in (record.get("merged") or {}).get("from") or []
+        if isinstance(m.get("shard"), dict)
+    ]
     lost = np.asarray(lost, dtype=np.int64)
     owners: dict[tuple[int, int], None] = {}
     for m in sorted(entries, key=lambda e: int(e["shard"]["index"])):
@@ -159,8 +172,11 @@ def reopenable(record: dict[str, Any]) -> bool:
     """Whether ``grelu merge`` can reopen this finished store for lost windows: it lists its
     shards (a sharded run) and clipped no float16 value (per-window clip counts are not kept
     past finalizing, so a total above 0 could not be made exact again)."""
-    shards = [m for m in (record.get("merged") or {}).get("from") or []
-              if isinstance(m.get("shard"), dict)]  # fmt: skip
+    shards = [
+        m
+        for m in (record.get("merged") or {}).get("from") or []
+        if isinstance(m.get("shard"), dict)
+    ]
     return bool(shards) and not int((record.get("counts") or {}).get("clipped") or 0)
 
 
@@ -291,9 +307,12 @@ def store_to_bigwig(
         )
     names = [store.tasks[i] for i in store.task_indices(tasks)]
     writer = BigWigWriter(
-        output, names, [(str(c), int(n)) for c, n in chrom_sizes], overlap=overlap,
+        output,
+        names,
+        [(str(c), int(n)) for c, n in chrom_sizes],
+        overlap=overlap,
         overwrite=overwrite,
-    )  # fmt: skip
+    )
     with writer:
         for block in store_blocks(store, names, check=False):
             writer.write(block)

@@ -280,8 +280,9 @@ class ZarrWriter(AllOrNothing):
         """What was written (:func:`grelu_cli.io.formats.registry.write_report`)."""
         from grelu_cli.io.formats.registry import WriteReport
 
-        return WriteReport(rows=self.hi - self.lo, clipped=self.clipped,
-                           already_complete=self.already_complete)  # fmt: skip
+        return WriteReport(
+            rows=self.hi - self.lo, clipped=self.clipped, already_complete=self.already_complete
+        )
 
     def write(self, block: Block) -> None:
         """Write the windows of one block (values (N, T, B)); windows already done are skipped.
