@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 venv="${GRELU_VENV:-.venv}"
 "$venv/bin/ruff" check grelu_cli tests benchmarks examples scripts
+"$venv/bin/ruff" format --check grelu_cli tests benchmarks examples scripts
+"$venv/bin/mypy"  # the whole package (pyproject.toml [tool.mypy])
 # Snakemake lives in its own virtualenv (it conflicts with some packages); the example
 # workflow test runs it for real, and GRELU_REQUIRE_SNAKEMAKE=1 makes a missing one a failure.
 bash scripts/snakemake-venv.sh
