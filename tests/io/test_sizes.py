@@ -9,12 +9,8 @@ import pyarrow.parquet as pq
 from grelu_cli.core.block import Block
 from grelu_cli.core.window import Window
 from grelu_cli.io.formats.parquet import ParquetWriter
-from grelu_cli.io.formats.sizes import (
-    ZARR_RATIO,
-    parquet_size_warning,
-    wide_footer_bytes,
-    wide_row_group_rows,
-)
+from grelu_cli.io.formats.parquet_base import wide_row_group_rows
+from grelu_cli.io.formats.sizes import ZARR_RATIO, parquet_size_warning, wide_footer_bytes
 
 
 def test_small_runs_get_no_warning():

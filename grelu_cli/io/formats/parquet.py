@@ -33,9 +33,13 @@ from grelu_cli.core.block import Block
 from grelu_cli.core.choices import LAYOUTS
 from grelu_cli.errors import UsageError
 from grelu_cli.io.formats.parquet_base import (
+    DEFAULT_ROW_GROUP_ROWS,
+    ParquetFile,
+    wide_row_group_rows,
+)
+from grelu_cli.io.formats.parquet_base import (
     METADATA_KEY as METADATA_KEY,  # the key readers look up
 )
-from grelu_cli.io.formats.parquet_base import ParquetFile
 
 if TYPE_CHECKING:
     from grelu_cli.io.formats.registry import WriterSpec
@@ -56,10 +60,6 @@ LONG_COLUMNS = (
     "value",
 )
 WIDE_LEADING_COLUMNS = tuple(c for c in LONG_COLUMNS if c not in ("task", "value"))
-# ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
-DEFAULT_ROW_GROUP_ROWS = 1 << 16  # small buffer: peak RSS stays near flat as input grows
-# Wide rows hold one value per task; keep row groups near the same number of values.
-_WIDE_VALUES_PER_GROUP = 1 << 22
 
 _STRANDS = ("+", "-")
 _STRAND_CODES = {"+": 0, "-": 1}
@@ -115,10 +115,10 @@ class ParquetWriter(ParquetFile):
         if layout == "wide":
             check_wide_task_names(self.tasks)
         if row_group_rows is None:
-            row_group_rows = DEFAULT_ROW_GROUP_ROWS
-            if layout == "wide":
-                per_task = _WIDE_VALUES_PER_GROUP // max(1, len(self.tasks))
-                row_group_rows = max(1024, min(DEFAULT_ROW_GROUP_ROWS, per_task))
+            wide = layout == "wide"
+            row_group_rows = (
+                wide_row_group_rows(len(self.tasks)) if wide else DEFAULT_ROW_GROUP_ROWS
+            )
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be positive, got {row_group_rows}")
         super().__init__(path, metadata=metadata, overwrite=overwrite, compression=compression)

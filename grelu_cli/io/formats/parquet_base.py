@@ -23,6 +23,17 @@ from grelu_cli.io.formats.provenance import to_json
 from grelu_cli.io.fs.atomic import AllOrNothing, AtomicOutputs
 
 METADATA_KEY = "grelu"
+# ~1M rows: about 100 MB of buffered columns in the long layout, a few MB on disk.
+DEFAULT_ROW_GROUP_ROWS = 1 << 16  # small buffer: peak RSS stays near flat as input grows
+# Wide rows hold one value per task; keep row groups near the same number of values.
+WIDE_VALUES_PER_GROUP = 1 << 22
+
+
+def wide_row_group_rows(values_per_row: int) -> int:
+    """Rows per row group of a wide layout (``values_per_row`` value columns): about
+    :data:`WIDE_VALUES_PER_GROUP` values a group, between 1,024 and 2**16 rows."""
+    per_row = WIDE_VALUES_PER_GROUP // max(1, values_per_row)
+    return max(1024, min(DEFAULT_ROW_GROUP_ROWS, per_row))
 
 
 class ParquetFile(AllOrNothing):

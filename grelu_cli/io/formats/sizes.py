@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grelu_cli.io.formats.parquet_base import wide_row_group_rows
+
 LONG_VALUES_LIMIT = 10**8  # values in one long-layout file before we suggest zarr
 WIDE_FOOTER_LIMIT = 32 * 2**20  # bytes of estimated wide-layout footer before we suggest zarr
 LONG_BYTES_PER_VALUE = 4 * 1.9  # measured: long layout on disk ~1.9x the raw float32
@@ -20,13 +22,6 @@ FOOTER_BYTES_PER_COLUMN_CHUNK = 130  # measured with pyarrow 2x, task names of ~
 # Measured: 0.78 / 0.38 of raw float32 on noisy values, 0.72 / 0.31 on smooth, prediction-like
 # ones (benchmarks/README.md); the estimate takes the larger.
 ZARR_RATIO = {"float32": 0.8, "float16": 0.4}
-
-
-def wide_row_group_rows(n_tasks: int) -> int:
-    """Rows per row group the wide parquet layout uses (see ParquetWriter)."""
-    from grelu_cli.io.formats.parquet import _WIDE_VALUES_PER_GROUP, DEFAULT_ROW_GROUP_ROWS
-
-    return max(1024, min(DEFAULT_ROW_GROUP_ROWS, _WIDE_VALUES_PER_GROUP // max(1, n_tasks)))
 
 
 def wide_footer_bytes(windows: int, tasks: int, bins: int) -> int:

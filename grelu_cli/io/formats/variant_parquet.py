@@ -32,13 +32,15 @@ from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import UsageError
 from grelu_cli.io.formats.parquet_base import (
+    DEFAULT_ROW_GROUP_ROWS,
+    ParquetFile,
+    wide_row_group_rows,
+)
+from grelu_cli.io.formats.parquet_base import (
     METADATA_KEY as METADATA_KEY,  # the key readers look up
 )
-from grelu_cli.io.formats.parquet_base import ParquetFile
 
 LAYOUTS = ("long", "wide")
-DEFAULT_ROW_GROUP_ROWS = 1 << 16
-_WIDE_VALUES_PER_GROUP = 1 << 22
 
 
 def wide_columns(tasks: Sequence[str], values: Sequence[str]) -> list[str]:
@@ -86,8 +88,7 @@ class VariantParquetWriter(ParquetFile):
                     f"wide-layout columns would repeat or clash: {', '.join(bad[:3])}",
                     fix="use --layout long (task names must be unique)",
                 )
-            width = len(cols)
-            default = max(1024, min(DEFAULT_ROW_GROUP_ROWS, _WIDE_VALUES_PER_GROUP // width))
+            default = wide_row_group_rows(len(cols))
         else:
             default = DEFAULT_ROW_GROUP_ROWS
         self.row_group_rows = int(row_group_rows or default)
