@@ -72,45 +72,35 @@ def inputs(work: Path, seq_len: int, n_regions: int, n_snvs: int) -> dict[str, P
     return {"genome": genome, "bed": bed, "vcf": vcf}
 
 
+#: case -> (model key, command, output suffix); model "conv" is CONV, the others FULL's.
+CASES = {
+    "borzoi": ("borzoi_full", "predict", ".zarr"),
+    "enformer": ("enformer_full", "predict", ".zarr"),
+    "enformer-variants": ("enformer_full", "variants", ".parquet"),
+    "conv-predict": ("conv", "predict", ".parquet"),
+    "conv-variants": ("conv", "variants", ".parquet"),
+}
+
+
 def cases(args: argparse.Namespace, work: Path) -> dict[str, tuple[Path, list[str], str]]:
     """name -> (checkpoint, grelu arguments without the model and output, output suffix)."""
     out: dict[str, tuple[Path, list[str], str]] = {}
     for name in args.cases:
-        if name in ("borzoi", "enformer", "enformer-variants"):
-            key = "enformer_full" if name.startswith("enformer") else "borzoi_full"
-            arch, seq_len, params, _ = FULL[key]
-            ckpt = build(args.head, work, key, arch, seq_len, params, FULL_TRACKS[key])
-            data = inputs(work, seq_len, args.windows, args.snvs)
-            if name == "enformer-variants":
-                out[name] = (
-                    ckpt,
-                    ["variants", "--vcf", str(data["vcf"]), "--genome", str(data["genome"])],
-                    ".parquet",
-                )
-            else:
-                out[name] = (
-                    ckpt,
-                    ["predict", "--bed", str(data["bed"]), "--genome", str(data["genome"])],
-                    ".zarr",
-                )
-        elif name in ("conv-predict", "conv-variants"):
+        if name not in CASES:
+            raise SystemExit(f"unknown case {name!r}; known: {', '.join(CASES)}")
+        key, command, suffix = CASES[name]
+        if key == "conv":
             arch, seq_len, params, tasks = CONV
-            ckpt = build(args.head, work, "conv", arch, seq_len, params, tasks)
-            data = inputs(work, seq_len, args.regions, args.variants)
-            if name == "conv-variants":
-                out[name] = (
-                    ckpt,
-                    ["variants", "--vcf", str(data["vcf"]), "--genome", str(data["genome"])],
-                    ".parquet",
-                )
-            else:
-                out[name] = (
-                    ckpt,
-                    ["predict", "--bed", str(data["bed"]), "--genome", str(data["genome"])],
-                    ".parquet",
-                )
+            n_regions, n_snvs = args.regions, args.variants
         else:
-            raise SystemExit(f"unknown case {name!r}")
+            arch, seq_len, params, _ = FULL[key]
+            tasks, n_regions, n_snvs = FULL_TRACKS[key], args.windows, args.snvs
+        ckpt = build(args.head, work, key, arch, seq_len, params, tasks)
+        data = inputs(work, seq_len, n_regions, n_snvs)
+        source = (
+            ["--vcf", str(data["vcf"])] if command == "variants" else ["--bed", str(data["bed"])]
+        )
+        out[name] = (ckpt, [command, *source, "--genome", str(data["genome"])], suffix)
     return out
 
 
