@@ -49,7 +49,8 @@ class PredictSummary:
         """The one-line human summary."""
         where = ", ".join(self.files)
         if self.already_complete:
-            return f"{where}: already complete (--resume); nothing to do"
+            note = f"; {'; '.join(self.warnings)}" if self.warnings else ""
+            return f"{where}: already complete (--resume); nothing to do{note}"
         c = self.counts
         lo, hi = self.window_range
         part = f" (shard {self.shard}: windows {lo:,}-{hi:,})" if self.shard is not None else ""

@@ -58,6 +58,21 @@ def test_predict_resume_on_a_finished_output_of_another_run(env, tmp_path, name)
     assert _state(out) == before
 
 
+def test_predict_resume_on_finished_bigwig_tracks_says_they_were_not_compared(env, tmp_path):
+    # bigWig files hold no provenance, so no fingerprint to compare: the tracks are kept (the
+    # contract's --resume on a finished output) and the summary says they were not compared.
+    out = tmp_path / "tracks"
+    base = ["predict", "-m", env.model, "-g", env.genome, "--device", "cpu", "-o", f"{out}/"]
+    done = _grelu(*base, "--bed", env.big, "--format", "bigwig")
+    assert done.returncode == 0, done.stderr
+    before = _state(out)
+    again = _grelu(*base, "--bed", env.small, "--format", "bigwig", "--resume")
+    assert again.returncode == 0, again.stderr
+    assert "already complete (--resume)" in again.stderr
+    assert "not compared with this run: bigWig tracks record no run fingerprint" in again.stderr
+    assert _state(out) == before
+
+
 @pytest.mark.parametrize("name", ["v.parquet", "v.zarr"])
 def test_variants_resume_on_a_finished_output_of_another_run(tmp_path, name):
     genome = copy_genome(tmp_path)
