@@ -161,8 +161,8 @@ def test_good_values_pass_and_are_normalised(tmp_path):
     assert job.input.region == ("chr1:1-100",) and job.model.param == ("n_tasks=2",)
     assert job.predict.tasks == ("a", "b") and job.run.devices == "cpu,cpu"
     v = api.variants_job(model="m", vcf="v.vcf", genome="g.fa", pseudocount=1, scores=["diff"])
-    assert v.pseudocount == 1.0 and type(v.pseudocount) is float
-    assert v.max_indel_len == 50 and v.scores == ("diff",)
+    assert v.variant.pseudocount == 1.0 and type(v.variant.pseudocount) is float
+    assert v.variant.max_indel_len == 50 and v.variant.scores == ("diff",)
 
 
 # ----------------------------------------------------------------------------- fuzz
