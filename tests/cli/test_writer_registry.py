@@ -8,7 +8,7 @@ import pytest
 
 from grelu_cli import api
 from grelu_cli.errors import UsageError
-from grelu_cli.io.formats import writers
+from grelu_cli.io.formats import registry
 from tests.cli.predict_helpers import TASKS, Env, read_parquet
 
 
@@ -20,18 +20,18 @@ def env(tmp_path_factory) -> Env:
 
 
 def test_registry_names_and_suffixes():
-    assert writers.FORMATS == ("parquet", "bigwig", "zarr")
-    assert writers.format_for("x.PQ") == "parquet"
-    assert writers.format_for("x.zarr") == writers.format_for("x.zarr/") == "zarr"
-    assert writers.format_for("out/") == writers.format_for("o/{task}.bw") == "bigwig"
-    assert writers.format_for("x.parquet", "BigWig") == "bigwig"
+    assert registry.FORMATS == ("parquet", "bigwig", "zarr")
+    assert registry.format_for("x.PQ") == "parquet"
+    assert registry.format_for("x.zarr") == registry.format_for("x.zarr/") == "zarr"
+    assert registry.format_for("out/") == registry.format_for("o/{task}.bw") == "bigwig"
+    assert registry.format_for("x.parquet", "BigWig") == "bigwig"
     with pytest.raises(UsageError, match="cannot tell the output format"):
-        writers.format_for("x.txt")
+        registry.format_for("x.txt")
 
 
 def test_a_registered_format_is_written_by_predict(env, tmp_path, monkeypatch):
-    entry = writers.Format("npz", (".npz",), "tests.io.npz_writer")
-    monkeypatch.setitem(writers.REGISTRY, "npz", entry)
+    entry = registry.Format("npz", (".npz",), "tests.io.npz_writer")
+    monkeypatch.setitem(registry.REGISTRY, "npz", entry)
     out = tmp_path / "p.npz"
     summary = api.predict(model=env.model, bed=env.small, genome=env.genome, output=out)
     assert summary.files == [str(out)]
@@ -59,10 +59,10 @@ def test_a_registered_format_is_written_by_predict_and_variants(env, tmp_path, m
     from tests.cli.test_variants_shards import CKPT, _mixed_vcf
     from tests.variants.helpers import copy_genome
 
-    entry = writers.Format(
+    entry = registry.Format(
         "npz", (".npz",), "tests.io.npz_writer", kinds={"variants": "tests.io.npz_writer"}
     )
-    monkeypatch.setitem(writers.REGISTRY, "npz", entry)
+    monkeypatch.setitem(registry.REGISTRY, "npz", entry)
     api.predict(model=env.model, bed=env.small, genome=env.genome, output=tmp_path / "p.npz")
     assert np.load(tmp_path / "p.npz")["values"].shape[:2] == (2, len(TASKS))
     opts = {
