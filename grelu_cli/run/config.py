@@ -192,12 +192,6 @@ def absolute_output(output: str) -> str:
     return path + "/" if output.endswith("/") and not path.endswith("/") else path
 
 
-def check_chunk_size(size: int, option: str) -> None:
-    """``chunk_size`` is at least one unit (UsageError naming the job kind's ``option``)."""
-    if size < 1:
-        raise UsageError(f"{option} {size} must be at least 1", fix=f"e.g. {option} 512")
-
-
 def check_job(job: PredictJob) -> None:
     """Every check that needs neither torch nor the model; raises the library's errors.
 
@@ -237,18 +231,11 @@ def check_job(job: PredictJob) -> None:
         )
     if out.format == "bigwig" and out.layout != "long":
         raise UsageError("--layout applies to parquet output only", fix="drop --layout")
-    if pred.bins is not None and pred.bins < 1:
-        raise UsageError(f"--bins {pred.bins} must be at least 1", fix="pass --bins K with K >= 1")
-    if job.model.seq_len is not None and job.model.seq_len < 1:
-        raise UsageError(f"--seq-len {job.model.seq_len} must be positive", fix="pass --seq-len N")
-    if run.num_workers is not None and run.num_workers < 0:
-        raise UsageError(f"--num-workers {run.num_workers} must be 0 or more", fix="use 0..N")
     if run.resume and out.overwrite:
         raise UsageError(
             "--resume and --overwrite were both given",
             fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
         )
-    check_chunk_size(run.chunk_size, job.chunk_option)
     if job.model.arch is None and job.model.param:
         raise UsageError("--param needs --arch", fix="pass --arch NAME or drop --param")
     if run.devices is not None and run.device != "auto":

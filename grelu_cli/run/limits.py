@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grelu_cli.errors import UsageError
+from grelu_cli.run.identity import option_name
 
 #: CPUs of this machine (threads and reader processes are bounded by a multiple of it).
 CPU_COUNT = os.cpu_count() or 1
@@ -66,11 +67,6 @@ RANGES: dict[str, Range] = {
     "replicate": Range(0, REPLICATE_MAX, "zoo replicates are numbered 0, 1, ..."),
     "pseudocount": Range(0, math.inf, "NaN or inf would make every log2fc NaN"),
 }
-
-
-def option_name(key: str) -> str:
-    """``max_indel_len`` -> ``--max-indel-len``."""
-    return "--" + key.replace("_", "-")
 
 
 def check_value(key: str, value: float) -> None:

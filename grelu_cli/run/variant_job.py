@@ -24,7 +24,6 @@ from grelu_cli.run.config import (
     PredictConfig,
     RunConfig,
     absolute_output,
-    check_chunk_size,
 )
 from grelu_cli.run.limits import check_options
 from grelu_cli.variants.config import CHUNK_OPTION, VariantConfig, check_variant_config
@@ -129,19 +128,12 @@ def check_variant_job(job: VariantJob) -> None:
     check_variant_config(job.variant, inp.chrom_alias)
     check_choice(job.output.layout, LAYOUTS, "--layout")
     check_choice(pred.precision, PRECISIONS, "--precision")
-    if pred.bins is not None and pred.bins < 1:
-        raise UsageError(f"--bins {pred.bins} must be at least 1", fix="pass --bins K, K >= 1")
-    if pred.shifts < 0:
-        raise UsageError(f"--shifts {pred.shifts} must be 0 or more", fix="use --shifts 0..N")
-    if job.model.seq_len is not None and job.model.seq_len < 1:
-        raise UsageError(f"--seq-len {job.model.seq_len} must be positive", fix="pass --seq-len N")
     if run.resume and job.output.overwrite:
         raise UsageError(
             "--resume and --overwrite were both given",
             fix="--resume continues or keeps an output, --overwrite replaces it: pick one",
         )
-    check_chunk_size(run.chunk_size, job.chunk_option)
-    check_options(job.options())  # the numeric ranges of run/limits.py
+    check_options(job.options())  # every numeric option's range (run/limits.py)
     if run.shard is not None:
         from grelu_cli.core.shards import parse_shard
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grelu_cli.core.choices import CHROM_ALIASES, check_choice
-from grelu_cli.errors import UsageError
 from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
 from grelu_cli.variants.scores import AGGREGATES, DEFAULT_SCORES, parse_scores
 
@@ -46,12 +45,9 @@ class VariantConfig:
 
 
 def check_variant_config(v: VariantConfig, chrom_alias: str) -> None:
-    """Cheap checks of the variant options (UsageError)."""
+    """Cheap checks of the variant options' choices (UsageError); their numeric ranges
+    (``max_indel_len``, ``pseudocount``) are checked with the job's (run/limits.py)."""
     check_choice(chrom_alias, CHROM_ALIASES, "--chrom-alias")
     check_choice(v.ref_mismatch, REF_MISMATCH, "--ref-mismatch")
     check_choice(v.aggregate, AGGREGATES, "--aggregate")
     parse_scores(v.scores)
-    if v.max_indel_len < 0:
-        raise UsageError(f"--max-indel-len {v.max_indel_len} is negative", fix="use 0 or more")
-    if v.pseudocount < 0:
-        raise UsageError(f"--pseudocount {v.pseudocount} is negative", fix="use 0 or more")
