@@ -17,7 +17,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from grelu_cli.errors import UsageError
 from grelu_cli.run.identity import option_name
@@ -126,22 +125,19 @@ def check_window(seq_len: int, shifts: int) -> None:
 
 def longest_indexed(fasta: str) -> tuple[str, int] | None:
     """The longest record ``(name, length)`` of ``fasta`` by its ``.fai`` index; None when
-    there is no readable index (the input readers build and check it later)."""
-    fai = Path(fasta + ".fai")
-    best: tuple[str, int] | None = None
+    there is no readable index (the genome reader builds, checks and reports it later)."""
+    from grelu_cli.errors import InputDataError
+    from grelu_cli.genome.faidx_check import read_fai_records
+
+    fai = fasta + ".fai"
     try:
-        if not fai.is_file():
-            return None
-        with fai.open(encoding="utf-8") as f:
-            for line in f:
-                cols = line.split("\t")
-                if len(cols) >= 2 and cols[1].strip().isdigit():
-                    length = int(cols[1])
-                    if best is None or length > best[1]:
-                        best = (cols[0], length)
-    except (OSError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the path
+        records = read_fai_records(fai) if os.path.isfile(fai) else []
+    except (OSError, ValueError, InputDataError):  # ValueError: a NUL in the path
         return None
-    return best
+    if not records:
+        return None
+    longest = max(records, key=lambda r: r.length)  # the first of equals, in index order
+    return longest.name, longest.length
 
 
 def _check_longest(seq_len: int, genome: str) -> None:
