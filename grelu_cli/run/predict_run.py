@@ -100,26 +100,25 @@ def _finished(job: PredictJob) -> list[Path] | None:
     return [one] if one is not None and one.is_file() else None
 
 
-#: Why ``--resume`` kept a finished output without comparing it with this run.
-UNVERIFIED = (
-    "not compared with this run: bigWig tracks record no run fingerprint (pass --overwrite "
-    "to predict them again)"
-)
-
-
 def _keep_finished(job: PredictJob, finals: list[Path], inputs: dict[str, Any]) -> PredictSummary:
     """``resume`` on a finished output: kept when it is this run's (exit 0), else refused."""
     from grelu_cli.run.fingerprint import check_finished, read_output_record
 
     record = read_output_record(finals[0])
     check_finished(finals[0], record, inputs, job.kind)
-    # bigWig tracks have no room for a record of the run that made them: say so, not "checked".
-    unverified = [] if record is not None and "fingerprint" in record else [UNVERIFIED]
+    warnings = []
+    if record is None or "fingerprint" not in record:  # kept unchecked: say so, not "checked"
+        # bigWig tracks have no room for a record of the run; older outputs may lack one
+        what = "bigWig tracks record" if job.output.format == "bigwig" else f"{finals[0]} records"
+        warnings.append(
+            f"not compared with this run: {what} no run fingerprint (pass --overwrite to "
+            "predict it again)"
+        )
     return PredictSummary(
         output=job.output.output,
         files=[str(p) for p in finals],
         already_complete=True,
-        warnings=unverified,
+        warnings=warnings,
     )
 
 
