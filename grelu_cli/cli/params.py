@@ -19,7 +19,7 @@ from grelu_cli.cli.options import one_of
 from grelu_cli.core import choices as c
 
 MODEL, INPUT, OUTPUT, PREDICTION = "Model", "Input", "Output", "Prediction"
-SCORES, RUN, WORKFLOWS = "Scores", "Run", "Workflows"
+SCORES, GENES, RUN, WORKFLOWS = "Scores", "Genes", "Run", "Workflows"
 
 #: Parameters of a job command that the Python API does not take (how the CLI reports).
 CLI_ONLY = ("dry_run", "quiet", "log_format")
@@ -76,6 +76,19 @@ HELP = {
     "shifts": "Average over shifts of -N..+N bp.",
     "untransform": "Borzoi: undo the published track squashing (scale, clip_soft, 3/4 power).",
     "logits": "Raw model outputs, no activation.",
+    "untransform_mode": "With --untransform: grelu (counts: y/scale, soft clip undone, ^(4/3)) "
+    "or calico (the same, times scale: Calico's untransform_preds1, borzoi_sed.py -u).",
+    # Genes
+    "genes": "GTF or GFF3 (gzip ok): answer per gene (exon bins of the strand-matched track).",
+    "gene_types": "Only genes of these types, comma-separated (e.g. protein_coding,lncRNA).",
+    "gene_ids": "Only these genes, comma-separated: gene_id (with or without .N) or gene_name.",
+    "gene_ids_file": "Only the genes listed in this file, one gene_id or gene_name per line.",
+    "gene_bins": "Exon bins: majority (over half the bin inside an exon: Calico) or any "
+    "(any overlap).",
+    "gene_span": "Use the gene's whole span (first exon start to last exon end), not its exons.",
+    "gene_stats": "Comma-separated: SED, logSED, D1, logD1, D2, logD2, nD2, nDi, JS, REF, ALT.",
+    "background": "A finished grelu variants --genes output of a null set: adds "
+    "{stat}_quantile columns (fraction of its scores with a smaller absolute value).",
     # Scores
     "scores": "Comma-separated: diff, ratio, log2fc, logit_diff, sad, logsed, d1, d2, sax.",
     "pseudocount": "c in log2((alt + c) / (ref + c)).",
@@ -158,6 +171,16 @@ RcOpt = Annotated[bool, option(PREDICTION, "rc")]
 ShiftsOpt = Annotated[int, option(PREDICTION, "shifts")]
 UntransformOpt = Annotated[bool, option(PREDICTION, "untransform")]
 LogitsOpt = Annotated[bool, option(PREDICTION, "logits")]
+UntransformModeOpt = Annotated[str, option(PREDICTION, "untransform_mode")]
+
+GenesOpt = Annotated[str | None, option(GENES, "genes")]
+GeneTypesOpt = Annotated[str | None, option(GENES, "gene_types")]
+GeneIdsOpt = Annotated[str | None, option(GENES, "gene_ids")]
+GeneIdsFileOpt = Annotated[str | None, option(GENES, "gene_ids_file")]
+GeneBinsOpt = Annotated[str, option(GENES, "gene_bins")]
+GeneSpanOpt = Annotated[bool, option(GENES, "gene_span")]
+GeneStatsOpt = Annotated[str, option(GENES, "gene_stats")]
+BackgroundOpt = Annotated[str | None, option(GENES, "background")]
 
 ScoresOpt = Annotated[str, option(SCORES, "scores")]
 PseudocountOpt = Annotated[float, option(SCORES, "pseudocount")]

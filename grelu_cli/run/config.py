@@ -79,6 +79,7 @@ class PredictConfig:
     rc: bool = False
     shifts: int = 0
     untransform: bool = False
+    untransform_mode: str = "grelu"
     logits: bool = False
     precision: str = "fp32"
     batch_size: str = "auto"
