@@ -13,6 +13,12 @@ with the same augmentation and ``Aggregate`` transform; for every augmented copy
     swap strand pairs -> drop partner-only tracks -> --bins / --aggregate over bins
     -> mean over copies (gReLU's order of the sum) -> '-' windows flipped to genome order
 
+A replicate ensemble (:class:`~grelu_cli.model.ensemble.ReplicateEnsemble`, ``--replicate
+0,1,..``) replaces the first step by the mean over replicates of the *activated* outputs
+(each member runs in turn: trunk under autocast, head in fp32, activation; the sum is
+accumulated), so ``--untransform`` and everything after apply to the averaged prediction, as
+for one model. :meth:`Predictor.select_replicate` runs one member alone instead.
+
 Each window's result depends only on its own input: batch size never changes values.
 """
 
@@ -25,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Union, cast
 from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.genome.bins import BinLayout, bin_layout
+from grelu_cli.model.ensemble import ReplicateEnsemble
 from grelu_cli.predict.augment import Augmentation, augment, augmentations, swap_strands
 from grelu_cli.predict.batch_size import BatchSizer, attention_logit_bytes, parse_batch_size
 from grelu_cli.predict.device import (
@@ -180,13 +187,18 @@ class Predictor:
         if opts.keep_memory and self.device.type == "cpu":
             keep_freed_memory()
         self.model = model.to(self.device)
+        # A replicate ensemble runs its members one by one (see the module docstring); each
+        # member is treated as one model would be.
+        self._ensemble = model if isinstance(model, ReplicateEnsemble) else None
+        self._members: list[Any] = list(model.members) if self._ensemble else [self.model]
         # Run the trunk under autocast and the head in fp32 when the model is the usual
         # ``head(embedding(x))`` (gReLU's BaseModel); otherwise autocast all, outputs in fp32.
-        self._split = isinstance(getattr(model, "embedding", None), torch.nn.Module) and (
-            isinstance(getattr(model, "head", None), torch.nn.Module)
+        first = self._members[0]
+        self._split = isinstance(getattr(first, "embedding", None), torch.nn.Module) and (
+            isinstance(getattr(first, "head", None), torch.nn.Module)
         )
-        self._net: Any = self.model
-        self._trunk: Any = getattr(self.model, "embedding", None)
+        self._nets: list[Any] = list(self._members)
+        self._trunks: list[Any] = [getattr(m, "embedding", None) for m in self._members]
         self.compile_error: str | None = None
         if opts.compile:
             self._compile()
@@ -198,6 +210,19 @@ class Predictor:
             self._slice = torch.tensor(self.plan.slice_model_output, device=self.device)
 
     # ----------------------------------------------------------------------------------
+    @property
+    def n_replicates(self) -> int:
+        """Models averaged per prediction: the ensemble's members, else 1."""
+        return len(self._members)
+
+    def select_replicate(self, index: int | None) -> None:
+        """Predict with ensemble member ``index`` alone (0-based position) from the next
+        batch on; None: the mean over the members. A single model takes only None or 0."""
+        if self._ensemble is not None:
+            self._ensemble.select(index)
+        elif index not in (None, 0):
+            raise IndexError(f"replicate {index} of a single model")
+
     @property
     def task_names(self) -> list[str]:
         """Names of the output tracks, in output order (indices when there is no table)."""
@@ -293,31 +318,33 @@ class Predictor:
             done.synchronize()
         return out.numpy(), windows
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, 4, L) float input -> (n, Tc, L_out) float32 raw outputs of the computed tasks."""
+    def _forward(self, x: torch.Tensor, member: int = 0) -> torch.Tensor:
+        """(n, 4, L) float input -> (n, Tc, L_out) float32 raw outputs of the computed tasks
+        (of ensemble member ``member``; the model itself when it is not an ensemble)."""
         import torch
 
         try:
             if self.autocast is None:
-                y = self._net(x)
+                y = self._nets[member](x)
             elif self._split:
                 with torch.autocast(self.device.type, dtype=self.autocast):
-                    h = self._trunk(x)
-                head: Any = self.model.head
+                    h = self._trunks[member](x)
+                head: Any = self._members[member].head
                 # The head runs in fp32. One that casts its own input (the inference conv head
                 # pools before its 1x1 conv) saves converting the whole trunk output first.
                 y = head(h if getattr(head, "takes_low_precision", False) else h.float())
             else:
                 with torch.autocast(self.device.type, dtype=self.autocast):
-                    y = self._net(x)
+                    y = self._nets[member](x)
         except Exception as e:
             if not self._compiled or isinstance(e, self.sizer.oom):
                 raise
             # Compilation happens at the first call: fall back to eager for the whole run.
             self.compile_error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            self._net, self._trunk = self.model, getattr(self.model, "embedding", None)
+            self._nets = list(self._members)
+            self._trunks = [getattr(m, "embedding", None) for m in self._members]
             self._compiled = False
-            return self._forward(x)
+            return self._forward(x, member)
         y = y.float()
         if self._slice is not None and self.activation != "softmax":
             y = y.index_select(1, self._slice)
@@ -337,11 +364,26 @@ class Predictor:
             inductor_config.freezing = True
         except ImportError:  # pragma: no cover - inductor is part of torch >= 2.0
             pass
-        if self.autocast is not None and self._split:
-            self._trunk = torch.compile(cast(Any, self.model.embedding), dynamic=False)
-        else:
-            self._net = torch.compile(self.model, dynamic=False)
+        for i, member in enumerate(self._members):
+            if self.autocast is not None and self._split:
+                self._trunks[i] = torch.compile(cast(Any, member.embedding), dynamic=False)
+            else:
+                self._nets[i] = torch.compile(member, dynamic=False)
         self._compiled = True
+
+    def _member_output(self, member: int, x: torch.Tensor) -> torch.Tensor:
+        """(n, 4, L) -> (n, Tc, L_out) activated float32 outputs of one member."""
+        y = activate(self._forward(x, member), self.activation)
+        if self._slice is not None and self.activation == "softmax":
+            y = y.index_select(1, self._slice)  # softmax needed every task first
+        return y
+
+    def _activated(self, x: torch.Tensor) -> torch.Tensor:
+        """The activated outputs: the model's, or the mean over the ensemble's active
+        members (one member's activations alive at a time)."""
+        if self._ensemble is None:
+            return self._member_output(0, x)
+        return self._ensemble.combine(x, self._member_output)
 
     def _chunk(self, x: torch.Tensor, minus: torch.Tensor) -> torch.Tensor:
         """One chunk of windows, all augmented copies: (n, 4, L + 2 flank) -> (n, T, B)."""
@@ -355,10 +397,7 @@ class Predictor:
         plan = self.plan
         acc: torch.Tensor | None = None
         for aug in self.augs:
-            y = self._forward(augment(x, aug, self.seq_len))
-            y = activate(y, self.activation)
-            if self._slice is not None and self.activation == "softmax":
-                y = y.index_select(1, self._slice)  # softmax needed every task first
+            y = self._activated(augment(x, aug, self.seq_len))
             if self.untransform is not None:
                 y = self.untransform(y)
             y = swap_strands(y, aug, plan.rc_swap if plan else None)
