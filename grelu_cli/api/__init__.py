@@ -49,6 +49,7 @@ from grelu_cli.run.config import (
 )
 from grelu_cli.run.job import DryRunReport, PredictSummary
 from grelu_cli.run.observer import RunObserver
+from grelu_cli.run.replicates import parse_replicates
 from grelu_cli.run.variants import VariantCheck, VariantJob, VariantSummary
 from grelu_cli.variants.alleles import DEFAULT_MAX_INDEL_LEN
 from grelu_cli.variants.scores import DEFAULT_SCORES
@@ -89,7 +90,7 @@ def job(
     model: _PathLike,
     output: _PathLike = "",
     # Model
-    replicate: int | None = None,
+    replicate: int | str | Sequence[int] | None = None,
     species: str | None = None,
     arch: str | None = None,
     param: str | Sequence[str] = (),
@@ -140,7 +141,9 @@ def job(
     :func:`predict_arrays` take the same keywords. Each is the option of the same name
     (``grelu predict --help``; ``--chunk-windows`` -> ``chunk_windows``) with the CLI's
     default; repeatable options (``region``, ``chrom``, ``param``) take a list or one
-    string, ``tasks`` a list or a comma-separated string. The output format is inferred from
+    string, ``tasks`` a list or a comma-separated string; ``replicate`` one zoo replicate, a
+    list of them or a comma-separated string (``"0,1,2,3"``, ``"all"``: their predictions are
+    averaged, :mod:`grelu_cli.run.replicates`). The output format is inferred from
     ``output`` when ``format`` is None. ``observer=`` (a
     :class:`~grelu_cli.run.observer.RunObserver`) is for :func:`predict` and
     :func:`predict_arrays`, which report their progress and warnings to it; ``job()`` and
@@ -156,7 +159,7 @@ def job(
     return PredictJob(
         model=ModelConfig(
             model=str(model),
-            replicate=replicate,
+            replicate=parse_replicates(replicate, str(model), species),
             species=species,
             arch=arch,
             param=_tuple(param),
@@ -266,7 +269,7 @@ def variants_job(
     chrom_alias: str = "none",
     edge: str = "pad",
     seq_len: int | None = None,
-    replicate: int | None = None,
+    replicate: int | str | Sequence[int] | None = None,
     species: str | None = None,
     trust_checkpoint: bool = False,
     bins: int | None = None,
@@ -290,7 +293,8 @@ def variants_job(
     observer: RunObserver | None = None,
 ) -> VariantJob:
     """A :class:`~grelu_cli.run.variants.VariantJob` from the options of ``grelu variants``,
-    by their CLI names (``scores`` and ``tasks`` as lists or comma-separated strings).
+    by their CLI names (``scores`` and ``tasks`` as lists or comma-separated strings;
+    ``replicate`` as for :func:`job`: several replicates' scores are averaged).
 
     The one declaration of these options: :func:`variants` and :func:`check_variants` take
     the same keywords, with the CLI's defaults. ``observer=`` is for :func:`variants`, which
@@ -311,7 +315,7 @@ def variants_job(
     return VariantJob(
         model=ModelConfig(
             model=str(model),
-            replicate=replicate,
+            replicate=parse_replicates(replicate, str(model), species),
             species=species,
             trust_checkpoint=trust_checkpoint,
             seq_len=seq_len,

@@ -28,7 +28,8 @@ CLI_ONLY = ("dry_run", "quiet", "log_format")
 HELP = {
     # Model
     "model": "Zoo name (borzoi), Hub repo (Org/repo or Org/repo/file) or checkpoint file.",
-    "replicate": "Zoo replicate (default 0).",
+    "replicate": "Zoo replicate (default 0), or several averaged: 0,1,2,3 or all (predict: "
+    "mean prediction; variants: mean of the per-replicate scores).",
     "species": "Zoo species: human or mouse.",
     "arch": "Architecture for weights-only files (.pt state dicts, .safetensors).",
     "param": "KEY=VALUE constructor argument for --arch (repeatable).",
@@ -132,7 +133,7 @@ def option(panel: str, name: str, *flags: str) -> Any:
 
 
 ModelOpt = Annotated[str, option(MODEL, "model", "--model", "-m")]
-ReplicateOpt = Annotated[int | None, option(MODEL, "replicate")]
+ReplicateOpt = Annotated[str | None, option(MODEL, "replicate")]
 SpeciesOpt = Annotated[str | None, option(MODEL, "species")]
 ArchOpt = Annotated[str | None, option(MODEL, "arch")]
 ParamOpt = Annotated[list[str] | None, option(MODEL, "param")]

@@ -16,6 +16,7 @@ step (trunk under autocast, head in fp32, activation) through it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -80,14 +81,17 @@ class ReplicateEnsemble(nn.Module):
     @property
     def n_tasks(self) -> int:
         """Output channels (every member has the same)."""
-        return int(self.members[0].n_tasks)
+        n_tasks: Any = self.members[0].n_tasks
+        return int(n_tasks)
 
     def geometry(self) -> Geometry:
         """The members' geometry (one architecture)."""
-        geometry: Geometry = self.members[0].geometry()
+        member: Any = self.members[0]
+        geometry: Geometry = member.geometry()
         return geometry
 
     def select_tasks(self, indices: Sequence[int]) -> None:
         """Keep only output channels ``indices`` in every member."""
         for member in self.members:
-            member.select_tasks(indices)
+            select: Any = member.select_tasks
+            select(indices)

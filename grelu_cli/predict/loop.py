@@ -190,7 +190,9 @@ class Predictor:
         # A replicate ensemble runs its members one by one (see the module docstring); each
         # member is treated as one model would be.
         self._ensemble = model if isinstance(model, ReplicateEnsemble) else None
-        self._members: list[Any] = list(model.members) if self._ensemble else [self.model]
+        self._members: list[Any] = (
+            list(self._ensemble.members) if self._ensemble is not None else [self.model]
+        )
         # Run the trunk under autocast and the head in fp32 when the model is the usual
         # ``head(embedding(x))`` (gReLU's BaseModel); otherwise autocast all, outputs in fp32.
         first = self._members[0]

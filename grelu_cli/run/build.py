@@ -102,13 +102,25 @@ def build_run(job: PredictJob, observer: RunObserver | None = None) -> BuiltRun:
 
 
 def load(job: JobParts, show_downloads: bool = False) -> LoadedModel:
-    """The job's model, on the CPU, in eval mode."""
+    """The job's model, on the CPU, in eval mode (a replicate ensemble for several
+    ``--replicate``)."""
     from grelu_cli.zoo import load_model
     from grelu_cli.zoo.build import parse_param
 
     check_devices_here(job.run.device, job.run.devices)  # exit 2 malformed, 4 not here
     m = job.model
     params = dict(parse_param(p) for p in m.param) if m.arch else None
+    if isinstance(m.replicate, tuple):  # several replicates: one averaging ensemble
+        from grelu_cli.zoo.ensemble import load_replicates
+
+        return load_replicates(
+            m.model,
+            m.replicate,
+            species=m.species,
+            trust_checkpoint=m.trust_checkpoint,
+            logits=job.predict.logits,
+            progress=show_downloads,
+        )
     return load_model(
         m.model,
         replicate=m.replicate,

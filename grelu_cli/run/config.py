@@ -39,7 +39,9 @@ class ModelConfig:
     """Which model: a zoo name, a Hub repo or a checkpoint file, and how to load it."""
 
     model: str
-    replicate: int | None = None
+    #: One zoo replicate, or two or more (sorted) averaged as an ensemble
+    #: (:func:`grelu_cli.run.replicates.parse_replicates`).
+    replicate: int | tuple[int, ...] | None = None
     species: str | None = None
     arch: str | None = None
     param: tuple[str, ...] = ()

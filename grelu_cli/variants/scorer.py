@@ -16,6 +16,13 @@ bases per side), activation, ``--untransform``, strand-pair swapping and the ``-
 selection, averaging the augmented copies *before* the ref/alt comparison, as gReLU's
 ``predict_variant_effects`` does. It is built without ``--aggregate``: the bins are reduced
 here, after averaging (CLI.md), so profile scores can see them.
+
+With a replicate ensemble (``--replicate 0,1,..``) each group's batches are predicted once
+per replicate (the predictor runs that member alone), each replicate's results are computed
+as for one model, and the group's results are their field-by-field mean
+(:func:`~grelu_cli.variants.replicate_mean.mean_of_results`): per-replicate statistics
+averaged, as Calico's fold ensembles, not statistics of the averaged prediction. The group's
+inputs are encoded once; ``windows`` counts predictions (distinct inputs x replicates).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import numpy as np
 
 from grelu_cli.genome.encode import one_hot_batch
 from grelu_cli.variants.plan import PlannedAllele, VariantCounts
+from grelu_cli.variants.replicate_mean import mean_of_results
 from grelu_cli.variants.scores import compute_scores
 from grelu_cli.variants.windows import SequenceReader
 
@@ -110,18 +118,34 @@ class VariantScorer:
         self.group_records = int(group_records or group_size(self.batch_windows))
 
     def score(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
-        """Yield results group by group, in input order."""
+        """Yield results group by group, in input order (an ensemble's: the mean of the
+        replicates' results)."""
+        # None: the model (or the ensemble's mean, never used here); r: ensemble member r.
+        n = self.predictor.n_replicates
+        replicates: list[int | None] = [None] if n == 1 else list(range(n))
         pending: deque[tuple[_Group, int]] = deque()  # (group, batches it was cut into)
         parts: list[np.ndarray] = []
-        batches = self._batches(self._groups(planned), pending)
-        for values, _ in self.predictor.predict(batches):
-            parts.append(values)
-            group, n_batches = pending[0]
-            if len(parts) < n_batches:
-                continue
-            pending.popleft()
-            yield self._results(group, parts[0] if n_batches == 1 else np.concatenate(parts))
-            parts = []
+        per_replicate: list[AlleleResults] = []
+        batches = self._batches(self._groups(planned), pending, replicates)
+        try:
+            for values, _ in self.predictor.predict(batches):
+                parts.append(values)
+                group, n_batches = pending[0]
+                if len(parts) < n_batches:
+                    continue
+                pending.popleft()
+                result = self._results(group, parts[0] if n_batches == 1 else np.concatenate(parts))
+                parts = []
+                if n == 1:
+                    yield result
+                    continue
+                per_replicate.append(result)
+                if len(per_replicate) == n:
+                    yield mean_of_results(per_replicate)
+                    per_replicate = []
+        finally:
+            if n > 1:
+                self.predictor.select_replicate(None)
 
     # -- groups ----------------------------------------------------------------------------
     def _groups(self, planned: Iterable[PlannedAllele]) -> Iterator[_Group]:
@@ -150,18 +174,34 @@ class VariantScorer:
             yield group
 
     def _batches(
-        self, groups: Iterable[_Group], pending: deque[tuple[_Group, int]]
+        self,
+        groups: Iterable[_Group],
+        pending: deque[tuple[_Group, int]],
+        replicates: Sequence[int | None] = (None,),
     ) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
-        """``(x, minus)`` batches: every allele input is a '+' window (no flip back)."""
+        """``(x, minus)`` batches: every allele input is a '+' window (no flip back).
+
+        Each group's batches come once per entry of ``replicates``; an ensemble member is
+        selected just before its batch is handed out, which is when the predictor launches
+        it (also when CUDA keeps one batch in flight).
+        """
         size = self.batch_windows
         for group in groups:
             specs = group.specs
             starts = range(0, len(specs), size)
-            self.counts.windows += len(specs)
-            pending.append((group, len(starts)))
-            for lo in starts:
-                part = specs[lo : lo + size]
-                yield self._encode(part), np.zeros(len(part), dtype=bool)
+            self.counts.windows += len(specs) * len(replicates)
+            if len(replicates) == 1:
+                pending.append((group, len(starts)))
+                for lo in starts:
+                    part = specs[lo : lo + size]
+                    yield self._encode(part), np.zeros(len(part), dtype=bool)
+                continue
+            encoded = [self._encode(specs[lo : lo + size]) for lo in starts]  # once per group
+            for r in replicates:
+                pending.append((group, len(starts)))
+                for x in encoded:
+                    self.predictor.select_replicate(r)
+                    yield x, np.zeros(len(x), dtype=bool)
 
     def _encode(self, specs: list[Any]) -> torch.Tensor:
         """(n, 4, L + 2 flank) one-hot inputs, laid out as the window loader lays out its

@@ -40,6 +40,10 @@ class LoadedModel:
         path: the weights file; ``sha256``: its checksum.
         model_type, model_params, train_params, data_params: as in the checkpoint.
         record: the zoo record, when loaded by zoo name.
+        replicate: the zoo replicate, or the replicates of an ensemble (then ``model`` is a
+            :class:`~grelu_cli.model.ensemble.ReplicateEnsemble`, ``path`` the first
+            replicate's file, ``sha256`` :func:`grelu_cli.zoo.ensemble.ensemble_sha256` of
+            the members' checksums and ``members`` each replicate's weights file).
     """
 
     model: Any
@@ -58,7 +62,8 @@ class LoadedModel:
     logits: bool = False
     record: ModelRecord | None = None
     species: str | None = None
-    replicate: int | None = None
+    replicate: int | tuple[int, ...] | None = None
+    members: tuple[ReplicateFile, ...] = ()
     _tasks: Any = field(default=None, repr=False)
 
     def provenance(self) -> dict[str, Any]:
@@ -75,6 +80,9 @@ class LoadedModel:
         if self.record is not None:
             out.update(species=self.species, replicate=self.replicate)
             out["revision"] = hub.snapshot_commit(self.path) or self.record.revision
+        if self.members:  # an ensemble: every replicate's file (single models: no new key)
+            out["replicate"] = [m.replicate for m in self.members]
+            out["replicates"] = [m.provenance() for m in self.members]
         return out
 
     @property
@@ -92,6 +100,24 @@ class LoadedModel:
         if self._tasks is None:
             self._tasks = tasks_table(self.data_params, self.model_params.get("n_tasks"))
         return self._tasks
+
+
+@dataclass(frozen=True)
+class ReplicateFile:
+    """One replicate of an ensemble: its number, weights file, origin and checksum."""
+
+    replicate: int
+    path: Path
+    source: str
+    sha256: str
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "replicate": self.replicate,
+            "file": self.path.name,
+            "source": self.source,
+            "sha256": self.sha256,
+        }
 
 
 def tasks_table(data_params: dict[str, Any], n_tasks: int | None) -> Any:
