@@ -234,3 +234,22 @@ def test_a_checkpoint_file_takes_no_replicate_list(data, tmp_path, replicas, val
     line = one_error_line(res)
     assert f"--replicate {value} averages the replicates of a zoo model" in line
     assert "an ensemble of checkpoint files is not supported" in line
+
+
+def test_devices_workers_and_shards_merge_run_the_ensemble(hub, data, tmp_path):
+    """Two CPU worker processes load the ensemble themselves; variant shards of an ensemble
+    run merge into exactly the unsharded output."""
+    one = _predict(data, tmp_path / "one.parquet", "--replicate", "0,2", "--device", "cpu")
+    two = _predict(
+        data, tmp_path / "two.parquet", "--replicate", "0,2", "--devices", "cpu,cpu",
+        "--chunk-windows", "1", "--batch-size", "1",
+    )  # fmt: skip
+    assert two.equals(one)
+    whole = _variants(data, tmp_path / "whole.parquet", "--replicate", "0,2", "-b", "2")
+    shards = [tmp_path / f"s{i}.parquet" for i in range(2)]
+    for i, s in enumerate(shards):
+        _variants(data, s, "--replicate", "0,2", "-b", "2", "--shard", f"{i}/2")
+    merged = tmp_path / "merged.parquet"
+    res = invoke("merge", *shards, "-o", merged)
+    assert res.exit_code == 0, res.output
+    assert pq.read_table(merged).to_pandas().equals(whole)
