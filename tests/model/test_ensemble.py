@@ -57,7 +57,7 @@ def test_forward_is_the_mean_of_the_members_and_select_runs_one():
 
 def _predict(model, x, **kw) -> tuple[Predictor, np.ndarray]:
     opts = PredictOptions(device="cpu", shifts=2, **kw)
-    p = Predictor(model, seq_len=L, options=opts, activation="exp", selected=kw.pop("sel", None))
+    p = Predictor(model, seq_len=L, options=opts, activation="exp")
     minus = np.array([False, True, False, False, True])
     values = np.concatenate([v for v, _ in p.predict([(x, minus)])])
     return p, values
@@ -115,3 +115,61 @@ def test_a_single_model_takes_no_replicate():
     p.select_replicate(0)
     with pytest.raises(IndexError):
         p.select_replicate(1)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_compile_wraps_every_member_and_falls_back_for_all(monkeypatch, precision):
+    compiled: list[torch.nn.Module] = []
+
+    def fake_compile(module, **kwargs):  # records what is compiled; runs it eagerly
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    members = _members(2)
+    ens = ReplicateEnsemble(copy.deepcopy(members), [0, 1])
+    p, got = _predict(ens, _x(), compile=True, precision=precision)
+    # bf16 splits each member: its trunk is compiled (the head runs in fp32), else the member.
+    want = [m.embedding if precision == "bf16" else m for m in p.model.members]
+    assert len(compiled) == 2 and all(a is b for a, b in zip(compiled, want, strict=True))
+    eager = _predict(ReplicateEnsemble(copy.deepcopy(members), [0, 1]), _x(), precision=precision)
+    np.testing.assert_array_equal(got, eager[1])
+
+    def broken_compile(module, **kwargs):
+        def call(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    ens = ReplicateEnsemble(copy.deepcopy(members), [0, 1])
+    p, got = _predict(ens, _x(), compile=True, precision=precision)
+    assert p.compile_error == "RuntimeError: no C++ compiler found"
+    np.testing.assert_array_equal(got, eager[1])
+
+
+@pytest.mark.gpu
+def test_members_selected_between_batches_on_cuda_match_the_cpu():
+    """On CUDA the predictor launches a batch before handing out the previous one; a member
+    selected just before a batch is yielded (what the variant scorer does) is the one that
+    predicts it."""
+    members = _members(3)
+    x = _x()
+    cpu = [_predict(copy.deepcopy(m), x)[1] for m in members]
+    p = Predictor(
+        ReplicateEnsemble(copy.deepcopy(members), [0, 1, 2]),
+        seq_len=L,
+        options=PredictOptions(device="cuda", shifts=2),
+        activation="exp",
+    )
+    order = [2, 0, 1, 1, None]
+
+    def batches():
+        for r in order:
+            p.select_replicate(r)
+            yield x, np.array([False, True, False, False, True])
+
+    got = [v for v, _ in p.predict(batches())]
+    for r, values in zip(order, got, strict=True):
+        want = np.mean(cpu, axis=0) if r is None else cpu[r]
+        np.testing.assert_allclose(values, want, rtol=1e-4, atol=1e-5)
