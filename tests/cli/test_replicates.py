@@ -253,3 +253,19 @@ def test_devices_workers_and_shards_merge_run_the_ensemble(hub, data, tmp_path):
     res = invoke("merge", *shards, "-o", merged)
     assert res.exit_code == 0, res.output
     assert pq.read_table(merged).to_pandas().equals(whole)
+
+
+def test_dry_runs_load_the_ensemble(hub, data, tmp_path):
+    res = invoke(
+        "predict", "-m", "borzoi", "--bed", data["bed"], "-g", data["genome"],
+        "--replicate", "all", "--dry-run", "-o", tmp_path / "p.parquet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = invoke(
+        "variants", "-m", "borzoi", "--vcf", data["vcf"], "-g", data["genome"],
+        "--replicate", "1,3", "--dry-run",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    files = {p for _, p in hub.requests if p.endswith(".ckpt")}
+    assert {f"human_rep{k}.ckpt" for k in range(4)} <= {p.rsplit("/", 1)[-1] for p in files}
+    assert not (tmp_path / "p.parquet").exists()
