@@ -269,3 +269,20 @@ def test_dry_runs_load_the_ensemble(hub, data, tmp_path):
     files = {p for _, p in hub.requests if p.endswith(".ckpt")}
     assert {f"human_rep{k}.ckpt" for k in range(4)} <= {p.rsplit("/", 1)[-1] for p in files}
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_a_bad_replicate_list_is_refused_before_torch_is_imported():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from grelu_cli.cli import main\n"
+        "sys.argv = ['grelu', 'variants', '-m', 'borzoi', '--vcf', 'v.vcf', '-g', 'g.fa',\n"
+        "            '--replicate', '1,4', '-o', 'o.parquet']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 2, e.code\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "--replicate 1,4: model 'borzoi' has 4 replicates (0..3), no 4" in proc.stderr
