@@ -56,6 +56,14 @@ def variant_inputs(
     options = job.options()
     for run_only in ("vcf", "chunk_records"):
         options.pop(run_only, None)
+    g = job.genes
+    if g.active:  # the annotation's (and background's) contents, not only their paths
+        assert g.genes is not None
+        options["genes_sha256"] = sha256_file(g.genes)
+        if g.gene_ids_file is not None:
+            options["gene_ids_file_sha256"] = sha256_file(g.gene_ids_file)
+        if g.background is not None and Path(g.background).is_file():
+            options["background_sha256"] = sha256_file(g.background)
     return fingerprint_inputs(
         weights_sha256=loaded.sha256,
         input_digest=sha256_file(job.variant.vcf),
