@@ -81,13 +81,13 @@ class GeneSetup:
         }
 
 
-def output_span(predictor: Any) -> Any:
-    """The predictor's output bins as an :class:`~grelu_cli.genes.variant_sed.OutputSpan`
-    (every bin: the predictor keeps them all). UsageError for a model with pooled outputs."""
+def output_span(layout: Any) -> Any:
+    """A bin layout's (the predictor's) output bins as an
+    :class:`~grelu_cli.genes.variant_sed.OutputSpan` (every bin: the predictor keeps them
+    all). UsageError for a model with pooled outputs."""
     from grelu_cli.errors import UsageError
     from grelu_cli.genes.variant_sed import OutputSpan
 
-    layout = predictor.layout
     if layout.pooled or layout.aggregate:
         raise UsageError(
             "--genes needs a model with binned outputs (a profile along the sequence); this "
@@ -122,7 +122,7 @@ def setup_genes(
     stats = parse_stats(g.gene_stats)
     scorer = GeneScorer(
         loaded_genes.index,
-        output_span(predictor),
+        output_span(predictor.layout),
         gt,
         stats,
         rule=g.gene_bins,
@@ -268,3 +268,38 @@ def _read_background(path: str, stats: list[str]) -> tuple[list[str], dict[str, 
             f"--background {path} cannot be read as a gene output ({e})",
             fix="give a finished grelu variants --genes output (parquet, zarr or h5)",
         ) from e
+
+
+def dry_run_genes(
+    job: VariantJob, loaded: Any, genome: Any, seq_len: int, limit: int = 50
+) -> tuple[list[str], Any]:
+    """``--dry-run`` with ``--genes``: lines on the annotation (genes loaded, selected,
+    skipped and why, unmatched ``--gene-ids``, chromosomes the genome lacks) and a function
+    telling whether a planned allele has a gene (alleles with none are counted)."""
+    from grelu_cli.genes.config import load_genes
+    from grelu_cli.genes.variant_sed import genes_of_window
+    from grelu_cli.genome.bins import bin_layout
+
+    g = job.genes
+    got = load_genes(g, genome.chroms, job.input.chrom_alias)
+    span = output_span(bin_layout(loaded.geometry, seq_len))
+    lines = [
+        f"genes: {g.genes}: {len(got.index):,} selected, {len(got.skipped):,} skipped "
+        f"(exons on more than one chromosome or strand); output span "
+        f"{span.n_bins:,} bins of {span.bin_size} bp"
+    ]
+    for s in got.skipped[:limit]:
+        lines.append(f"skip gene: {s.gene_id} ({s.gene_name}): {s.reason}")
+    if got.unmatched:
+        lines.append(f"--gene-ids matching no gene: {', '.join(got.unmatched[:limit])}")
+    if got.missing_chroms:
+        lines.append(
+            "annotation chromosomes not in the genome (their genes dropped): "
+            + ", ".join(got.missing_chroms[:limit])
+        )
+
+    def has_gene(p: Any) -> bool:
+        genes = genes_of_window(got.index, span, p.chrom, p.window_start, g.gene_bins, g.gene_span)
+        return len(genes) > 0
+
+    return lines, has_gene
