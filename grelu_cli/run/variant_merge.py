@@ -75,8 +75,8 @@ def merge_variant_shards(
                     fix="write the shards as .parquet",
                 )
             if rec["output"]["format"] == "zarr":
-                for columns, vals in read_variant_store(path):
-                    writer.write(VariantBlock(columns, vals))
+                for cols, vals in read_variant_store(path):
+                    writer.write(VariantBlock(cols, vals))
             elif hasattr(writer, "write_table"):
                 writer.write_table(pq.read_table(path))
             else:

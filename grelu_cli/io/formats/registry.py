@@ -184,8 +184,9 @@ REGISTRY: dict[str, Format] = {
     )
 }
 
-#: Every ``--format`` name.
-FORMATS = tuple(REGISTRY)
+#: Every ``--format`` name (``grelu predict``'s: the formats that write tracks; ``h5`` is
+#: chosen by its suffix for gene scores only).
+FORMATS = tuple(name for name, f in REGISTRY.items() if f.module is not None)
 
 
 def get_format(name: str) -> Format:
