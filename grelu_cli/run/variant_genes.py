@@ -58,6 +58,13 @@ class GeneSetup:
     sha256: str = ""
     path: str = ""
 
+    def task_labels(self) -> list[str]:
+        """(K,) the gene tasks' labels: the tasks table's ``description``, else the names."""
+        t = self.task_table
+        if t is not None and "description" in t.columns:
+            return [str(v) for v in t["description"]]
+        return list(self.tasks)
+
     def provenance(self) -> dict[str, Any]:
         """The ``genes`` entry of the output's provenance."""
         g = self.genes
@@ -70,6 +77,7 @@ class GeneSetup:
             "unmatched_gene_ids": list(g.unmatched),
             "chroms_not_in_genome": list(g.missing_chroms),
             "stats": self.stats,
+            "task_labels": self.task_labels(),
             "gene_bins": self.scorer.rule,
             "gene_span": self.scorer.whole_gene,
             "untransform": "after averaging the augmentations (Calico)",

@@ -244,7 +244,7 @@ def make_writer(spec: WriterSpec) -> VariantH5Writer:
     """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind
     ``variant_genes``)."""
     table = spec.task_table
-    labels = None
+    labels = (spec.metadata.get("genes") or {}).get("task_labels")  # a run's, or merged shards'
     if table is not None and "description" in getattr(table, "columns", ()):
         labels = [str(v) for v in table["description"]]
     return VariantH5Writer(
