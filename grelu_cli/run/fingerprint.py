@@ -9,6 +9,7 @@ on a finished output of *another* run is refused naming the option or input that
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,11 +87,20 @@ def record_fingerprint(record: dict[str, Any], inputs: dict[str, Any]) -> str:
 
 
 def read_output_record(path: Path) -> dict[str, Any] | None:
-    """The provenance record of a finished parquet file or zarr store (None for files that
-    carry none, such as bigWig tracks, or that cannot be read)."""
+    """The provenance record of a finished parquet file, zarr store or gene h5 file (None for
+    files that carry none, such as bigWig tracks, or that cannot be read)."""
     from grelu_cli.io.formats.merge import read_record
     from grelu_cli.io.formats.registry import has_suffix
 
+    if has_suffix(path, "h5") and path.is_file():  # gene scores in Calico's layout
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                raw = f.attrs.get("grelu")
+            return json.loads(raw) if isinstance(raw, str) else None
+        except (OSError, ValueError):
+            return None
     if not (path.is_dir() or has_suffix(path, "parquet")):
         return None
     try:

@@ -110,3 +110,8 @@ def test_resume_after_kill_equals_a_plain_run(case: dict[str, Path]) -> None:
     with h5py.File(out, "r") as f:
         record = json.loads(f.attrs["grelu"])
     assert record["counts"]["no_gene"] > 0
+    assert "already complete" in _run(cmd).stderr  # a finished h5 is kept...
+    other = cmd.copy()
+    other[other.index("SED,logSED,JS,REF")] = "SED"
+    bad = subprocess.run(other, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "--gene-stats" in bad.stderr  # ...when it is this run's
