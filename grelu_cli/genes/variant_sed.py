@@ -137,11 +137,9 @@ class GeneScorer:
             if len(gb) == 0:
                 continue
             r = np.asarray(ref[i], dtype=np.float32)  # (T, L) contiguous
-            pseudo = None
-            if self._normalised:
-                full = np.full(r.shape[0], np.nan, dtype=r.dtype)
-                full[self._tracks] = pseudocounts(r.T, self._tracks)[self._tracks]
-                pseudo = full
+            # The 25th percentiles of the tracks the gene tasks read, over all bins, along
+            # the rows of the contiguous (T, L) profile (genes.stats.pseudocounts).
+            pseudo = pseudocounts(r.T, self._tracks) if self._normalised else None
             res = gene_stats(
                 r.T,
                 np.asarray(alt[i], dtype=np.float32).T,
