@@ -90,6 +90,17 @@ def test_parquet_equals_calico(case: dict[str, Path]) -> None:
     assert meta["options"]["genes"].endswith("genes.gtf")
 
 
+def test_gene_span_equals_calico_span(case: dict[str, Path]) -> None:
+    out = _run(
+        case, case["dir"] / "span.parquet", "--gene-stats", ",".join(vc.STATS), "--gene-span"
+    )
+    df = pq.read_table(out).to_pandas()
+    expected, bins, names = vc.calico_scores(case, vc.predicted_profiles(case), False, span=True)
+    _check_against_calico(df, expected, bins, names)
+    plain = pq.read_table(_run(case, case["dir"] / "exons.parquet")).to_pandas()
+    assert (df["gene_bins"].sum() > plain["gene_bins"].sum()) and len(df) >= len(plain)
+
+
 def test_untransform_mode_calico_with_rc_equals_untransform_preds1(case: dict) -> None:
     """Profiles averaged over the rc copies, then Calico's untransform (its order)."""
     out = case["dir"] / "calico.parquet"
@@ -256,3 +267,20 @@ def test_bad_gtf_line_exit_3(case: dict[str, Path]) -> None:
     line = one_error_line(result)
     assert "bad.gtf" in line and "line 4" in line
     assert not out.exists()
+
+
+def test_api_equals_cli(case: dict[str, Path]) -> None:
+    from grelu_cli import api
+
+    cli_out = _run(case, case["dir"] / "cli.parquet", "--gene-stats", "SED,nDi", "--gene-span")
+    api_out = case["dir"] / "api.parquet"
+    summary = api.variants(
+        model=case["model"], vcf=case["vcf"], genome=case["genome"], output=api_out,
+        genes=case["gtf"], gene_stats=["SED", "nDi"], gene_span=True, device="cpu",
+    )  # fmt: skip
+    assert summary.counts["no_gene"] == 1 and "1 with no gene" in summary.line()
+    assert pq.read_table(api_out).equals(pq.read_table(cli_out))
+    check = api.check_variants(
+        model=case["model"], vcf=case["vcf"], genome=case["genome"], genes=case["gtf"]
+    )
+    assert check.ok and check.counts["no_gene"] == 1

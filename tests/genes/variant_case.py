@@ -157,7 +157,7 @@ def predicted_profiles(case: dict[str, Path], *extra: str) -> dict[str, tuple[np
 
 
 def calico_scores(
-    case: dict[str, Path], profiles: dict, untransform: bool
+    case: dict[str, Path], profiles: dict, untransform: bool, span: bool = False
 ) -> tuple[dict[tuple[str, str], dict[str, np.ndarray]], dict, list[str]]:
     """Calico's statistics: {(variant id, gene_id): {stat: (K,)}}, bins, gene task names.
 
@@ -185,6 +185,8 @@ def calico_scores(
     gtf = case["dir"] / "calico.gtf"  # the genes Calico can read (one chromosome each)
     text = [ln for ln in case["gtf"].read_text().splitlines() if '"G7.1"' not in ln]
     gtf.write_text("\n".join(text) + "\n")
-    sed, rows, bins, strand_df = ref.score_snps(snps, preds, gtf, targets, SPAN, BIN, STATS)
+    sed, rows, bins, strand_df = ref.score_snps(
+        snps, preds, gtf, targets, SPAN, BIN, STATS, span=span
+    )
     out = {key: {s: sed[s][i] for s in STATS} for i, key in enumerate(rows)}
     return out, bins, list(strand_df["identifier"])
