@@ -206,6 +206,10 @@ def test_background_quantiles(case: dict[str, Path]) -> None:
     assert bad.exit_code == 3
     assert "lacks statistics D2" in one_error_line(bad)
     assert not (case["dir"] / "x.parquet").exists()
+    few = _run(case, case["dir"] / "few.parquet", "--gene-stats", "SED", "--tasks", "DNASE:k562")
+    bad = _variants(case, case["dir"] / "x.parquet", "--gene-stats", "SED", "--background", few)
+    assert bad.exit_code == 3
+    assert "lacks tasks RNA:liver+, CAGE:lung+" in one_error_line(bad)
 
 
 def test_dry_run_reports_the_annotation(case: dict[str, Path]) -> None:
