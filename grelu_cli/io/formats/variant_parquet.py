@@ -131,14 +131,16 @@ class VariantParquetWriter(ParquetFile):
         return pa.schema(fields)
 
     def output_record(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": "parquet",
             "layout": self.layout,
             "tasks": self.tasks,
             "values": self.values,
-            "columns": self.columns,
             "rows": self.rows_written,
         }
+        if self.columns != list(VARIANT_COLUMNS):  # gene results name their leading columns
+            out["columns"] = self.columns
+        return out
 
     def flush_rest(self) -> None:
         self._flush(final=True)

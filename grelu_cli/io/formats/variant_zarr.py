@@ -210,9 +210,10 @@ class VariantZarrWriter(AllOrNothing):
                 "layout": "dense",
                 "tasks": self.tasks,
                 "values": self.values,
-                "columns": self.columns,
                 "rows": self.rows_written,
             }
+            if self.columns != list(VARIANT_COLUMNS):  # gene results name their columns
+                output["columns"] = self.columns
             record = {**self.metadata, "output": output, "complete": True}
             self._group.attrs[ATTR] = json.loads(to_json(record))
             self._group = None
