@@ -280,6 +280,15 @@ def variants_job(
     tasks_file: _PathLike | None = None,
     tasks_query: str | None = None,
     untransform: bool = False,
+    untransform_mode: str = "grelu",
+    genes: _PathLike | None = None,
+    gene_types: str | Sequence[str] | None = None,
+    gene_ids: str | Sequence[str] | None = None,
+    gene_ids_file: _PathLike | None = None,
+    gene_bins: str = "majority",
+    gene_span: bool = False,
+    gene_stats: str | Sequence[str] = "SED,logSED",
+    background: _PathLike | None = None,
     precision: str = "fp32",
     batch_size: int | str = "auto",
     layout: str = "long",
@@ -308,10 +317,22 @@ def variants_job(
         items = value.split(",") if isinstance(value, str) else value
         return tuple(t.strip() for t in items if t.strip())
 
+    from grelu_cli.genes.config import GeneConfig
     from grelu_cli.run.variant_job import variant_format
     from grelu_cli.variants.config import VariantConfig
 
     out = _opt(output)
+    gene_config = GeneConfig(
+        genes=_opt(genes),
+        gene_types=csv(gene_types),
+        gene_ids=csv(gene_ids),
+        gene_ids_file=_opt(gene_ids_file),
+        gene_bins=gene_bins,
+        gene_span=gene_span,
+        gene_stats=csv(gene_stats) or (),
+        background=_opt(background),
+    )
+    kind = "variant_genes" if gene_config.active else "variants"
     return VariantJob(
         model=ModelConfig(
             model=str(model),
@@ -323,7 +344,7 @@ def variants_job(
         input=InputConfig(genome=str(genome), chrom_alias=chrom_alias, edge=edge),
         output=OutputConfig(
             output=out or "",
-            format=(variant_format(out) if out else None) or "parquet",
+            format=(variant_format(out, kind) if out else None) or "parquet",
             layout=layout,
             overwrite=overwrite,
         ),
@@ -344,13 +365,16 @@ def variants_job(
             bins=bins,
             rc=rc,
             shifts=shifts,
-            untransform=untransform,
+            # --untransform-mode calico is Calico's untransform: it turns --untransform on.
+            untransform=untransform or untransform_mode == "calico",
+            untransform_mode=untransform_mode,
             precision=precision,
             batch_size=str(batch_size),
         ),
         run=RunConfig(
             device=device, threads=threads, shard=shard, resume=resume, chunk_size=chunk_records
         ),
+        genes=gene_config,
     )
 
 

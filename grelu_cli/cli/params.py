@@ -56,7 +56,8 @@ HELP = {
     # Output
     "output": "X.parquet, X.zarr (dense store), DIR/ (one DIR/{task}.bw per task) or a "
     "'out/{task}.bw' template.",
-    "variant_output": "Output .parquet file, or .zarr for a dense (variant, task) store.",
+    "variant_output": "Output .parquet file, or .zarr for a dense (variant, task) store; with "
+    "--genes also .h5 (Calico's sed.h5 layout).",
     "format": f"{one_of(c.FORMATS)} (default: from -o).",
     "layout": f"Parquet layout: {one_of(c.LAYOUTS)} (long: row per region x task x bin; wide: "
     "column per task).",

@@ -17,6 +17,9 @@ EPILOG = examples(
     "grelu variants -m model.ckpt --vcf calls.vcf.gz -g hg38.fa --region chr1:1-2,000,000 "
     "--ref-mismatch swap -o part.parquet",
     "grelu variants -m model.ckpt --vcf variants.tsv -g hg38.fa --dry-run",
+    "grelu variants -m borzoi --vcf gtex.vcf.gz -g hg38.fa --chrom-alias auto --genes "
+    "gencode.gtf.gz --gene-types protein_coding --gene-stats SED,logSED,JS "
+    "--untransform-mode calico --rc -o sed.h5",
     "grelu variants -m model.ckpt --vcf calls.vcf.gz -g hg38.fa --shard 0/8 --resume "
     "-o shard-0.parquet  # then: grelu merge shard-*.parquet -o effects.parquet",
 )
@@ -50,6 +53,15 @@ def variants(
     rc: params.RcOpt = False,
     shifts: params.ShiftsOpt = 0,
     untransform: params.UntransformOpt = False,
+    untransform_mode: params.UntransformModeOpt = "grelu",
+    genes: params.GenesOpt = None,
+    gene_types: params.GeneTypesOpt = None,
+    gene_ids: params.GeneIdsOpt = None,
+    gene_ids_file: params.GeneIdsFileOpt = None,
+    gene_bins: params.GeneBinsOpt = "majority",
+    gene_span: params.GeneSpanOpt = False,
+    gene_stats: params.GeneStatsOpt = "SED,logSED",
+    background: params.BackgroundOpt = None,
     device: params.DeviceOpt = "auto",
     precision: params.PrecisionOpt = "fp32",
     batch_size: params.BatchSizeOpt = "auto",
@@ -63,8 +75,10 @@ def variants(
 ) -> None:
     """Score variant effects: ref and alt windows through the model, compared per task.
 
-    One row per ALT allele x task with ref_value, alt_value and the requested scores.
-    REF is always checked against the genome (ref_status). Outputs appear only when complete.
+    One row per ALT allele x task with ref_value, alt_value and the requested scores; with
+    --genes, one row per allele x gene x task with the gene statistics of the gene's exon bins
+    (Calico's borzoi_sed.py). REF is always checked against the genome (ref_status). Outputs
+    appear only when complete.
     """
     options = dict(locals())  # the parameters: api.variants_job's keywords and CLI-only ones
     from grelu_cli import api

@@ -27,6 +27,11 @@ VARIANT_COLUMNS = (
 )
 #: Which of them hold text (object arrays of str; ``id`` None where the input had none).
 STRING_COLUMNS = ("chrom", "id", "ref", "alt", "variant_type", "ref_status")
+#: The per-gene columns of ``grelu variants --genes`` (after the per-allele ones), one row
+#: per (allele x gene) pair (CLI.md "genes").
+GENE_COLUMNS = ("gene_id", "gene_name", "gene_type", "gene_strand", "gene_bins")
+#: Every text column of either kind of block.
+TEXT_COLUMNS = frozenset((*STRING_COLUMNS, "gene_id", "gene_name", "gene_type", "gene_strand"))
 
 
 @dataclass
@@ -34,9 +39,11 @@ class VariantBlock:
     """Results of ``N`` alleles for ``T`` tasks.
 
     Attributes:
-        columns: each of :data:`VARIANT_COLUMNS` -> (N,) array (object for text, int64
-            otherwise).
-        values: ``ref_value``, ``alt_value`` and each score -> (N, T) float32.
+        columns: each of :data:`VARIANT_COLUMNS` (with ``--genes`` then each of
+            :data:`GENE_COLUMNS`, N = allele x gene pairs) -> (N,) array (object for text,
+            int64 otherwise).
+        values: ``ref_value``, ``alt_value`` and each score (with ``--genes``: each gene
+            statistic, then each ``{stat}_quantile``) -> (N, T) float32.
         windows: distinct model inputs predicted for these alleles (their groups').
     """
 

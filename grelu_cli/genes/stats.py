@@ -71,9 +71,51 @@ def _sym_rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def pseudocounts(ref: np.ndarray) -> np.ndarray:
-    """The 25th percentile of each track over all output bins: ref (L, T) -> (T,)."""
-    return np.asarray(np.percentile(ref, 25, axis=0))
+def pseudocounts(ref: np.ndarray, tracks: np.ndarray | None = None) -> np.ndarray:
+    """The 25th percentile of each track over all output bins: ref (L, T) -> (T,).
+
+    With ``tracks`` only those tracks are computed (the others are NaN).
+    """
+    rows = np.asarray(ref).T
+    n = rows.shape[0]
+    if tracks is not None and np.array_equal(tracks, np.arange(n)):
+        tracks = None  # every track (Borzoi's gene tasks read them all): no gather copy
+    if tracks is not None:
+        rows = rows[np.asarray(tracks, dtype=np.int64)]
+    q = percentile25_rows(np.ascontiguousarray(rows))
+    if tracks is None:
+        return q
+    out = np.full(np.asarray(ref).shape[1], np.nan, dtype=q.dtype)
+    out[np.asarray(tracks, dtype=np.int64)] = q
+    return out
+
+
+def percentile25_rows(x: np.ndarray) -> np.ndarray:
+    """``np.percentile(x, 25, axis=-1)`` of a contiguous (T, L) array, equal to it bit for bit
+    and faster: one ``np.partition`` along the last axis around the lower order statistic
+    of numpy's 'linear' rule, a min over the values above it for the upper one (numpy moves
+    the axis and partitions around both, plus the first and last values), then numpy's own
+    interpolation (``_lerp``: ``a + (b - a) g``, or ``b - (b - a)(1 - g)`` for g >= 0.5).
+    Rows holding a NaN give NaN. x: (T, L) -> (T,)."""
+    x = np.asarray(x)
+    n = x.shape[-1]
+    virtual = np.asarray(0.25 * (n - 1))  # numpy's linear rule: q (n - 1), float64
+    lo = int(np.floor(virtual))
+    hi = min(lo + 1, n - 1)
+    # One selection (kth = lo) and a min over the rest: the (lo + 1)-th order statistic
+    # without a second partition pass (about 1.6x faster than kth = [lo, hi]).
+    part = np.partition(x, lo, axis=-1)
+    a = part[..., lo]
+    b = part[..., lo + 1 :].min(axis=-1) if hi != lo else a
+    gamma = np.asarray(virtual - lo, dtype=np.float64)
+    diff = b - a
+    if gamma >= 0.5:
+        out = b - diff * (1 - gamma)
+    else:
+        out = a + diff * gamma
+    # A NaN sorts last: it is b (or a, for one bin), so the row's result is NaN, as numpy's.
+    out = np.asarray(out, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    return out
 
 
 def gene_stats(

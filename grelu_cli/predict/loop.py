@@ -69,6 +69,8 @@ class PredictOptions:
     shifts: int = 0
     logits: bool = False
     untransform: bool = False
+    #: ``--untransform-mode``: grelu (counts) or calico (times scale: untransform_preds1).
+    untransform_mode: str = "grelu"
     aggregate: str | None = None
     center_bins: int | None = None
     #: Inference-only rewrites (batch norm folding, channels-last convs, in-place blocks);
@@ -174,7 +176,9 @@ class Predictor:
             )
         self.untransform = None
         if opts.untransform:
-            self.untransform = untransform_for(tasks, self.plan.computed if self.plan else ())
+            self.untransform = untransform_for(
+                tasks, self.plan.computed if self.plan else (), mode=opts.untransform_mode
+            )
 
         model.eval()
         if self.plan is not None and self.plan.use_select_tasks:

@@ -169,6 +169,7 @@ def make_predictor(
         shifts=p.shifts,
         logits=p.logits,
         untransform=p.untransform,
+        untransform_mode=p.untransform_mode,
         aggregate=p.aggregate,
         center_bins=p.bins,
         compile=p.compile,

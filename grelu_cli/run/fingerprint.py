@@ -9,6 +9,7 @@ on a finished output of *another* run is refused naming the option or input that
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,14 @@ def variant_inputs(
     options = job.options()
     for run_only in ("vcf", "chunk_records"):
         options.pop(run_only, None)
+    g = job.genes
+    if g.active:  # the annotation's (and background's) contents, not only their paths
+        assert g.genes is not None
+        options["genes_sha256"] = sha256_file(g.genes)
+        if g.gene_ids_file is not None:
+            options["gene_ids_file_sha256"] = sha256_file(g.gene_ids_file)
+        if g.background is not None and Path(g.background).is_file():
+            options["background_sha256"] = sha256_file(g.background)
     return fingerprint_inputs(
         weights_sha256=loaded.sha256,
         input_digest=sha256_file(job.variant.vcf),
@@ -78,11 +87,20 @@ def record_fingerprint(record: dict[str, Any], inputs: dict[str, Any]) -> str:
 
 
 def read_output_record(path: Path) -> dict[str, Any] | None:
-    """The provenance record of a finished parquet file or zarr store (None for files that
-    carry none, such as bigWig tracks, or that cannot be read)."""
+    """The provenance record of a finished parquet file, zarr store or gene h5 file (None for
+    files that carry none, such as bigWig tracks, or that cannot be read)."""
     from grelu_cli.io.formats.merge import read_record
     from grelu_cli.io.formats.registry import has_suffix
 
+    if has_suffix(path, "h5") and path.is_file():  # gene scores in Calico's layout
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                raw = f.attrs.get("grelu")
+            return json.loads(raw) if isinstance(raw, str) else None
+        except (OSError, ValueError):
+            return None
     if not (path.is_dir() or has_suffix(path, "parquet")):
         return None
     try:

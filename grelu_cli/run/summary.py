@@ -111,10 +111,11 @@ class VariantSummary:
         lo, hi = self.record_range
         part = f"shard {self.shard}: records {lo:,}-{hi:,}; " if self.shard is not None else ""
         skipped = ", ".join(f"{k} {v:,}" for k, v in c["skipped_by_reason"].items() if v)
+        genes = f"; {c['no_gene']:,} with no gene" if c.get("no_gene") is not None else ""
         return (
             f"scored {c['scored']:,} of {c['alleles']:,} alleles ({part}{c['records']:,} records, "
-            f"{c['windows']:,} windows; skipped: {skipped or 'none'}) in {self.seconds:.1f} s "
-            f"-> {', '.join(self.files)}"
+            f"{c['windows']:,} windows; skipped: {skipped or 'none'}{genes}) in "
+            f"{self.seconds:.1f} s -> {', '.join(self.files)}"
         )
 
     def fields(self) -> dict[str, Any]:

@@ -38,6 +38,13 @@ def dry_run_variants(job: VariantJob, limit: int = 50) -> VariantCheck:
         f"model: {loaded.name} ({loaded.model_type}, {loaded.n_tasks} tasks, {seq_len:,} bp in)",
         f"variants: {v.vcf} ({source.kind}{', indexed' if source.indexed else ''})",
     ]
+    has_gene = None
+    if job.genes.active:
+        from grelu_cli.run.variant_genes import dry_run_genes
+
+        gene_lines, has_gene = dry_run_genes(job, loaded, genome, seq_len, limit)
+        lines += gene_lines
+        counts.no_gene = 0
     problems: list[str] = []
     mismatches: list[str] = []
 
@@ -60,8 +67,9 @@ def dry_run_variants(job: VariantJob, limit: int = 50) -> VariantCheck:
             problems.append(f"error: {err}")
             break
         try:
-            for _ in plan_variants([rec], planner, v.max_indel_len, note_skip):
-                pass
+            for p in plan_variants([rec], planner, v.max_indel_len, note_skip):
+                if has_gene is not None and not has_gene(p):
+                    counts.no_gene = (counts.no_gene or 0) + 1
         except InputDataError as err:
             n_errors += 1
             if len(problems) < limit:
@@ -76,6 +84,8 @@ def dry_run_variants(job: VariantJob, limit: int = 50) -> VariantCheck:
         f"skipped: {skipped}"
     )
     lines.append("ref_status: " + ", ".join(f"{k} {v:,}" for k, v in c["ref_status"].items()))
+    if c.get("no_gene") is not None:
+        lines.append(f"alleles with no gene in their output span (not scored): {c['no_gene']:,}")
     lines += problems + mismatches
     if n_errors > len(problems):
         lines.append(f"... and {n_errors - len(problems):,} more errors")

@@ -5,8 +5,10 @@
 :class:`~grelu_cli.run.config.PredictConfig` (no ``aggregate``: the bins are reduced after
 the ref/alt profiles are averaged, by :attr:`VariantConfig.aggregate`),
 :class:`~grelu_cli.run.config.OutputConfig`, :class:`~grelu_cli.run.config.RunConfig` (its
-``chunk_size`` counts records: ``--chunk-records``) and the kind's own
-:class:`~grelu_cli.variants.config.VariantConfig`. The model and predictor are built from
+``chunk_size`` counts records: ``--chunk-records``), the kind's own
+:class:`~grelu_cli.variants.config.VariantConfig` and the gene options
+(:class:`~grelu_cli.genes.config.GeneConfig`: ``--genes`` turns the per-task scores into
+gene statistics, result kind ``variant_genes``). The model and predictor are built from
 these parts by :mod:`grelu_cli.run.build`, as for ``grelu predict``.
 """
 
@@ -17,6 +19,7 @@ from typing import Any, ClassVar
 
 from grelu_cli.core.choices import EDGES, LAYOUTS, PRECISIONS, check_choice
 from grelu_cli.errors import UsageError
+from grelu_cli.genes.config import GeneConfig, check_gene_config
 from grelu_cli.run.config import (
     InputConfig,
     ModelConfig,
@@ -46,6 +49,12 @@ class VariantJob:
     variant: VariantConfig
     predict: PredictConfig = field(default_factory=PredictConfig)
     run: RunConfig = field(default_factory=lambda: RunConfig(chunk_size=DEFAULT_CHUNK_RECORDS))
+    genes: GeneConfig = field(default_factory=GeneConfig)
+
+    @property
+    def result_kind(self) -> str:
+        """The writer registry's result kind: ``variant_genes`` with ``--genes``."""
+        return "variant_genes" if self.genes.active else "variants"
 
     @property
     def chunked(self) -> bool:
@@ -60,6 +69,7 @@ class VariantJob:
     def options(self) -> dict[str, Any]:
         """Every option by its CLI name (the provenance and the fingerprint record these)."""
         m, i, p, o, r, v = self.model, self.input, self.predict, self.output, self.run, self.variant
+        g = self.genes
 
         def listed(value: Any) -> Any:
             return list(value) if isinstance(value, tuple) else value
@@ -89,6 +99,15 @@ class VariantJob:
             "tasks_file": p.tasks_file,
             "tasks_query": p.tasks_query,
             "untransform": p.untransform,
+            "untransform_mode": p.untransform_mode,
+            "genes": g.genes,
+            "gene_types": g.gene_types,
+            "gene_ids": g.gene_ids,
+            "gene_ids_file": g.gene_ids_file,
+            "gene_bins": g.gene_bins,
+            "gene_span": g.gene_span,
+            "gene_stats": g.gene_stats,
+            "background": g.background,
             "precision": p.precision,
             "batch_size": p.batch_size,
             "layout": o.layout,
@@ -102,20 +121,31 @@ class VariantJob:
         return {k: listed(value) for k, value in out.items()}
 
 
-def variant_format(output: str) -> str | None:
+def variant_format(output: str, kind: str = "variants") -> str | None:
     """The format of ``output``'s suffix among those the writer registry can write variant
-    results in (``parquet``, ``zarr``), or None."""
+    results of ``kind`` in (``parquet``, ``zarr``; ``h5`` for ``variant_genes``), or None."""
     from grelu_cli.io.formats.registry import kind_format
 
-    return kind_format(output, "variants")
+    return kind_format(output, kind)
 
 
-def output_format(output: str) -> str:
-    """``parquet`` or ``zarr``, from the output's name; UsageError for anything else."""
-    fmt = variant_format(output)
+def output_format(output: str, kind: str = "variants") -> str:
+    """``parquet`` or ``zarr`` (or, for gene results, ``h5``), from the output's name;
+    UsageError for anything else."""
+    fmt = variant_format(output, kind)
     if fmt is None:
+        if kind == "variant_genes":
+            raise UsageError(
+                f"-o {output}: grelu variants --genes writes parquet, zarr or h5",
+                fix="end the output in .parquet, .zarr or .h5 (Calico's sed.h5 layout)",
+            )
+        hint = (
+            " (.h5 is for gene scores: add --genes GTF)"
+            if output.lower().endswith((".h5", ".hdf5"))
+            else ""
+        )
         raise UsageError(
-            f"-o {output}: grelu variants writes parquet or zarr",
+            f"-o {output}: grelu variants writes parquet or zarr{hint}",
             fix="end the output in .parquet (or .zarr for a dense (variant, task) store)",
         )
     return fmt
@@ -128,6 +158,12 @@ def check_variant_job(job: VariantJob) -> None:
     check_variant_config(job.variant, inp.chrom_alias)
     check_choice(job.output.layout, LAYOUTS, "--layout")
     check_choice(pred.precision, PRECISIONS, "--precision")
+    from grelu_cli.predict.transform import UNTRANSFORM_MODES
+
+    check_choice(pred.untransform_mode, UNTRANSFORM_MODES, "--untransform-mode")
+    check_gene_config(job.genes)
+    if job.genes.active:
+        check_gene_options(job)
     if run.resume and job.output.overwrite:
         raise UsageError(
             "--resume and --overwrite were both given",
@@ -142,12 +178,40 @@ def check_variant_job(job: VariantJob) -> None:
         check_variant_output(job)
 
 
+def check_gene_options(job: VariantJob) -> None:
+    """Options that mean nothing with ``--genes`` (gene statistics replace the per-task
+    scores over kept bins): UsageError when given with a value of their own."""
+    from grelu_cli.variants.config import DEFAULT_SCORES
+
+    v, p = job.variant, job.predict
+    given = []
+    if p.bins is not None:
+        given.append("--bins (gene statistics read every output bin)")
+    if v.aggregate != "mean":
+        given.append("--aggregate (gene statistics sum over the gene's bins)")
+    if tuple(v.scores) != tuple(DEFAULT_SCORES):
+        given.append("--scores (choose gene statistics with --gene-stats)")
+    if job.output.layout != "long":
+        given.append("--layout (gene scores are long rows)")
+    if given:
+        raise UsageError(
+            f"{'; '.join(given)} given with --genes",
+            fix="drop them; --gene-stats picks the statistics",
+        )
+    out = job.output_path
+    if job.run.shard is not None and out and output_format(out, job.result_kind) == "h5":
+        raise UsageError(
+            f"--shard writes one file per shard; -o {out} is an h5 file",
+            fix="write shards as .parquet, then: grelu merge shard-*.parquet -o sed.h5",
+        )
+
+
 def check_variant_output(job: VariantJob) -> str:
     """The output path, checked to name a format ``grelu variants`` writes."""
     out = job.output_path
     if not out:
         raise UsageError("no output given", fix="pass -o OUT.parquet")
-    if output_format(out) == "zarr" and job.output.layout != "long":
+    if output_format(out, job.result_kind) == "zarr" and job.output.layout != "long":
         raise UsageError(
             f"--layout {job.output.layout} applies to parquet; {out} is a dense zarr store",
             fix="drop --layout, or write .parquet",

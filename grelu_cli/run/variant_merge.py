@@ -19,6 +19,8 @@ def merge_variant_shards(
     :func:`grelu_cli.io.formats.merge.order_shards`) as one output: the unsharded run's rows (and,
     for parquet, row groups); its counts are the shards' summed. Parquet shards merge into
     parquet (or, long layout, a zarr store), zarr shards into a zarr store (or long parquet).
+    Shards of a ``--genes`` run also merge into Calico's ``sed.h5`` layout; the dense
+    outputs' percentiles are computed over the merged rows.
     """
     import pyarrow.parquet as pq
 
@@ -27,8 +29,11 @@ def merge_variant_shards(
     from grelu_cli.io.formats.variant_parquet import table_block
     from grelu_cli.io.formats.variant_zarr import read_variant_store
 
-    fmt = output_format(output)
-    out = shards[0][1]["output"]
+    first = shards[0][1]
+    genes = "genes" in first
+    kind = "variant_genes" if genes else "variants"
+    fmt = output_format(output, kind)
+    out = first["output"]
     record = merged_record(shards, output)
     record.pop("complete", None)
     record["counts"] = sum_counts([r.get("counts", {}) for _, r in shards])
@@ -40,25 +45,42 @@ def merge_variant_shards(
             fix="pass -o merged.parquet",
         )
     tasks, values = out["tasks"], out["values"]
+    columns = list(out.get("columns") or ())
+    pct: list[str] = []
+    grid = None
+    if genes:
+        from grelu_cli.genes.calibrate import PCT_SKIP, percentile_grid
+
+        stats = first["genes"]["stats"]
+        pct, grid = [s for s in stats if s not in PCT_SKIP], percentile_grid()
     spec = WriterSpec(
         output,
         tasks,
         metadata=record,
         overwrite=overwrite,
-        kind="variants",
-        layout="long" if layout == "dense" else layout,
+        kind=kind,
+        layout="long" if layout in ("dense", "sed") else layout,
         values=values,
+        columns=columns,
+        percentiles=pct,
+        pct_grid=grid,
     )
     writer: Any = open_writer(fmt, spec)
     with writer:
         for path, rec in shards:
+            if rec["output"]["format"] not in ("zarr", "parquet"):
+                raise UsageError(
+                    f"{path} is a {rec['output']['format']} output; shards merge from parquet "
+                    "or zarr",
+                    fix="write the shards as .parquet",
+                )
             if rec["output"]["format"] == "zarr":
-                for columns, vals in read_variant_store(path):
-                    writer.write(VariantBlock(columns, vals))
+                for cols, vals in read_variant_store(path):
+                    writer.write(VariantBlock(cols, vals))
             elif hasattr(writer, "write_table"):
                 writer.write_table(pq.read_table(path))
             else:
-                writer.write(table_block(pq.read_table(path), tasks, values))
+                writer.write(table_block(pq.read_table(path), tasks, values, columns or None))
     return [str(writer.path)]
 
 

@@ -19,6 +19,7 @@ from grelu_cli.run.parts import Chunk, PartWriter
 
 if TYPE_CHECKING:
     from grelu_cli.run.resume import PartStore
+    from grelu_cli.run.variant_genes import GeneSetup
     from grelu_cli.run.variant_job import VariantJob
     from grelu_cli.variants.plan import PlannedAllele, VariantCounts
     from grelu_cli.variants.scorer import AlleleResults
@@ -32,6 +33,9 @@ class AlleleScoring:
         predictor, genome, scores, counts, group: what the scorer needs (``group``: records
             per group).
         tasks: output task names; ``record``: the output's provenance record.
+        genes: with ``--genes``, the :class:`~grelu_cli.run.variant_genes.GeneSetup`: the
+            groups are reduced to gene statistics and written as result kind
+            ``variant_genes`` (``tasks`` are then the gene tasks).
     """
 
     def __init__(
@@ -45,11 +49,18 @@ class AlleleScoring:
         group: int,
         tasks: list[str],
         record: dict[str, Any],
+        genes: GeneSetup | None = None,
     ) -> None:
         self.job, self.fmt, self.predictor, self.genome = job, fmt, predictor, genome
         self.scores, self.counts, self.group, self.tasks = scores, counts, group, tasks
         self.record = record
-        self.values = ["ref_value", "alt_value", *scores]
+        self.genes = genes
+        self.values = genes.values if genes else ["ref_value", "alt_value", *scores]
+        self.columns: tuple[str, ...] = ()
+        if genes is not None:
+            from grelu_cli.run.variant_genes import LEADING
+
+            self.columns = LEADING
 
     def results(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
         from grelu_cli.variants.pipeline import score_variants
@@ -64,7 +75,19 @@ class AlleleScoring:
             pseudocount=v.pseudocount,
             counts=self.counts,
             group_records=self.group,
+            reduce=self.genes.scorer if self.genes is not None else None,
         )
+
+    def block(self, res: Any) -> Any:
+        """The writers' :class:`~grelu_cli.core.variant_block.VariantBlock` of one group's
+        results (per allele, or with ``--genes`` per allele x gene pair)."""
+        from grelu_cli.variants.pipeline import allele_columns, result_block
+
+        if self.genes is None:
+            return result_block(res)
+        from grelu_cli.run.variant_genes import gene_block
+
+        return gene_block(res, self.genes, allele_columns)
 
     @property
     def part_layout(self) -> str:
@@ -76,6 +99,13 @@ class AlleleScoring:
         from grelu_cli.io.formats.registry import WriterSpec, open_writer
 
         out = self.job.output
+        pct: list[str] = []
+        grid = None
+        if self.genes is not None and not part:
+            from grelu_cli.genes.calibrate import percentile_grid
+            from grelu_cli.run.variant_genes import pct_values
+
+            pct, grid = pct_values(self.genes), percentile_grid()
         spec = WriterSpec(
             str(path),
             self.tasks,
@@ -83,8 +113,12 @@ class AlleleScoring:
             layout=self.part_layout if part else out.layout,
             overwrite=part or out.overwrite,
             compression="lz4" if part else None,
-            kind="variants",
+            kind=self.job.result_kind,
             values=self.values,
+            columns=self.columns,
+            percentiles=pct,
+            pct_grid=grid,
+            task_table=self.genes.task_table if self.genes is not None else None,
         )
         return open_writer("parquet" if part else self.fmt, spec)
 
@@ -96,7 +130,7 @@ class AlleleScoring:
         if hasattr(writer, "write_table"):
             writer.write_table(table)
         elif table.num_rows:
-            writer.write(table_block(table, self.tasks, self.values))
+            writer.write(table_block(table, self.tasks, self.values, self.columns or None))
 
 
 def score_plain(
@@ -109,7 +143,6 @@ def score_plain(
     """Score every planned allele into the output in one pass; the windows predicted."""
     from grelu_cli.run.chunked import discard_partial_run
     from grelu_cli.run.plain import write_plain
-    from grelu_cli.variants.pipeline import result_block
 
     output = scoring.job.output.output
     discard_partial_run(Path(output))
@@ -118,7 +151,7 @@ def score_plain(
     def steps() -> Iterator[tuple[Any, int, int]]:
         done = 0
         for res in scoring.results(planned):
-            yield result_block(res), counts.records - done, 0
+            yield scoring.block(res), counts.records - done, 0
             done = counts.records
         yield None, counts.records - done, 0
 
@@ -135,8 +168,9 @@ class _AllelePart:
     """A part file's writer taking :class:`~grelu_cli.variants.scorer.AlleleResults`; it
     records the windows predicted for them (summed into the output's counts)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, scoring: AlleleScoring) -> None:
         self.inner = inner
+        self.scoring = scoring
         self.windows = 0
 
     @property
@@ -153,9 +187,7 @@ class _AllelePart:
         self.inner.__exit__(*exc)
 
     def write(self, res: AlleleResults) -> None:
-        from grelu_cli.variants.pipeline import result_block
-
-        self.inner.write(result_block(res))
+        self.inner.write(self.scoring.block(res))
         self.windows += res.windows
 
 
@@ -191,7 +223,7 @@ class AlleleParts:
     def open_part(self, path: Path, chunk: Chunk) -> PartWriter:
         k, a, b = chunk
         meta = {"chunk": k, "window_range": [a, b], "fingerprint": self.fingerprint}
-        return _AllelePart(self.scoring.writer(path, meta, part=True))
+        return _AllelePart(self.scoring.writer(path, meta, part=True), self.scoring)
 
     def bases(self, n: int) -> int:
         return 0

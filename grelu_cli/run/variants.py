@@ -46,6 +46,15 @@ def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:
     """The job's :class:`~grelu_cli.predict.loop.Predictor`, built by
     :func:`grelu_cli.run.build.make_predictor` (no ``aggregate``: the bins are reduced
     after the ref/alt profiles are averaged)."""
+    return build_predictor_selected(job, loaded, seq_len)[0]
+
+
+def build_predictor_selected(job: VariantJob, loaded: Any, seq_len: int) -> tuple[Any, Any]:
+    """The predictor and the selected rows of the tasks table (None: all). With ``--genes``
+    the predictor does not untransform: the gene scorer untransforms the averaged profiles
+    (Calico's order; :mod:`grelu_cli.run.variant_genes`)."""
+    from dataclasses import replace
+
     from grelu_cli.predict.tasks import resolve_tasks
     from grelu_cli.run.build import make_predictor
 
@@ -57,7 +66,10 @@ def build_predictor(job: VariantJob, loaded: Any, seq_len: int) -> Any:
         query=p.tasks_query,
         model=job.model.model,
     )
-    return make_predictor(job, loaded, seq_len, selected, job.run.device)
+    built = job
+    if job.genes.active and p.untransform:
+        built = replace(job, predict=replace(p, untransform=False))
+    return make_predictor(built, loaded, seq_len, selected, job.run.device), selected
 
 
 def _finished(output: str, fmt: str) -> bool:
@@ -98,7 +110,7 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
     check_variant_job(job)
     output = check_variant_output(job)
     shard = parse_shard(job.run.shard) if job.run.shard is not None else None
-    fmt = output_format(output)
+    fmt = output_format(output, job.result_kind)
     finished = job.run.resume and _finished(output, fmt)
     if not finished:
         _check_writable(job, output, fmt)
@@ -115,9 +127,18 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
             shard=job.run.shard,
         )
     loaded, seq_len = load_variant_model(job, rec)
-    scores = parse_scores(job.variant.scores, activation_name(loaded.output_activation))
-    predictor = build_predictor(job, loaded, seq_len)
-    tasks = list(predictor.task_names)
+    predictor, selected = build_predictor_selected(job, loaded, seq_len)
+    genes = None
+    if job.genes.active:
+        from grelu_cli.run.variant_genes import setup_genes
+
+        genes = setup_genes(job, loaded, genome, predictor, selected)
+        scores: tuple[str, ...] = ()
+        tasks = list(genes.tasks)
+        _warn_genes(genes, rec)
+    else:
+        scores = parse_scores(job.variant.scores, activation_name(loaded.output_activation))
+        tasks = list(predictor.task_names)
     batch = max(2, int(predictor.sizer.size))
     group = group_size(batch)
     target = {
@@ -126,6 +147,8 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
         "group_records": group,
         "batch_windows": batch,
     }
+    if genes is not None:
+        target["kind"] = job.result_kind
     inputs = variant_inputs(job, loaded, genome, tasks, target)
     if finished:
         check_finished(Path(output), read_output_record(Path(output)), inputs, job.kind)
@@ -141,6 +164,9 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
 
         lo, hi = shard_range(total, shard, group)
     record = _provenance(job, loaded, genome, source, predictor, seq_len, scores)
+    if genes is not None:
+        record["genes"] = genes.provenance()
+        record["tasks"] = tasks
     from grelu_cli.run.fingerprint import record_fingerprint
 
     fp = record_fingerprint(record, inputs)
@@ -174,6 +200,7 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
         target,
         inputs,
         rec,
+        genes,
     )
     c = counts.as_dict()
     c["windows"] = windows
@@ -197,6 +224,22 @@ def run_variants(job: VariantJob, observer: RunObserver | None = None) -> Varian
         record_range=(lo, lo + counts.records),
         warnings=rec.messages,
     )
+
+
+def _warn_genes(genes: Any, rec: Recorder) -> None:
+    """Warnings about the annotation: skipped genes, unmatched --gene-ids."""
+    g = genes.genes
+    if g.skipped:
+        rec.warn(
+            f"{len(g.skipped):,} genes skipped: their exons disagree on chromosome or strand "
+            "(listed by --dry-run)",
+            count=len(g.skipped),
+        )
+    if g.unmatched:
+        rec.warn(
+            f"--gene-ids: {len(g.unmatched):,} match no gene: {', '.join(g.unmatched[:5])}",
+            count=len(g.unmatched),
+        )
 
 
 def _check_writable(job: VariantJob, output: str, fmt: str) -> None:
@@ -242,6 +285,7 @@ def _score(
     target: dict[str, Any],
     inputs: dict[str, Any],
     rec: Recorder,
+    genes: Any = None,
 ) -> tuple[Any, int]:
     """Plan and score the run's records into the output: (counts, windows predicted)."""
     from grelu_cli.run.signals import sigterm_as_interrupt
@@ -256,7 +300,14 @@ def _score(
     )
     records = source if shard is None or not hi else _slice(source, lo, hi)
     planned = plan_variants(records, planner, v.max_indel_len, allow_empty=shard is not None)
-    scoring = AlleleScoring(job, fmt, predictor, genome, scores, counts, group, tasks, record)
+    if genes is not None:  # alleles with no gene are counted, never predicted
+        from grelu_cli.run.variant_genes import alleles_with_genes
+
+        counts.no_gene = 0
+        planned = alleles_with_genes(planned, genes.scorer, counts)
+    scoring = AlleleScoring(
+        job, fmt, predictor, genome, scores, counts, group, tasks, record, genes
+    )
     with sigterm_as_interrupt():
         if not job.run.resume:
             return counts, score_plain(scoring, planned, lo, hi, rec)

@@ -74,8 +74,10 @@ def score_variants(
     pseudocount: float = 0.0,
     counts: VariantCounts | None = None,
     group_records: int | None = None,
-) -> Iterator[AlleleResults]:
-    """Predict and score planned alleles, group by group, in input order."""
+    reduce: Callable[..., Any] | None = None,
+) -> Iterator[Any]:
+    """Predict and score planned alleles, group by group, in input order
+    (:class:`AlleleResults`, or what ``reduce`` makes of each group's profiles)."""
     reader = SequenceReader(genome, predictor.seq_len, predictor.flank)
     scorer = VariantScorer(
         predictor,
@@ -85,6 +87,7 @@ def score_variants(
         pseudocount=pseudocount,
         counts=counts,
         group_records=group_records,
+        reduce=reduce,
     )
     return scorer.score(planned)
 
@@ -92,7 +95,14 @@ def score_variants(
 def result_block(results: AlleleResults) -> VariantBlock:
     """The :class:`~grelu_cli.core.variant_block.VariantBlock` of one result chunk: its
     per-allele columns (``chrom`` .. ``padded``) as arrays, and its values."""
-    alleles = results.alleles
+    columns = allele_columns(results.alleles)
+    values = {"ref_value": results.ref_value, "alt_value": results.alt_value, **results.scores}
+    return VariantBlock(columns, values, results.windows)
+
+
+def allele_columns(alleles: list[PlannedAllele]) -> dict[str, np.ndarray]:
+    """The per-allele columns (:data:`~grelu_cli.core.variant_block.VARIANT_COLUMNS`) of
+    ``alleles`` as (N,) arrays (object for text, int64 otherwise)."""
     records = [p.allele.record for p in alleles]
 
     def text(values: list[Any]) -> np.ndarray:
@@ -103,7 +113,7 @@ def result_block(results: AlleleResults) -> VariantBlock:
     def ints(values: list[int]) -> np.ndarray:
         return np.fromiter(values, dtype=np.int64, count=len(values))
 
-    columns = {
+    return {
         "chrom": text([r.chrom for r in records]),
         "pos": ints([r.pos for r in records]),
         "id": text([r.id for r in records]),
@@ -116,5 +126,3 @@ def result_block(results: AlleleResults) -> VariantBlock:
         "window_end": ints([p.window_end for p in alleles]),
         "padded": ints([p.padded for p in alleles]),
     }
-    values = {"ref_value": results.ref_value, "alt_value": results.alt_value, **results.scores}
-    return VariantBlock(columns, values, results.windows)

@@ -74,6 +74,7 @@ class VariantCounts:
     padded_alleles: int = 0
     shifted_alleles: int = 0
     windows: int = 0  # distinct model inputs predicted (ref windows shared)
+    no_gene: int | None = None  # --genes: alleles with no gene bin (not predicted)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict; every skip reason and status listed, zeros included."""
@@ -88,6 +89,7 @@ class VariantCounts:
             "padded_alleles": self.padded_alleles,
             "shifted_alleles": self.shifted_alleles,
             "windows": self.windows,
+            **({"no_gene": self.no_gene} if self.no_gene is not None else {}),
         }
 
 

@@ -28,7 +28,7 @@ inputs are encoded once; ``windows`` counts predictions (distinct inputs x repli
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,10 @@ class VariantScorer:
         batch_windows: distinct inputs per batch (default: the predictor's batch size).
         group_records: records per group (default :func:`group_size` of ``batch_windows``);
             shards and resumed runs must cut the input on multiples of it.
+        reduce: replaces the per-task scores: called as ``reduce(alleles, ref, alt,
+            windows)`` with a group's alleles and their (N, T, L) ref/alt profiles (every
+            kept bin), it returns the group's result (``grelu variants --genes``: the
+            :class:`~grelu_cli.genes.variant_sed.GeneScorer`, a ``GeneResults``).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class VariantScorer:
         counts: VariantCounts | None = None,
         batch_windows: int | None = None,
         group_records: int | None = None,
+        reduce: Callable[[list[PlannedAllele], np.ndarray, np.ndarray, int], Any] | None = None,
     ) -> None:
         if reader.flank != predictor.flank or reader.seq_len != predictor.seq_len:
             raise ValueError("the sequence reader and the predictor disagree on length/flank")
@@ -116,8 +121,9 @@ class VariantScorer:
         self.counts = counts if counts is not None else VariantCounts()
         self.batch_windows = max(2, int(batch_windows or predictor.sizer.size))
         self.group_records = int(group_records or group_size(self.batch_windows))
+        self.reduce = reduce
 
-    def score(self, planned: Iterable[PlannedAllele]) -> Iterator[AlleleResults]:
+    def score(self, planned: Iterable[PlannedAllele]) -> Iterator[Any]:
         """Yield results group by group, in input order (an ensemble's: the mean of the
         replicates' results)."""
         # None: the model (or the ensemble's mean, never used here); r: ensemble member r.
@@ -125,7 +131,7 @@ class VariantScorer:
         replicates: list[int | None] = [None] if n == 1 else list(range(n))
         pending: deque[tuple[_Group, int]] = deque()  # (group, batches it was cut into)
         parts: list[np.ndarray] = []
-        per_replicate: list[AlleleResults] = []
+        per_replicate: list[Any] = []
         batches = self._batches(self._groups(planned), pending, replicates)
         try:
             for values, _ in self.predictor.predict(batches):
@@ -217,7 +223,12 @@ class VariantScorer:
         return x
 
     # -- results ---------------------------------------------------------------------------
-    def _results(self, group: _Group, values: np.ndarray) -> AlleleResults:
+    def _results(self, group: _Group, values: np.ndarray) -> Any:
+        """A group's :class:`AlleleResults` (or, with ``reduce``, what it returns)."""
+        if self.reduce is not None:
+            return self.reduce(
+                group.alleles, values[group.refs], values[group.alts], len(group.specs)
+            )
         ref_value, alt_value, scores = compute_scores(
             values[group.refs],
             values[group.alts],

@@ -11,7 +11,9 @@ Predict, variants, the chunk part writers and ``grelu merge`` open writers throu
 A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
-variants``). Each (format, result kind) is one module, imported only when used, defining::
+variants``) and ``variant_genes`` (the same blocks with the per-gene columns, one row per
+allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout). Each
+(format, result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -83,14 +85,15 @@ class Format:
     Attributes:
         name: the ``--format`` value.
         suffixes: file-name endings that select this format (lower case).
-        module: the module holding ``make_writer`` and ``output_paths`` for tracks.
+        module: the module holding ``make_writer`` and ``output_paths`` for tracks (None:
+            the format writes no tracks).
         tracks: takes a directory (``DIR/``) or ``{task}`` template: one file per task.
         kinds: the modules of the other result kinds it writes (``{"variants": ...}``).
     """
 
     name: str
     suffixes: tuple[str, ...]
-    module: str
+    module: str | None
     tracks: bool = False
     kinds: Mapping[str, str] = field(default_factory=dict)
 
@@ -120,8 +123,12 @@ class WriterSpec:
         window_range: ``[lo, hi)`` of ``windows`` this writer fills (a shard's share).
         sharded: shards write into one shared output (zarr) instead of one file each.
         resume: continue an interrupted output of the same run, keeping what it wrote.
-        kind: the result kind (``tracks``, ``variants``).
-        values: value names of a variant result (``ref_value``, ``alt_value``, scores).
+        kind: the result kind (``tracks``, ``variants``, ``variant_genes``).
+        values: value names of a variant result (``ref_value``, ``alt_value``, scores; for
+            ``variant_genes`` the statistics, then their ``{stat}_quantile``).
+        columns: the leading columns of a variant result (empty: the per-allele ones).
+        percentiles: ``variant_genes``: the values whose percentiles the dense formats add
+            (``{stat}_pct``, Calico's ``write_pct``); ``pct_grid``: at these fractions.
     """
 
     output: str
@@ -141,6 +148,9 @@ class WriterSpec:
     resume: bool = False
     kind: str = "tracks"
     values: Sequence[str] = ()
+    columns: Sequence[str] = ()
+    percentiles: Sequence[str] = ()
+    pct_grid: Any = None
 
 
 REGISTRY: dict[str, Format] = {
@@ -150,20 +160,33 @@ REGISTRY: dict[str, Format] = {
             "parquet",
             (".parquet", ".pq"),
             "grelu_cli.io.formats.parquet",
-            kinds={"variants": "grelu_cli.io.formats.variant_parquet"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_parquet",
+                "variant_genes": "grelu_cli.io.formats.variant_parquet",
+            },
         ),
         Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
         Format(
             "zarr",
             (".zarr",),
             "grelu_cli.io.formats.zarr",
-            kinds={"variants": "grelu_cli.io.formats.variant_zarr"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_zarr",
+                "variant_genes": "grelu_cli.io.formats.variant_zarr",
+            },
+        ),
+        Format(
+            "h5",
+            (".h5", ".hdf5"),
+            None,
+            kinds={"variant_genes": "grelu_cli.io.formats.variant_h5"},
         ),
     )
 }
 
-#: Every ``--format`` name.
-FORMATS = tuple(REGISTRY)
+#: Every ``--format`` name (``grelu predict``'s: the formats that write tracks; ``h5`` is
+#: chosen by its suffix for gene scores only).
+FORMATS = tuple(name for name, f in REGISTRY.items() if f.module is not None)
 
 
 def get_format(name: str) -> Format:

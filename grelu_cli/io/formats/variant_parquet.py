@@ -5,6 +5,10 @@ Long layout (default), one row per allele x task, columns in this order (CLI.md)
     chrom, pos, id, ref, alt, allele, variant_type, ref_status, window_start, window_end,
     padded, task, ref_value, alt_value, <one float32 column per score, named by the score>
 
+With ``--genes`` (result kind ``variant_genes``) the leading columns go on with
+``gene_id, gene_name, gene_type, gene_strand, gene_bins`` (one row per allele x gene pair x
+gene task) and the values are the gene statistics, then ``{stat}_quantile`` (CLI.md "genes").
+
 Wide layout, one row per allele: the leading columns up to ``padded``, then for each task in
 order its ``ref_value``, ``alt_value`` and scores, named ``{task}_{value}`` (e.g.
 ``K562_ref_value``, ``K562_diff``). The metadata lists the tasks and value names, so columns
@@ -28,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     from grelu_cli.io.formats.registry import WriterSpec
 
-from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
+from grelu_cli.core.variant_block import TEXT_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import UsageError
 from grelu_cli.io.formats.parquet_base import (
@@ -58,6 +62,9 @@ class VariantParquetWriter(ParquetFile):
         layout: ``long`` or ``wide``.
         metadata: provenance record, kept as ``self.metadata`` and written at close.
         overwrite: replace an existing output.
+        columns: the leading columns (default the per-allele ones; with ``--genes`` the
+            per-gene ones follow).
+        values: the value columns, instead of ``ref_value, alt_value, *scores``.
     """
 
     def __init__(
@@ -71,13 +78,20 @@ class VariantParquetWriter(ParquetFile):
         overwrite: bool = False,
         row_group_rows: int | None = None,
         compression: str = "zstd",
+        columns: Sequence[str] | None = None,
+        values: Sequence[str] | None = None,
     ) -> None:
         if layout not in LAYOUTS:
             raise UsageError(f"--layout {layout!r} is not a layout", fix="use long or wide")
         super().__init__(path, metadata=metadata, overwrite=overwrite, compression=compression)
         self.tasks = [str(t) for t in tasks]
         self.scores = [str(s) for s in scores]
-        self.values = ["ref_value", "alt_value", *self.scores]
+        self.values = (
+            [str(v) for v in values]
+            if values is not None
+            else ["ref_value", "alt_value", *self.scores]
+        )
+        self.columns = list(columns or VARIANT_COLUMNS)
         self.layout = layout
         if layout == "wide":
             cols = wide_columns(self.tasks, self.values)
@@ -101,7 +115,7 @@ class VariantParquetWriter(ParquetFile):
         import pyarrow as pa
 
         fields = []
-        for col in VARIANT_COLUMNS:
+        for col in self.columns:
             if col in _STRINGS:
                 fields.append(pa.field(col, pa.string(), nullable=col == "id"))
             else:
@@ -117,13 +131,16 @@ class VariantParquetWriter(ParquetFile):
         return pa.schema(fields)
 
     def output_record(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": "parquet",
             "layout": self.layout,
             "tasks": self.tasks,
             "values": self.values,
             "rows": self.rows_written,
         }
+        if self.columns != list(VARIANT_COLUMNS):  # gene results name their leading columns
+            out["columns"] = self.columns
+        return out
 
     def flush_rest(self) -> None:
         self._flush(final=True)
@@ -144,14 +161,14 @@ class VariantParquetWriter(ParquetFile):
             raise RuntimeError("VariantParquetWriter.write() outside an open writer")
         block = as_variant_block(block, ref_value, alt_value, scores)
         n, t = block.n, len(self.tasks)
-        if block.values["ref_value"].shape != (n, t):
-            shape = block.values["ref_value"].shape
+        if block.values[self.values[0]].shape != (n, t):
+            shape = block.values[self.values[0]].shape
             raise ValueError(f"values are {shape}, the writer was opened for {t} tasks")
         mats = [block.values[v] for v in self.values]
         arrays: list[Any] = []
         repeat = t if self.layout == "long" else 1
         rows = pa.array(np.repeat(np.arange(n), repeat)) if repeat > 1 else None
-        for col in VARIANT_COLUMNS:
+        for col in self.columns:
             values = block.columns[col]
             if col in _STRINGS:
                 arr = pa.array(values, type=pa.string(), from_pandas=False)
@@ -221,7 +238,12 @@ def as_variant_block(
     return VariantBlock(columns, {k: np.asarray(v, dtype=np.float32) for k, v in values.items()})
 
 
-def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> VariantBlock:
+def table_block(
+    table: Any,
+    tasks: Sequence[str],
+    values: Sequence[str],
+    columns: Sequence[str] | None = None,
+) -> VariantBlock:
     """The :class:`VariantBlock` of a long-layout variant parquet table (a resume part or a
     shard): allele after allele, ``T`` rows each, tasks in order."""
     from grelu_cli.errors import InputDataError
@@ -234,28 +256,37 @@ def table_block(table: Any, tasks: Sequence[str], values: Sequence[str]) -> Vari
         )
     n = table.num_rows // t
     first = np.arange(n) * t
-    columns = {}
-    for c in VARIANT_COLUMNS:
+    out = {}
+    for c in columns or VARIANT_COLUMNS:
         column = table.column(c).combine_chunks()
         column = column.take(first) if t > 1 else column
         if c in _STRINGS:
-            columns[c] = column.to_numpy(zero_copy_only=False).astype(object)
+            out[c] = column.to_numpy(zero_copy_only=False).astype(object)
         else:
-            columns[c] = column.to_numpy().astype(np.int64)
+            out[c] = column.to_numpy().astype(np.int64)
     mats = {v: table.column(v).to_numpy().astype(np.float32).reshape(n, t) for v in values}
-    return VariantBlock(columns, mats)
+    return VariantBlock(out, mats)
 
 
 def make_writer(spec: WriterSpec) -> VariantParquetWriter:
-    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kinds
+    ``variants`` and ``variant_genes``)."""
+    genes = spec.kind == "variant_genes"
+    if genes and spec.layout != "long":
+        raise UsageError(
+            f"--layout {spec.layout}: gene scores are written in the long layout only",
+            fix="drop --layout",
+        )
     return VariantParquetWriter(
         spec.output,
         spec.tasks,
-        list(spec.values)[2:],
+        [] if genes else list(spec.values)[2:],
         layout=spec.layout,
         metadata=spec.metadata,
         overwrite=spec.overwrite,
         compression=spec.compression or "zstd",
+        columns=spec.columns or None,
+        values=list(spec.values) if genes else None,
     )
 
 

@@ -12,6 +12,12 @@ Store layout (zarr v3; ``V`` alleles scored, ``T`` tasks)::
                              where the input had none (parquet: null)
     task/                    (task,) task names
 
+With ``--genes`` (result kind ``variant_genes``) a row is an allele x gene *pair*: dims
+``(pair, task)``, the per-gene columns (``gene_id`` .. ``gene_bins``) follow the per-allele
+ones as ``(pair,)`` coordinates, one array per gene statistic (then ``{stat}_quantile``), and
+at close ``percentiles`` (percentile,) with, per statistic, ``{stat}_pct`` (task, percentile):
+the percentiles of the run's own values over all pairs at Calico's grid (``write_pct``).
+
 The rows are the long parquet output's alleles in the same order, and ``ref_value[i, j]``
 equals that output's ``ref_value`` at allele ``i``, task ``j`` exactly. Each value array lists
 the per-variant arrays in its ``coordinates`` attribute, so ``xarray.open_zarr`` gives a
@@ -35,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grelu_cli.core.variant_block import STRING_COLUMNS as _STRINGS
+from grelu_cli.core.variant_block import TEXT_COLUMNS as _STRINGS
 from grelu_cli.core.variant_block import VARIANT_COLUMNS, VariantBlock
 from grelu_cli.errors import InputDataError, UsageError
 from grelu_cli.io.formats.provenance import to_json
@@ -74,6 +80,10 @@ class VariantZarrWriter(AllOrNothing):
         scores: score names, in array order.
         metadata: provenance record, kept as ``self.metadata`` and written at close.
         overwrite: replace an existing store (at close; until then it stays intact).
+        columns: the leading columns (default the per-allele ones).
+        values: the value arrays, instead of ``ref_value, alt_value, *scores``.
+        percentiles: values whose percentiles at ``grid`` (fractions) are added at close.
+        row_dim: the rows' dimension name (``variant``; ``pair`` for gene results).
     """
 
     def __init__(
@@ -84,13 +94,27 @@ class VariantZarrWriter(AllOrNothing):
         *,
         metadata: Mapping[str, Any] | None = None,
         overwrite: bool = False,
+        columns: Sequence[str] | None = None,
+        values: Sequence[str] | None = None,
+        percentiles: Sequence[str] = (),
+        grid: np.ndarray | None = None,
+        row_dim: str = "variant",
     ) -> None:
         self.path = Path(path)
         self.finals = (self.path,)  # what error messages name (AllOrNothing)
         self.tasks = [str(t) for t in tasks]
         self.scores = [str(s) for s in scores]
-        self.values = ["ref_value", "alt_value", *self.scores]
-        clash = set(self.values) & {*VARIANT_COLUMNS, *DIMS}
+        self.values = (
+            [str(v) for v in values]
+            if values is not None
+            else ["ref_value", "alt_value", *self.scores]
+        )
+        self.columns = list(columns or VARIANT_COLUMNS)
+        self.row_dim = row_dim
+        self.dims = (row_dim, "task")
+        self.percentiles = [str(v) for v in percentiles]
+        self.grid = None if grid is None else np.asarray(grid, dtype=np.float64)
+        clash = set(self.values) & {*self.columns, *self.dims}
         if clash:
             raise UsageError(
                 f"score name {sorted(clash)[0]!r} is taken by a coordinate", fix="rename it"
@@ -104,7 +128,7 @@ class VariantZarrWriter(AllOrNothing):
         self._group: Any = None
         self._values: list[list[np.ndarray]] = [[] for _ in self.values]
         self._buffered = 0  # value rows not yet written
-        self._columns: dict[str, list[np.ndarray]] = {c: [] for c in VARIANT_COLUMNS}
+        self._columns: dict[str, list[np.ndarray]] = {c: [] for c in self.columns}
         self._column_rows = 0  # per-variant rows buffered
         self._coord_rows = 0  # per-variant rows written
 
@@ -124,7 +148,7 @@ class VariantZarrWriter(AllOrNothing):
             group = zarr.open_group(str(self.temp), mode="w-", zarr_format=3)
             n_tasks = len(self.tasks)
             chunks = (self.chunk_rows, max(1, min(n_tasks, _TASK_CHUNK)))
-            coords = " ".join(("variant", *VARIANT_COLUMNS))
+            coords = " ".join((self.row_dim, *self.columns))
             for name in self.values:
                 array = group.create_array(
                     name,
@@ -133,11 +157,11 @@ class VariantZarrWriter(AllOrNothing):
                     dtype="float32",
                     fill_value=np.nan,
                     compressors=codec(),
-                    dimension_names=DIMS,
+                    dimension_names=self.dims,
                 )
                 array.attrs["coordinates"] = coords  # CF convention, decoded by xarray
-            self._coordinate(group, "variant", np.int64)
-            for col in VARIANT_COLUMNS:
+            self._coordinate(group, self.row_dim, np.int64)
+            for col in self.columns:
                 self._coordinate(group, col, str if col in _STRINGS else np.int64)
             task = group.create_array(
                 "task",
@@ -153,8 +177,7 @@ class VariantZarrWriter(AllOrNothing):
             self.abort()
             raise
 
-    @staticmethod
-    def _coordinate(group: Any, name: str, dtype: Any) -> None:
+    def _coordinate(self, group: Any, name: str, dtype: Any) -> None:
         group.create_array(
             name,
             shape=(0,),
@@ -162,7 +185,7 @@ class VariantZarrWriter(AllOrNothing):
             dtype=dtype,
             # Strings keep zarr's default codecs (vlen-utf8 + zstd); blosc needs fixed items.
             compressors="auto" if dtype is str else codec(),
-            dimension_names=("variant",),
+            dimension_names=(self.row_dim,),
         )
 
     def finish(self) -> None:
@@ -181,6 +204,7 @@ class VariantZarrWriter(AllOrNothing):
         try:
             self._flush_values(final=True)
             self._flush_columns(final=True)
+            self._write_percentiles()
             output = {
                 "format": "zarr",
                 "layout": "dense",
@@ -188,6 +212,8 @@ class VariantZarrWriter(AllOrNothing):
                 "values": self.values,
                 "rows": self.rows_written,
             }
+            if self.columns != list(VARIANT_COLUMNS):  # gene results name their columns
+                output["columns"] = self.columns
             record = {**self.metadata, "output": output, "complete": True}
             self._group.attrs[ATTR] = json.loads(to_json(record))
             self._group = None
@@ -224,14 +250,14 @@ class VariantZarrWriter(AllOrNothing):
             raise RuntimeError("VariantZarrWriter.write() outside an open writer")
         block = as_variant_block(block, ref_value, alt_value, scores)
         n, t = block.n, len(self.tasks)
-        if np.shape(block.values["ref_value"]) != (n, t):
-            shape = np.shape(block.values["ref_value"])
+        if np.shape(block.values[self.values[0]]) != (n, t):
+            shape = np.shape(block.values[self.values[0]])
             raise ValueError(f"values are {shape}, the writer was opened for {t} tasks")
         if n == 0:
             return
         for buf, name in zip(self._values, self.values, strict=True):
             buf.append(np.asarray(block.values[name], dtype=np.float32).reshape(n, t))
-        for col in VARIANT_COLUMNS:
+        for col in self.columns:
             values = block.columns[col]
             if col == "id":
                 values = np.array(["" if v is None else v for v in values], dtype=object)
@@ -248,7 +274,7 @@ class VariantZarrWriter(AllOrNothing):
         and scores: allele after allele, ``T`` rows each, tasks in order."""
         if table.num_rows == 0:
             return
-        self.write(table_block(table, self.tasks, self.values))
+        self.write(table_block(table, self.tasks, self.values, self.columns))
 
     def _flush_values(self, final: bool) -> None:
         """Write whole chunk rows (every buffered row when ``final``)."""
@@ -271,8 +297,8 @@ class VariantZarrWriter(AllOrNothing):
         if not keep:
             return
         a, z = self._coord_rows, self._coord_rows + keep
-        data = {"variant": np.arange(a, z, dtype=np.int64)}
-        for col in VARIANT_COLUMNS:
+        data = {self.row_dim: np.arange(a, z, dtype=np.int64)}
+        for col in self.columns:
             kind = str if col in _STRINGS else np.int64
             joined = np.concatenate(self._columns[col])
             data[col] = np.asarray(joined[:keep], dtype=kind)
@@ -283,6 +309,32 @@ class VariantZarrWriter(AllOrNothing):
             array.resize((z,))
             array[a:z] = values
         self._coord_rows = z
+
+    def _write_percentiles(self) -> None:
+        """``percentiles`` and ``{value}_pct`` (task, percentile): per task, the percentiles
+        of the value over every row written, at ``grid`` (numpy's linear rule, as Calico's
+        ``write_pct``; NaN when a task holds a NaN or no row was written)."""
+        if not self.percentiles or self.grid is None:
+            return
+        n_tasks, grid = len(self.tasks), self.grid
+        self._group.create_array(
+            "percentiles", data=grid, compressors=codec(), dimension_names=("percentile",)
+        )
+        for name in self.percentiles:
+            values = np.asarray(self._group[name][...], dtype=np.float32)
+            if len(values):
+                pct = np.percentile(values, 100 * grid, axis=0).T.astype(np.float32)
+            else:
+                pct = np.full((n_tasks, len(grid)), np.nan, dtype=np.float32)
+            array = self._group.create_array(
+                f"{name}_pct",
+                shape=pct.shape,
+                chunks=(max(1, min(n_tasks, _TASK_CHUNK)), len(grid)),
+                dtype="float32",
+                compressors=codec(),
+                dimension_names=("task", "percentile"),
+            )
+            array[...] = pct
 
 
 def read_variant_store(
@@ -299,12 +351,13 @@ def read_variant_store(
         raise InputDataError(f"{path} is not a grelu variants store", fix="check the path")
     group: Any = zarr.open_group(str(path), mode="r")
     names = list(record["output"]["values"])
+    leading = list(record["output"].get("columns") or VARIANT_COLUMNS)
     n = int(record["output"]["rows"])
     step = rows_per_block or value_chunk_rows(len(record["output"]["tasks"])) * 16
     for a in range(0, n, step):
         z = min(n, a + step)
         columns: dict[str, np.ndarray] = {}
-        for col in VARIANT_COLUMNS:
+        for col in leading:
             values = np.asarray(group[col][a:z])
             if col == "id":
                 columns[col] = np.array([str(v) or None for v in values], dtype=object)
@@ -316,13 +369,20 @@ def read_variant_store(
 
 
 def make_writer(spec: WriterSpec) -> VariantZarrWriter:
-    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kind ``variants``)."""
+    """The registry's factory (:mod:`grelu_cli.io.formats.registry`, result kinds
+    ``variants`` and ``variant_genes``)."""
+    genes = spec.kind == "variant_genes"
     return VariantZarrWriter(
         spec.output,
         spec.tasks,
-        list(spec.values)[2:],
+        [] if genes else list(spec.values)[2:],
         metadata=spec.metadata,
         overwrite=spec.overwrite,
+        columns=spec.columns or None,
+        values=list(spec.values) if genes else None,
+        percentiles=spec.percentiles if genes else (),
+        grid=spec.pct_grid if genes else None,
+        row_dim="pair" if genes else "variant",
     )
 
 
