@@ -38,6 +38,10 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
         from grelu_cli.run.variants import merge_variant_shards
 
         return merge_variant_shards(shards, output, overwrite)
+    if first.get("gene_expression") is not None:
+        from grelu_cli.run.gene_merge import merge_gene_shards
+
+        return merge_gene_shards(shards, output, overwrite)
     tasks = list(first["output"]["tasks"])
     record = merged_record(shards, output)
     bigwig = first.get("bigwig")

@@ -11,7 +11,9 @@ Predict, variants, the chunk part writers and ``grelu merge`` open writers throu
 A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
-variants``). Each (format, result kind) is one module, imported only when used, defining::
+variants``) and ``gene_expression`` (a :class:`~grelu_cli.core.gene_block.GeneBlock` of
+genes, ``grelu predict --genes``). Each (format, result kind) is one module, imported only
+when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -150,14 +152,20 @@ REGISTRY: dict[str, Format] = {
             "parquet",
             (".parquet", ".pq"),
             "grelu_cli.io.formats.parquet",
-            kinds={"variants": "grelu_cli.io.formats.variant_parquet"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_parquet",
+                "gene_expression": "grelu_cli.io.formats.gene_parquet",
+            },
         ),
         Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
         Format(
             "zarr",
             (".zarr",),
             "grelu_cli.io.formats.zarr",
-            kinds={"variants": "grelu_cli.io.formats.variant_zarr"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_zarr",
+                "gene_expression": "grelu_cli.io.formats.gene_zarr",
+            },
         ),
     )
 }
