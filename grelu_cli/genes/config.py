@@ -117,7 +117,7 @@ class LoadedGenes:
         skipped: genes whose exons disagree on chrom or strand (not in ``index``).
         unmatched: ``--gene-ids`` selectors that matched no gene.
         missing_chroms: annotation chromosomes the genome lacks (their genes dropped).
-        total: genes read from the annotation (before selection; skipped ones not counted).
+        total: genes read from the annotation (before selection; skipped ones included).
     """
 
     index: GeneIndex
@@ -150,4 +150,4 @@ def load_genes(g: GeneConfig, genome_chroms: Collection[str], chrom_alias: str) 
             f"--genes {g.genes}: no gene left to score" + (f" ({'; '.join(why)})" if why else ""),
             fix="check the gene selection and --chrom-alias",
         )
-    return LoadedGenes(index, list(full.skipped), unmatched, missing, total=len(full))
+    return LoadedGenes(index, list(full.skipped), unmatched, missing, total=len(full) + len(full.skipped))
