@@ -150,4 +150,6 @@ def load_genes(g: GeneConfig, genome_chroms: Collection[str], chrom_alias: str) 
             f"--genes {g.genes}: no gene left to score" + (f" ({'; '.join(why)})" if why else ""),
             fix="check the gene selection and --chrom-alias",
         )
-    return LoadedGenes(index, list(full.skipped), unmatched, missing, total=len(full) + len(full.skipped))
+    return LoadedGenes(
+        index, list(full.skipped), unmatched, missing, total=len(full) + len(full.skipped)
+    )
