@@ -101,9 +101,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
     genome = make_genome(d)
     model = build_model(d, tasks_tsv=STRANDED_TSV, name="stranded.ckpt")
     gtf = write_gtf(d / "genes.gtf")
-    # The plain runs: each gene's exon span as a BED region, centred (fits the output span)
-    # or with --tile (longer); the window starts are checked against gene_windows() below.
-    parts = []
+    env = {"d": d, "genome": genome, "model": model, "gtf": gtf, "plain": {}}
+    env["plain"][()] = plain_run(env)
+    return env
+
+
+def plain_run(env: dict, *flags: str) -> pd.DataFrame:
+    """The plain runs: each gene's exon span as a BED region, centred (fits the output span)
+    or with --tile (longer); the window starts are checked against gene_windows() below."""
+    d, parts = env["d"], []
     for tile in (False, True):
         rows = []
         for gid in SCORED:
@@ -112,22 +118,23 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
                 rows.append(f"{GENES[gid][0]}\t{ex[0][0]}\t{ex[-1][1]}\t{gid}\t0\t+")
         bed = d / f"spans-{tile}.bed"
         bed.write_text("\n".join(rows) + "\n")
-        out = d / f"plain-{tile}.parquet"
+        out = d / f"plain-{tile}-{'-'.join(flags)}.parquet"
         ok(
             "predict",
             "-m",
-            model,
+            env["model"],
             "--bed",
             bed,
             "--genome",
-            genome,
+            env["genome"],
             "-o",
             out,
+            "--overwrite",
             *(["--tile"] if tile else []),
+            *flags,
         )
         parts.append(pd.read_parquet(out))
-    plain = pd.concat(parts, ignore_index=True)
-    return {"d": d, "genome": genome, "model": model, "gtf": gtf, "plain": plain}
+    return pd.concat(parts, ignore_index=True)
 
 
 def run_genes(setup: dict, out: Path, *extra: str) -> Path:
@@ -189,14 +196,24 @@ def expected(plain: pd.DataFrame, gid: str, rule: str, span: bool, agg: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("rule", "span", "agg"),
-    [("majority", False, "sum"), ("majority", False, "mean"), ("any", True, "sum")],
+    ("rule", "span", "agg", "flags"),
+    [
+        ("majority", False, "sum", ()),
+        ("majority", False, "mean", ()),
+        ("any", True, "sum", ()),
+        ("majority", False, "sum", ("--rc", "--shifts", "1")),
+    ],
+    ids=["sum", "mean", "any-span", "rc-shifts"],
 )
-def test_gene_values_equal_sums_over_plain_bins(setup: dict, rule: str, span: bool, agg: str):
-    extra = ["--gene-bins", rule] + (["--gene-span"] if span else [])
+def test_gene_values_equal_sums_over_plain_bins(
+    setup: dict, rule: str, span: bool, agg: str, flags: tuple[str, ...]
+):
+    extra = ["--gene-bins", rule] + (["--gene-span"] if span else []) + list(flags)
     if agg == "mean":
         extra += ["--aggregate", "mean"]
-    out = run_genes(setup, setup["d"] / f"genes-{rule}-{span}-{agg}.parquet", *extra)
+    if flags not in setup["plain"]:  # the plain run with the same augmentation
+        setup["plain"][flags] = plain_run(setup, *flags)
+    out = run_genes(setup, setup["d"] / f"genes-{rule}-{span}-{agg}-{len(flags)}.parquet", *extra)
     table = pq.read_table(out)
     assert table.column_names == [
         "gene_id",
@@ -216,7 +233,7 @@ def test_gene_values_equal_sums_over_plain_bins(setup: dict, rule: str, span: bo
     assert list(dict.fromkeys(df["gene_id"])) == SCORED  # skipped and missing genes absent
     assert set(df["task"]) == {"cage_plus", "dnase"}  # the pair is named by its '+' member
     for gid in SCORED:
-        want = expected(setup["plain"], gid, rule, span, agg)
+        want = expected(setup["plain"][flags], gid, rule, span, agg)
         got = df[df["gene_id"] == gid].set_index("task")
         ex = merged_exons(gid)
         assert (got["start"].iloc[0], got["end"].iloc[0]) == (ex[0][0], ex[-1][1])
@@ -401,3 +418,63 @@ def test_dry_run_reports_missing_chromosomes(setup: dict):
     )
     assert r.returncode == 0, r.stderr
     assert "chromosomes not in the genome" in r.stdout + r.stderr and "chrZ" in r.stdout + r.stderr
+
+
+def test_json_log_reports_gene_counts(setup: dict):
+    import json
+
+    r = _grelu(
+        "predict", "-m", setup["model"], "--genes", setup["gtf"], "--genome", setup["genome"],
+        "-o", setup["d"] / "log.parquet", "--log-format", "json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stderr.splitlines()]
+    assert events[0]["event"] == "start" and events[0]["genes"] == str(setup["gtf"])
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert summary["genes_written"] == len(SCORED) and summary["genes_skipped"] == 1
+
+
+def test_killed_resume_continues_to_the_plain_output(setup: dict, tmp_path: Path):
+    """SIGKILL a --resume run after some chunks are committed; --resume again finishes it,
+    equal row for row to one plain run (chunks hold whole genes)."""
+    import os
+    import signal
+    import time
+
+    rng = np.random.default_rng(1)
+    lines = []
+    for i in range(600):  # short and long genes on both strands
+        chrom, size = ("chrA", 3000) if i % 2 else ("chrB", 1500)
+        s = int(rng.integers(0, size - 500))
+        e = s + int(rng.integers(20, 450))
+        strand = "+-"[i % 3 == 0]
+        attrs = f'gene_id "r{i}"; transcript_id "r{i}t";'
+        lines.append(f"{chrom}\tt\texon\t{s + 1}\t{e}\t.\t{strand}\t.\t{attrs}")
+    gtf = tmp_path / "many.gtf"
+    gtf.write_text("\n".join(lines) + "\n")
+    common = ["-m", setup["model"], "--genes", gtf, "--genome", setup["genome"]]
+    common += ["--batch-size", "2"]
+    plain = tmp_path / "plain.parquet"
+    assert _grelu("predict", *common, "-o", plain).returncode == 0
+    out = tmp_path / "resumed.parquet"
+    args = [*common, "--resume", "--chunk-windows", "4", "-o", out]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grelu_cli", "predict", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    parts = tmp_path / ".resumed.parquet.partial.parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if parts.is_dir() and len(list(parts.glob("part-*.parquet"))) >= 5:
+            break
+        assert proc.poll() is None, "finished before the kill: use more genes"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not out.exists()
+    r = _grelu("predict", *args)
+    assert r.returncode == 0, r.stderr
+    assert "already done" in r.stderr  # it continued from the committed chunks
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(plain))
