@@ -478,3 +478,20 @@ def test_killed_resume_continues_to_the_plain_output(setup: dict, tmp_path: Path
     assert r.returncode == 0, r.stderr
     assert "already done" in r.stderr  # it continued from the committed chunks
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(plain))
+
+
+def test_resume_refuses_a_finished_output_of_other_options(setup: dict):
+    out = run_genes(setup, setup["d"] / "other.parquet")
+    before = out.read_bytes()
+    r = _grelu(
+        "predict", "-m", setup["model"], "--genes", setup["gtf"], "--genome", setup["genome"],
+        "-o", out, "--resume", "--aggregate", "mean",
+    )  # fmt: skip
+    assert r.returncode == 2 and "--aggregate" in r.stderr, r.stderr
+    assert out.read_bytes() == before
+
+
+def test_merge_of_an_unsharded_gene_store_names_it(setup: dict):
+    store = run_genes(setup, setup["d"] / "whole.zarr")
+    r = _grelu("merge", store, "-o", setup["d"] / "whole.parquet")
+    assert r.returncode == 3 and "is not a shard" in r.stderr, r.stderr

@@ -167,7 +167,13 @@ class GeneZarrWriter(AllOrNothing):
                 "rows": self.rows_written,
                 "clipped": self.clipped,
             }
-            record = {**self.metadata, "output": output, "dtype": self.dtype, "complete": True}
+            record = {
+                **self.metadata,
+                "output": output,
+                "layout": "genes",
+                "dtype": self.dtype,
+                "complete": True,
+            }
             self._group.attrs[ATTR] = json.loads(to_json(record))
             self._group = None
             consolidate(self.temp)
