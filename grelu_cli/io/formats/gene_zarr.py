@@ -104,6 +104,7 @@ class GeneZarrWriter(AllOrNothing):
         self._group: Any = None
         self._values: list[np.ndarray] = []
         self._columns: dict[str, list[np.ndarray]] = {c: [] for c in GENE_COLUMNS}
+        self._buffered = 0  # rows not yet written
 
     def open(self) -> None:
         """Check the output path, take its lock, create the temporary store."""
@@ -116,6 +117,7 @@ class GeneZarrWriter(AllOrNothing):
             remove_stale(self.path)
             make_dir(self.temp, "temporary store")
             self._group = zarr.open_group(str(self.temp), mode="w-", zarr_format=3)
+            self._create_arrays()
         except BaseException:
             self.abort()
             raise
@@ -136,7 +138,9 @@ class GeneZarrWriter(AllOrNothing):
         self._values.append(values)
         for c in GENE_COLUMNS:
             self._columns[c].append(np.asarray(block.columns[c]))
-        self.rows_written += block.n
+        self._buffered += block.n
+        if self._buffered >= _ROWS:
+            self._flush(final=False)
 
     def write_table(self, table: Any) -> None:
         """Rows read back from a gene parquet file (a resume part or shard)."""
@@ -158,7 +162,7 @@ class GeneZarrWriter(AllOrNothing):
         if self._group is None:
             raise RuntimeError("GeneZarrWriter.close() outside an open writer")
         try:
-            self._write_arrays()
+            self._flush(final=True)
             output = {
                 "format": "zarr",
                 "layout": "genes",
@@ -183,52 +187,68 @@ class GeneZarrWriter(AllOrNothing):
             raise
         self._release()
 
-    def _write_arrays(self) -> None:
-        g, k = self.rows_written, len(self.tasks)
-        group = self._group
-        values = (
-            np.concatenate(self._values, axis=0)
-            if self._values
-            else np.zeros((0, k), dtype=self.dtype)
-        )
+    def _create_arrays(self) -> None:
+        """The empty arrays (rows are appended a chunk row at a time) and the task names."""
+        k, group = len(self.tasks), self._group
         array = group.create_array(
             "value",
-            shape=(g, k),
-            chunks=(max(1, min(g, _ROWS)), max(1, min(k, 1024))),
+            shape=(0, k),
+            chunks=(_ROWS, max(1, min(k, 1024))),
             dtype=self.dtype,
             fill_value=np.nan,
             compressors=codec(),
             dimension_names=DIMS,
         )
         array.attrs["coordinates"] = " ".join(("gene", *GENE_COLUMNS))
-        if g and k:
-            array[...] = values
-        columns = {"gene": np.arange(g, dtype=np.int64)}
-        for c in GENE_COLUMNS:
-            joined = np.concatenate(self._columns[c]) if self._columns[c] else np.zeros(0)
-            kind: Any = (
-                str
-                if c in GENE_STRING_COLUMNS
-                else (np.float64 if c in GENE_FLOAT_COLUMNS else np.int64)
-            )
-            columns[c] = np.asarray(joined, dtype=kind)
-        for name, col in columns.items():
-            text = col.dtype.kind in "UO"
-            arr = group.create_array(
+        for name in ("gene", *GENE_COLUMNS):
+            text = name in GENE_STRING_COLUMNS
+            kind: Any = str if text else (np.float64 if name in GENE_FLOAT_COLUMNS else np.int64)
+            group.create_array(
                 name,
-                shape=(g,),
-                chunks=(max(1, min(g, 1 << 16)),),
-                dtype=str if text else col.dtype,
+                shape=(0,),
+                chunks=(_ROWS,),
+                dtype=kind,
+                # Strings keep zarr's default codecs (vlen-utf8 + zstd); blosc needs fixed items.
                 compressors="auto" if text else codec(),
                 dimension_names=("gene",),
             )
-            if g:
-                arr[...] = col
         task = group.create_array(
             "task", shape=(k,), chunks=(max(1, k),), dtype=str, dimension_names=("task",)
         )
         if k:
             task[...] = np.array(self.tasks, dtype=str)
+
+    def _flush(self, final: bool) -> None:
+        """Append whole chunk rows of the buffered genes (every buffered one when ``final``)."""
+        n = self._buffered
+        keep = n if final else (n // _ROWS) * _ROWS
+        if not keep:
+            return
+        a, z = self.rows_written, self.rows_written + keep
+        values = np.concatenate(self._values, axis=0)
+        columns = {"gene": np.arange(a, z, dtype=np.int64)}
+        rest: dict[str, np.ndarray] = {}
+        for c in GENE_COLUMNS:
+            joined = np.concatenate(self._columns[c])
+            kind: Any = (
+                str
+                if c in GENE_STRING_COLUMNS
+                else (np.float64 if c in GENE_FLOAT_COLUMNS else np.int64)
+            )
+            columns[c] = np.asarray(joined[:keep], dtype=kind)
+            rest[c] = joined[keep:]
+        array = self._group["value"].with_config({"write_empty_chunks": True})
+        array.resize((z, len(self.tasks)))
+        if len(self.tasks):
+            array[a:z] = values[:keep]
+        for name, col in columns.items():
+            arr = self._group[name]
+            arr.resize((z,))
+            arr[a:z] = col
+        self._values = [values[keep:]] if keep < n else []
+        self._columns = {c: ([rest[c]] if keep < n else []) for c in GENE_COLUMNS}
+        self._buffered -= keep
+        self.rows_written = z
 
     def abort(self) -> None:
         """Discard everything written; the temporary store is deleted."""
