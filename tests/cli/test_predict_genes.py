@@ -495,3 +495,20 @@ def test_merge_of_an_unsharded_gene_store_names_it(setup: dict):
     store = run_genes(setup, setup["d"] / "whole.zarr")
     r = _grelu("merge", store, "-o", setup["d"] / "whole.parquet")
     assert r.returncode == 3 and "is not a shard" in r.stderr, r.stderr
+
+
+def test_python_api(setup: dict):
+    from grelu_cli import api
+    from grelu_cli.errors import ArgumentError
+
+    out = setup["d"] / "api.parquet"
+    summary = api.predict(
+        model=setup["model"], genes=setup["gtf"], genome=setup["genome"], output=out,
+        gene_types=["lncRNA"],
+    )  # fmt: skip
+    assert summary.counts["genes_written"] == 1 and "1 gene (" in summary.line()
+    assert set(pd.read_parquet(out)["gene_name"]) == {"MONE"}
+    report = api.check(model=setup["model"], genes=setup["gtf"], genome=setup["genome"])
+    assert report.ok and any("windows" in line for line in report.lines)
+    with pytest.raises(ArgumentError, match="genes= does not apply"):
+        next(api.predict_arrays(model=setup["model"], genes=setup["gtf"], genome=setup["genome"]))
