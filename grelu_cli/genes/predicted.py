@@ -33,9 +33,6 @@ from grelu_cli.genome.gene_bins import interval_bins
 from grelu_cli.genome.genes import GeneIndex, ragged_rows
 from grelu_cli.genome.table import RegionTable, table_from_arrays
 
-#: ``--aggregate`` values of ``grelu predict --genes`` (sum is the default).
-GENE_AGGREGATES = ("sum", "mean")
-
 
 def gene_table(index: GeneIndex, chrom_sizes: dict[str, int], source: str) -> RegionTable:
     """The genes as a region table (row g = gene g): exon span, '+' strand, named by gene_id.
