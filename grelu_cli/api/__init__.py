@@ -39,6 +39,7 @@ from grelu_cli.api.models import build_model, download_model, list_models, model
 from grelu_cli.core.arguments import checked, takes
 from grelu_cli.core.window import Window
 from grelu_cli.errors import ArgumentError
+from grelu_cli.genes.config import GeneConfig
 from grelu_cli.run.config import (
     InputConfig,
     ModelConfig,
@@ -120,10 +121,18 @@ def job(
     rc: bool = False,
     shifts: int = 0,
     untransform: bool = False,
+    untransform_mode: str = "grelu",
     logits: bool = False,
     precision: str = "fp32",
     batch_size: int | str = "auto",
     compile: bool = False,
+    # Genes
+    genes: _PathLike | None = None,
+    gene_types: str | Sequence[str] | None = None,
+    gene_ids: str | Sequence[str] | None = None,
+    gene_ids_file: _PathLike | None = None,
+    gene_bins: str = "majority",
+    gene_span: bool = False,
     # Run
     device: str = "auto",
     devices: str | Sequence[str] | None = None,
@@ -147,7 +156,9 @@ def job(
     ``output`` when ``format`` is None. ``observer=`` (a
     :class:`~grelu_cli.run.observer.RunObserver`) is for :func:`predict` and
     :func:`predict_arrays`, which report their progress and warnings to it; ``job()`` and
-    :func:`check` run nothing and do not take it.
+    :func:`check` run nothing and do not take it. ``genes=`` (a GTF or GFF3) makes the job
+    answer per gene (``grelu predict --genes``); ``gene_types`` and ``gene_ids`` take a list
+    or a comma-separated string.
     """
     from grelu_cli.io.formats.registry import format_for
 
@@ -193,6 +204,7 @@ def job(
             rc=rc,
             shifts=shifts,
             untransform=untransform,
+            untransform_mode=untransform_mode,
             logits=logits,
             precision=precision,
             batch_size=str(batch_size),
@@ -207,7 +219,23 @@ def job(
             resume=resume,
             chunk_size=chunk_windows,
         ),
+        genes=GeneConfig(
+            genes=_opt(genes),
+            gene_types=_names(gene_types),
+            gene_ids=_names(gene_ids),
+            gene_ids_file=_opt(gene_ids_file),
+            gene_bins=gene_bins,
+            gene_span=gene_span,
+        ),
     )
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """A list or a comma-separated string of names as a tuple (None stays None)."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(s.strip() for s in items if s.strip())
 
 
 @takes(job)
@@ -246,6 +274,11 @@ def predict_arrays(
     from grelu_cli.run.config import check_job
 
     the_job = job(**options)
+    if the_job.gene_level:
+        raise ArgumentError(
+            "predict_arrays() yields windows, not genes: genes= does not apply",
+            fix="use predict(genes=..., output=...) for values per gene",
+        )
     check_job(the_job)
     run = build_run(the_job, observer)
     yield from predicted_arrays(

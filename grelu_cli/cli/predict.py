@@ -17,6 +17,8 @@ EPILOG = examples(
     "grelu predict -m model.ckpt --fasta seqs.fa --layout wide -o preds.parquet",
     "grelu predict -m borzoi --bed regions.bed --genome hg38.fa --dtype float16 -o preds.zarr",
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --dry-run",
+    "grelu predict -m borzoi --genes gencode.gtf.gz --gene-types protein_coding --genome "
+    "hg38.fa -o genes.parquet",
     "grelu predict -m model.ckpt --bed regions.bed --genome hg38.fa --shard 0/8 --resume "
     "-o shard-0.parquet --log-format json",
 )
@@ -53,7 +55,14 @@ def predict(
     rc: params.RcOpt = False,
     shifts: params.ShiftsOpt = 0,
     untransform: params.UntransformOpt = False,
+    untransform_mode: params.UntransformModeOpt = "grelu",
     logits: params.LogitsOpt = False,
+    genes: params.GenesOpt = None,
+    gene_types: params.GeneTypesOpt = None,
+    gene_ids: params.GeneIdsOpt = None,
+    gene_ids_file: params.GeneIdsFileOpt = None,
+    gene_bins: params.GeneBinsOpt = "majority",
+    gene_span: params.GeneSpanOpt = False,
     device: params.DeviceOpt = "auto",
     precision: params.PrecisionOpt = "fp32",
     batch_size: params.BatchSizeOpt = "auto",
@@ -68,10 +77,13 @@ def predict(
     chunk_windows: params.ChunkWindowsOpt = 512,
     devices: params.DevicesOpt = None,
 ) -> None:
-    """Predict tracks for regions (BED, --region, --chrom) or sequences (FASTA).
+    """Predict tracks for regions (BED, --region, --chrom) or sequences (FASTA), or predicted
+    expression per gene (--genes GTF).
 
     Writes parquet (long or wide layout, with provenance metadata), one bigWig per task, or a
-    dense zarr store (window x task x bin).
+    dense zarr store (window x task x bin). With --genes: one value per gene and task (the
+    strand-matched track summed over the gene's exon bins), parquet or zarr (gene x task);
+    shards and --resume chunks hold whole genes.
     Outputs appear only when complete; errors leave nothing behind.
     """
     options = dict(locals())  # the parameters: api.job's keywords and the CLI-only ones

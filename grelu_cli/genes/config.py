@@ -117,12 +117,14 @@ class LoadedGenes:
         skipped: genes whose exons disagree on chrom or strand (not in ``index``).
         unmatched: ``--gene-ids`` selectors that matched no gene.
         missing_chroms: annotation chromosomes the genome lacks (their genes dropped).
+        total: genes read from the annotation (before selection; skipped ones included).
     """
 
     index: GeneIndex
     skipped: list[SkippedGene]
     unmatched: list[str]
     missing_chroms: list[str]
+    total: int = 0
 
 
 def load_genes(g: GeneConfig, genome_chroms: Collection[str], chrom_alias: str) -> LoadedGenes:
@@ -148,4 +150,6 @@ def load_genes(g: GeneConfig, genome_chroms: Collection[str], chrom_alias: str) 
             f"--genes {g.genes}: no gene left to score" + (f" ({'; '.join(why)})" if why else ""),
             fix="check the gene selection and --chrom-alias",
         )
-    return LoadedGenes(index, list(full.skipped), unmatched, missing)
+    return LoadedGenes(
+        index, list(full.skipped), unmatched, missing, total=len(full) + len(full.skipped)
+    )

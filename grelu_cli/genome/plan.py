@@ -15,6 +15,8 @@ Placement rules:
 * tile (``--tile``): windows step by the model's output span so that their output bins abut;
   the first output bin starts at the region start and the last window may run past the
   region end.
+* tile long (``tile_long``, ``grelu predict --genes``): a region that fits the (kept) output
+  span gets one resized window; a longer one is tiled as above.
 * as is (``seq_len=None``, free-length models): each region is one window of its own length.
 
 Windows running off a chromosome follow ``edge``: ``pad`` (N-fill; counted), ``drop`` (skip;
@@ -111,6 +113,8 @@ class WindowPlan:
         edge: one of :data:`EDGE_MODES` for genome windows off a chromosome end.
         center_bins: with ``tile``, only the central K output bins of each window are kept
             (``--bins K``), so tiles step by K bins and the kept bins abut.
+        tile_long: tile only the regions longer than the (kept) output span; the others get
+            one resized window (``grelu predict --genes``). Implies the tiling geometry.
     """
 
     def __init__(
@@ -122,7 +126,9 @@ class WindowPlan:
         geometry: Geometry | None = None,
         edge: str = "pad",
         center_bins: int | None = None,
+        tile_long: bool = False,
     ) -> None:
+        tile = tile or tile_long
         if edge not in EDGE_MODES:
             raise ValueError(f"edge mode {edge!r}; expected one of {EDGE_MODES}")
         if tile and (seq_len is None or geometry is None):
@@ -130,6 +136,7 @@ class WindowPlan:
         self.table = table
         self.seq_len = seq_len
         self.tile = tile
+        self.tile_long = tile_long
         self.geometry = geometry
         self.edge = edge if table.kind == "genome" else "pad"
         self.step = 1
@@ -166,6 +173,10 @@ class WindowPlan:
         elif self.tile:
             self.first = s - self.offset
             n_raw = (e - s + self.step - 1) // self.step
+            if self.tile_long:  # regions that fit the output span: one resized window
+                fits = (e - s) <= self.step
+                self.first = np.where(fits, resize_start(s, e, L), self.first)
+                n_raw = np.where(fits, 1, n_raw)
         elif t.kind == "fasta":
             self.first = fasta_window_start(e, L).astype(np.int64)
             n_raw = np.ones(len(t), dtype=np.int64)

@@ -3,8 +3,9 @@
 Every job kind is composed from what the model is (:class:`ModelConfig`), what the input is
 (:class:`InputConfig`), how to predict (:class:`PredictConfig`), what to write
 (:class:`OutputConfig`) and how to run (:class:`RunConfig`: device, devices, shard, resume,
-chunk size), plus the kind's own part: :class:`PredictJob` (``grelu predict``) needs nothing
-more; :class:`~grelu_cli.run.variant_job.VariantJob` adds a
+chunk size), plus the kind's own part: :class:`PredictJob` (``grelu predict``) has a
+:class:`~grelu_cli.genes.config.GeneConfig` (``--genes``: values per gene instead of
+tracks); :class:`~grelu_cli.run.variant_job.VariantJob` adds a
 :class:`~grelu_cli.variants.config.VariantConfig`. Field names follow the CLI options; the
 chunk size is neutral (``chunk_size``) and each job kind names its option
 (:attr:`PredictJob.chunk_option`: ``--chunk-windows``) for messages.
@@ -30,6 +31,7 @@ from grelu_cli.core.choices import (
     check_choice,
 )
 from grelu_cli.errors import UsageError
+from grelu_cli.genes.config import GeneConfig
 from grelu_cli.io.formats.registry import has_suffix
 from grelu_cli.run.limits import check_options
 
@@ -144,15 +146,19 @@ class PredictJob:
     output: OutputConfig
     predict: PredictConfig = field(default_factory=PredictConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    genes: GeneConfig = field(default_factory=GeneConfig)
 
     def options(self) -> dict[str, Any]:
         """Every option by its CLI name (provenance and the shard fingerprint record these).
 
-        ``output`` is made absolute, like the other paths the provenance records.
+        ``output`` is made absolute, like the other paths the provenance records. The gene
+        options are those of ``grelu predict --genes`` (not ``grelu variants``' statistics).
         """
         out: dict[str, Any] = {}
-        for part in (self.model, self.input, self.output, self.predict, self.run):
+        for part in (self.model, self.input, self.output, self.predict, self.run, self.genes):
             for f in fields(part):
+                if part is self.genes and f.name in _VARIANT_GENE_OPTIONS:
+                    continue
                 value = getattr(part, f.name)
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         out["fmt"] = out.pop("format")
@@ -160,6 +166,11 @@ class PredictJob:
         out["chunk_windows"] = out.pop("chunk_size")
         out["output"] = absolute_output(self.output.output)
         return out
+
+    @property
+    def gene_level(self) -> bool:
+        """``--genes``: one value per gene and gene task instead of tracks."""
+        return self.genes.active
 
     @property
     def shard_file(self) -> bool:
@@ -181,10 +192,16 @@ class PredictJob:
     @property
     def chunked(self) -> bool:
         """Predicts chunk by chunk into part files (``resume`` or several devices; a zarr
-        store resumes by itself, so only several devices)."""
-        if self.dense:
+        store resumes by itself, so only several devices; a gene store does not)."""
+        if self.dense and not self.gene_level:
             return self.run.devices is not None
         return self.run.resume or self.run.devices is not None
+
+
+#: GeneConfig fields that belong to ``grelu variants --genes`` only.
+_VARIANT_GENE_OPTIONS = ("gene_stats", "background")
+#: ``--untransform-mode`` values.
+UNTRANSFORM_MODES = ("grelu", "calico")
 
 
 def absolute_output(output: str) -> str:
@@ -210,8 +227,16 @@ def check_job(job: PredictJob) -> None:
         (pred.aggregate, AGGREGATES, "--aggregate"),
         (pred.precision, PRECISIONS, "--precision"),
         (out.dtype, DTYPES, "--dtype"),
+        (pred.untransform_mode, UNTRANSFORM_MODES, "--untransform-mode"),
     ):
         check_choice(value, allowed, name)
+    from grelu_cli.genes.config import check_gene_config
+
+    check_gene_config(job.genes)  # gene options without --genes, a missing GTF
+    if job.gene_level:
+        from grelu_cli.run.gene_options import check_gene_job
+
+        check_gene_job(job)
     if out.dtype != "float32" and out.format != "zarr":
         raise UsageError(
             f"--dtype {out.dtype} applies to zarr output only (parquet and bigWig store float32)",

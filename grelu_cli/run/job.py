@@ -54,6 +54,10 @@ def dry_run(job: VariantJob) -> VariantCheck: ...
 def dry_run(job: PredictJob | VariantJob) -> DryRunReport | VariantCheck:
     """Check the input against the genome and model; predict nothing, write nothing. Both
     reports have ``lines`` and ``ok``."""
+    if isinstance(job, PredictJob) and job.gene_level:
+        from grelu_cli.run.gene_checks import dry_run_genes
+
+        return dry_run_genes(job)
     if isinstance(job, PredictJob):
         from grelu_cli.run.predict_checks import dry_run_predict
 

@@ -38,6 +38,10 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
         from grelu_cli.run.variants import merge_variant_shards
 
         return merge_variant_shards(shards, output, overwrite)
+    if first.get("gene_expression") is not None:
+        from grelu_cli.run.gene_merge import merge_gene_shards
+
+        return merge_gene_shards(shards, output, overwrite)
     tasks = list(first["output"]["tasks"])
     record = merged_record(shards, output)
     bigwig = first.get("bigwig")
@@ -76,7 +80,8 @@ def is_store(inputs: list[str]) -> bool:
     if len(inputs) != 1 or not is_zarr_path(inputs[0]):
         return False
     try:  # a variants run's zarr shard is merged like a parquet shard
-        return read_record(inputs[0]).get("command") != "variants"
+        record = read_record(inputs[0])  # a gene store is never a shard: merge says so
+        return record.get("command") != "variants" and "gene_expression" not in record
     except GreluCliError:
         return True  # finalizing it names the problem
 

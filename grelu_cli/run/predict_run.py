@@ -45,6 +45,10 @@ def run_predict(job: PredictJob, observer: RunObserver | None = None) -> Predict
     from grelu_cli.io.fs.atomic import check_output
     from grelu_cli.run.build import finish_build, load_and_prepare
 
+    if job.gene_level:  # values per gene: its own windows, reduction and writers
+        from grelu_cli.run.gene_predict import run_gene_predict
+
+        return run_gene_predict(job, observer)
     obs = observer if observer is not None else SilentObserver()
     t0 = time.perf_counter()
     check_cheap(job)

@@ -30,6 +30,7 @@ class PredictSummary:
         clipped: predictions clipped to the float16 range (zarr ``--dtype float16``).
         already_complete: ``resume`` found the output finished and left it as it was.
         warnings: every warning the run gave.
+        regions_word: what ``counts["regions"]`` counts (``gene`` for ``--genes``).
     """
 
     output: str
@@ -44,6 +45,7 @@ class PredictSummary:
     clipped: int = 0
     already_complete: bool = False
     warnings: list[str] = field(default_factory=list)
+    regions_word: str = "region"
 
     def line(self) -> str:
         """The one-line human summary."""
@@ -55,7 +57,7 @@ class PredictSummary:
         lo, hi = self.window_range
         part = f" (shard {self.shard}: windows {lo:,}-{hi:,})" if self.shard is not None else ""
         return (
-            f"predicted {_plural(c.get('regions', 0), 'region')} "
+            f"predicted {_plural(c.get('regions', 0), self.regions_word)} "
             f"({_plural(c.get('windows', 0), 'window')}, {c.get('padded_windows', 0):,} padded, "
             f"{c.get('dropped_windows', 0):,} dropped){part}, "
             f"{self.forward_passes:,} forward pass{'' if self.forward_passes == 1 else 'es'} "

@@ -137,6 +137,43 @@ def test_snakemake_example_equals_unsharded_run(snakemake, demo_inputs, tmp_path
             assert (res / "tracks" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
 
 
+@pytest.mark.slow
+def test_snakemake_genes_target_equals_unsharded_run(snakemake, demo_inputs, tmp_path):
+    """The ``genes`` target: gene shards merged equal one ``grelu predict --genes`` run."""
+    import shutil
+
+    gtf = shutil.copy(DEMO / "genes.gtf", tmp_path / "genes.gtf")
+    inputs = {"model": demo_inputs["model"], "genome": demo_inputs["genome"], "genes": gtf}
+    exe_args = {k: str(v) for k, v in inputs.items()}
+    proc = subprocess.run(
+        [
+            str(snakemake),
+            "-s",
+            str(SNAKEFILE),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "2",
+            "genes",
+            "--config",
+            f"grelu={sys.executable} -m grelu_cli",
+            "device=cpu",
+            "outdir=res",
+            "gene_shards=3",
+            *(f"{k}={v}" for k, v in exe_args.items()),
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    base = ["-m", inputs["model"], "--genes", gtf, "-g", inputs["genome"], "-q"]
+    ok("predict", *base, "--device", "cpu", "-o", tmp_path / "plain.parquet")
+    got = read_table(tmp_path / "res" / "genes.parquet")
+    assert got.equals(read_table(tmp_path / "plain.parquet"))
+    assert got.num_rows == 6 * 2  # the demo's six genes x two tasks
+
+
 # ----------------------------------------------------------------------------- option checks
 
 

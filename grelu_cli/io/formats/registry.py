@@ -11,9 +11,10 @@ Predict, variants, the chunk part writers and ``grelu merge`` open writers throu
 A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
-variants``) and ``variant_genes`` (the same blocks with the per-gene columns, one row per
-allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout). Each
-(format, result kind) is one module, imported only when used, defining::
+variants``), ``variant_genes`` (the same blocks with the per-gene columns, one row per
+allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout) and
+``gene_expression`` (a :class:`~grelu_cli.core.gene_block.GeneBlock` of genes, ``grelu predict
+--genes``). Each (format, result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -163,6 +164,7 @@ REGISTRY: dict[str, Format] = {
             kinds={
                 "variants": "grelu_cli.io.formats.variant_parquet",
                 "variant_genes": "grelu_cli.io.formats.variant_parquet",
+                "gene_expression": "grelu_cli.io.formats.gene_parquet",
             },
         ),
         Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
@@ -173,6 +175,7 @@ REGISTRY: dict[str, Format] = {
             kinds={
                 "variants": "grelu_cli.io.formats.variant_zarr",
                 "variant_genes": "grelu_cli.io.formats.variant_zarr",
+                "gene_expression": "grelu_cli.io.formats.gene_zarr",
             },
         ),
         Format(
