@@ -11,7 +11,8 @@ Predict, variants, the chunk part writers and ``grelu merge`` open writers throu
 A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
-variants``). Each (format, result kind) is one module, imported only when used, defining::
+variants``) and ``ism`` (a :class:`~grelu_cli.core.ism_block.ISMBlock` per region, ``grelu
+ism``). Each (format, result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -150,14 +151,26 @@ REGISTRY: dict[str, Format] = {
             "parquet",
             (".parquet", ".pq"),
             "grelu_cli.io.formats.parquet",
-            kinds={"variants": "grelu_cli.io.formats.variant_parquet"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_parquet",
+                "ism": "grelu_cli.io.formats.ism_parquet",
+            },
         ),
-        Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
+        Format(
+            "bigwig",
+            (".bw", ".bigwig"),
+            "grelu_cli.io.formats.bigwig",
+            tracks=True,
+            kinds={"ism": "grelu_cli.io.formats.ism_bigwig"},
+        ),
         Format(
             "zarr",
             (".zarr",),
             "grelu_cli.io.formats.zarr",
-            kinds={"variants": "grelu_cli.io.formats.variant_zarr"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_zarr",
+                "ism": "grelu_cli.io.formats.ism_zarr",
+            },
         ),
     )
 }
