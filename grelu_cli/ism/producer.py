@@ -87,6 +87,7 @@ class ISMProducer:
         self.flank = int(predictor.flank)
         self.seq_len = int(predictor.seq_len)
         self.mutants_done = 0
+        self.seconds = 0.0  # wall time in region(): model work, no start-up or writing
         self._fast: Any = None
         if method == "fast":
             from grelu_cli.ism.fast import FastISM
@@ -110,8 +111,11 @@ class ISMProducer:
         """``x: (4, L + 2 flank)`` the window's one-hot as the model reads it ('-' windows
         reverse-complemented), ``span``: ``(offset, length)`` of the region in the window ->
         the region's :class:`ISMBlock`."""
+        import time
+
         from grelu_cli.ism.plain import ism_targets
 
+        t0 = time.perf_counter()
         offsets = self.positions(span)
         minus = window.strand == "-"
         model_pos = self.flank + (self.seq_len - 1 - offsets if minus else offsets)
@@ -136,6 +140,7 @@ class ISMProducer:
             if window.chrom is not None
             else np.full(offsets.shape, -1, dtype=np.int64)
         )
+        self.seconds += time.perf_counter() - t0
         return ISMBlock(
             window=window,
             offset=offsets.astype(np.int64),

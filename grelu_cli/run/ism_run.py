@@ -93,6 +93,7 @@ def run_ism(job: ISMJob, observer: RunObserver | None = None) -> ISMSummary:
         mutants=built.producer.mutants_done,
         method=built.method,
         seconds=time.perf_counter() - t0,
+        ism_seconds=built.producer.seconds,
         shard=str(shard) if shard is not None else None,
         region_range=(lo, hi),
         clipped=report.clipped,

@@ -15,7 +15,8 @@ class ISMSummary:
         counts: input counts (regions, windows, padded...).
         regions: regions mutated by this run (a shard's share).
         mutants: mutant windows scored by this run.
-        method: ``fast`` or ``plain``; seconds: wall time.
+        method: ``fast`` or ``plain``; seconds: wall time; ism_seconds: the part spent
+            mutating and predicting (no model load, no writing): ``mutants_per_s`` uses it.
         shard: ``"i/N"`` or None; region_range: the run's ``[lo, hi)``.
         clipped: delta values clipped to float16 (zarr ``--dtype float16``).
         already_complete: ``resume`` found the output finished and left it as it was.
@@ -29,6 +30,7 @@ class ISMSummary:
     mutants: int = 0
     method: str = ""
     seconds: float = 0.0
+    ism_seconds: float = 0.0
     shard: str | None = None
     region_range: tuple[int, int] = (0, 0)
     clipped: int = 0
@@ -37,7 +39,7 @@ class ISMSummary:
 
     @property
     def mutants_per_s(self) -> float:
-        return self.mutants / self.seconds if self.seconds > 0 else 0.0
+        return self.mutants / self.ism_seconds if self.ism_seconds > 0 else 0.0
 
     def line(self) -> str:
         """The one-line human summary."""
