@@ -16,6 +16,7 @@ from typing import Any
 
 from grelu_cli.core.arguments import checked, takes
 from grelu_cli.errors import ArgumentError
+from grelu_cli.genes.config import GeneConfig
 from grelu_cli.ism.config import DEFAULT_ISM_WIDTH, ISMConfig
 from grelu_cli.run.config import InputConfig, ModelConfig, OutputConfig, PredictConfig, RunConfig
 from grelu_cli.run.ism_job import DEFAULT_CHUNK_REGIONS, ISMJob, ism_format
@@ -62,6 +63,12 @@ def ism_job(
     ism_score: str = "diff",
     pseudocount: float = 0.0,
     ism_method: str = "auto",
+    # Genes
+    genes: _PathLike | None = None,
+    gene_ids: str | Sequence[str] | None = None,
+    gene_ids_file: _PathLike | None = None,
+    gene_bins: str = "majority",
+    gene_span: bool = False,
     # Output
     format: str | None = None,
     overlap: str = "mean",
@@ -89,8 +96,11 @@ def ism_job(
 ) -> ISMJob:
     """An :class:`~grelu_cli.run.ism_job.ISMJob` from the options of ``grelu ism``, by their
     CLI names (``tasks`` a list or a comma-separated string; ``region`` a list or one
-    string). The output format comes from ``output`` when ``format`` is None."""
+    string; ``gene_ids`` likewise). The output format comes from ``output`` when ``format``
+    is None."""
     out = str(output)
+    if isinstance(gene_ids, str):
+        gene_ids = [g.strip() for g in gene_ids.split(",") if g.strip()]
     if isinstance(tasks, str):
         tasks = [t.strip() for t in tasks.split(",") if t.strip()]
     return ISMJob(
@@ -125,6 +135,13 @@ def ism_job(
             ism_method=ism_method,
             vcf=_opt(vcf),
             allele=allele,
+        ),
+        genes=GeneConfig(
+            genes=_opt(genes),
+            gene_ids=tuple(gene_ids) if gene_ids is not None else None,
+            gene_ids_file=_opt(gene_ids_file),
+            gene_bins=gene_bins,
+            gene_span=gene_span,
         ),
         predict=PredictConfig(
             tasks=tuple(tasks) if tasks is not None else None,

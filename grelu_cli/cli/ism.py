@@ -19,6 +19,8 @@ EPILOG = examples(
     "--tasks-query \"assay == 'CAGE'\" -o ism.zarr",
     "grelu ism -m model.ckpt --bed peaks.bed -g hg38.fa --shard 0/4 -o ism.zarr "
     "# every shard, then: grelu merge ism.zarr",
+    "grelu ism -m borzoi --region chr11:5,248,000-5,249,000 -g hg38.fa --genes gencode.gtf "
+    "--gene-ids HBB --tasks-query \"assay == 'CAGE'\" -o hbb.zarr",
     "grelu ism -m model.ckpt --bed peaks.bed -g hg38.fa --dry-run",
 )
 
@@ -44,6 +46,11 @@ def ism(
     ism_score: params.IsmScoreOpt = "diff",
     pseudocount: params.IsmPseudocountOpt = 0.0,
     ism_method: params.IsmMethodOpt = "auto",
+    genes: params.IsmGenesOpt = None,
+    gene_ids: params.GeneIdsOpt = None,
+    gene_ids_file: params.GeneIdsFileOpt = None,
+    gene_bins: params.GeneBinsOpt = "majority",
+    gene_span: params.GeneSpanOpt = False,
     output: params.IsmOutputOpt,
     format: params.FormatOpt = None,
     overlap: params.OverlapOpt = "mean",
@@ -71,7 +78,8 @@ def ism(
     """In-silico mutagenesis: every base of each region's ISM span mutated to each other base.
 
     Windows are placed as grelu predict places them (as grelu variants for --vcf). Per task,
-    the target is the model output over the kept bins reduced by --aggregate; delta =
+    the target is the model output over the kept bins reduced by --aggregate (with --genes:
+    the sum over one gene's bins of its strand-matched track); delta =
     target(mutant) - target(reference) (or log2fc). Fast ISM (only the receptive field of
     each mutation recomputed) serves convolution-only models; others run plain ISM.
     Outputs appear only when complete.

@@ -140,6 +140,8 @@ HELP = {
     "ism_shard": "i/N: mutate only the i-th (0-based) of N contiguous parts of the regions "
     "(whole regions). zarr shards all write into one store (-o ism.zarr), then grelu merge "
     "ism.zarr; parquet shards are joined with grelu merge.",
+    "ism_genes": "GTF or GFF3 (gzip ok): the target is one gene's (--gene-ids) sum over its "
+    "exon bins of the strand-matched track, instead of --aggregate.",
     "chunk_regions": "Regions per committed chunk (--resume of parquet and bigWig output).",
     "ism_dry_run": "Check the input against the genome and model, report the plan (regions, "
     "positions, fast or plain ISM), and exit.",
@@ -237,6 +239,7 @@ IsmEndOpt = Annotated[int | None, option(ISM, "ism_end")]
 IsmScoreOpt = Annotated[str, option(ISM, "ism_score")]
 IsmPseudocountOpt = Annotated[float, option(ISM, "ism_pseudocount", "--pseudocount")]
 IsmMethodOpt = Annotated[str, option(ISM, "ism_method")]
+IsmGenesOpt = Annotated[str | None, option(GENES, "ism_genes", "--genes")]
 IsmOutputOpt = Annotated[str, option(OUTPUT, "ism_output", "--output", "-o")]
 IsmAggregateOpt = Annotated[str, option(PREDICTION, "ism_aggregate", "--aggregate")]
 IsmShardOpt = Annotated[str | None, option(WORKFLOWS, "ism_shard", "--shard")]

@@ -70,13 +70,22 @@ class ISMProducer:
         config: positions and score options.
         method: ``fast`` or ``plain`` (see :func:`choose_method`).
         batch_size: mutants per forward pass.
+        target_for: the target of a window, ``window -> (outputs (N, T, B) -> (N, T))``
+            (gene targets: the sum over the gene's bins in that window); default: the one
+            reduced bin of ``--aggregate``.
     """
 
     def __init__(
-        self, predictor: Predictor, config: ISMConfig, method: str, batch_size: int
+        self,
+        predictor: Predictor,
+        config: ISMConfig,
+        method: str,
+        batch_size: int,
+        target_for: Callable[[Window], Callable[[Tensor], Tensor]] | None = None,
     ) -> None:
         layout = predictor.layout
-        if layout.n_bins != 1:
+        self.target_for = target_for
+        if target_for is None and layout.n_bins != 1:
             raise UsageError(
                 f"ISM needs one target per task, but {layout.n_keep} bins are kept and no "
                 "aggregate is set",
@@ -129,7 +138,7 @@ class ISMProducer:
             index=found.index,
             base=(3 - found.base).astype(np.int8) if minus else found.base,
         )
-        target = _one_target
+        target = _one_target if self.target_for is None else self.target_for(window)
         ref, mut = ism_targets(self._predictor(minus), x, found, target, self.batch_size)
         self.mutants_done += len(found)
         c = self.config

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from grelu_cli.run.ism_job import ISMJob
@@ -23,13 +23,14 @@ class BuiltISM:
 
         self.job = job
         pj = job.predict_job()
-        self.loaded, self.seq_len, self.source, self.genome, self.predictor = _build(
-            job, pj, observer
-        )
-        self.tasks = list(self.predictor.task_names)
+        built = _build(job, pj, observer)
+        self.loaded, self.seq_len, self.source, self.genome, self.predictor, self.gene = built
+        self.tasks = list(self.gene.names if self.gene else self.predictor.task_names)
         self.method, self.why_not_fast = choose_method(self.predictor, job.ism.ism_method)
         batch = max(1, int(self.predictor.sizer.size))
-        self.producer = ISMProducer(self.predictor, job.ism, self.method, batch)
+        gene, layout = self.gene, self.predictor.layout
+        target_for = (lambda w: gene.reducer(layout, w)) if gene is not None else None
+        self.producer = ISMProducer(self.predictor, job.ism, self.method, batch, target_for)
         c = job.ism
         width = (
             (c.ism_end - c.ism_start)
@@ -59,36 +60,55 @@ def build_ism(job: ISMJob, observer: RunObserver | None = None) -> BuiltISM:
 
 
 def _build(job: ISMJob, pj: Any, observer: RunObserver | None) -> tuple[Any, ...]:
-    """(loaded model, seq_len, windows, genome, predictor)."""
-    from grelu_cli.run.build import finish_build, input_length, load, load_and_prepare
+    """(loaded model, seq_len, windows, genome, predictor, gene target or None)."""
+    from grelu_cli.genome.genome import Genome
+    from grelu_cli.run.build import (
+        finish_build,
+        input_length,
+        load,
+        load_and_prepare,
+        make_predictor,
+    )
     from grelu_cli.run.ism_input import RegionWindows, variant_windows
 
     flank = int(job.predict.shifts)
+    source: Any
     if job.ism.vcf is None:
         loaded, seq_len, inp = load_and_prepare(pj, observer)
-        run = finish_build(pj, loaded, seq_len, inp, observer)
-        return loaded, seq_len, RegionWindows(inp, flank), inp.genome, run.predictor
-    from grelu_cli.genome.genome import Genome
-    from grelu_cli.predict.tasks import resolve_tasks
-    from grelu_cli.run.build import make_predictor
+        genome = inp.genome
+        source = RegionWindows(inp, flank)
+    else:
+        genome = Genome(str(job.input.genome), job.input.chrom_alias)
+        loaded = load(pj, show_downloads=bool(getattr(observer, "show_downloads", False)))
+        seq_len = input_length(pj, loaded)
+    gene = None
+    if job.genes.active:
+        from grelu_cli.run.ism_genes import gene_target
 
-    genome = Genome(str(job.input.genome), job.input.chrom_alias)
-    loaded = load(pj, show_downloads=bool(getattr(observer, "show_downloads", False)))
-    seq_len = input_length(pj, loaded)
-    p = job.predict
-    selected = resolve_tasks(
-        loaded.tasks,
-        names=list(p.tasks) if p.tasks is not None else None,
-        file=p.tasks_file,
-        query=p.tasks_query,
-        model=job.model.model,
-    )
-    predictor = make_predictor(pj, loaded, seq_len, selected, job.run.device)
-    c = job.ism
-    source = variant_windows(
-        str(c.vcf), genome, seq_len, flank, c.allele, job.input.edge, c.ism_width
-    )
-    return loaded, seq_len, source, genome, predictor
+        assert genome is not None  # --genes with --fasta is refused by check_ism_job
+        gene = gene_target(job, loaded.tasks, list(genome.chroms))
+        # Predict exactly the tracks the gene reads, in gene-task order.
+        p = replace(pj.predict, tasks=tuple(gene.tracks), tasks_file=None, tasks_query=None)
+        pj = replace(pj, predict=p)
+    if job.ism.vcf is None:
+        predictor = finish_build(pj, loaded, seq_len, inp, observer).predictor
+    else:
+        from grelu_cli.predict.tasks import resolve_tasks
+
+        p = pj.predict
+        selected = resolve_tasks(
+            loaded.tasks,
+            names=list(p.tasks) if p.tasks is not None else None,
+            file=p.tasks_file,
+            query=p.tasks_query,
+            model=job.model.model,
+        )
+        predictor = make_predictor(pj, loaded, seq_len, selected, job.run.device)
+        c = job.ism
+        source = variant_windows(
+            str(c.vcf), genome, seq_len, flank, c.allele, job.input.edge, c.ism_width
+        )
+    return loaded, seq_len, source, genome, predictor, gene
 
 
 def _inputs(built: BuiltISM) -> dict[str, Any]:
@@ -151,6 +171,8 @@ def _provenance(built: BuiltISM) -> dict[str, Any]:
                 "aggregate": job.predict.aggregate,
                 "bases": "A, C, G, T (genome orientation); NaN at the reference base",
                 "allele": c.allele if c.vcf is not None else None,
+                "target": "gene" if built.gene is not None else "aggregate",
+                "gene": built.gene.provenance() if built.gene is not None else None,
             },
         },
     )

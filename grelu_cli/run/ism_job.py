@@ -13,7 +13,7 @@ window is the window ``grelu predict`` gives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 from grelu_cli.core.choices import (
@@ -25,6 +25,7 @@ from grelu_cli.core.choices import (
     check_choice,
 )
 from grelu_cli.errors import UsageError
+from grelu_cli.genes.config import GeneConfig, check_gene_config
 from grelu_cli.ism.config import ISMConfig, check_ism_config
 from grelu_cli.run.config import (
     InputConfig,
@@ -55,6 +56,7 @@ class ISMJob:
     input: InputConfig
     output: OutputConfig
     ism: ISMConfig = field(default_factory=ISMConfig)
+    genes: GeneConfig = field(default_factory=GeneConfig)
     predict: PredictConfig = field(default_factory=lambda: PredictConfig(aggregate="mean"))
     run: RunConfig = field(default_factory=lambda: RunConfig(chunk_size=DEFAULT_CHUNK_REGIONS))
 
@@ -68,12 +70,15 @@ class ISMJob:
         """The ``grelu predict`` job with the same model, input and prediction options: its
         preparation places the windows and builds the predictor."""
         out = OutputConfig(output=self.output.output, format="parquet")
+        pred = self.predict
+        if self.genes.active:  # every kept bin: the gene's bins are summed per window
+            pred = replace(pred, aggregate=None)
         run = RunConfig(
             device=self.run.device,
             threads=self.run.threads,
             resume=self.chunked,  # the predictor keeps memory as predict's chunked path does
         )
-        return PredictJob(self.model, self.input, out, self.predict, run)
+        return PredictJob(self.model, self.input, out, pred, run)
 
     def options(self) -> dict[str, Any]:
         """Every option by its CLI name (provenance and fingerprint record these)."""
@@ -84,6 +89,15 @@ class ISMJob:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         for unused in ("layout", "compile", "devices", "num_workers", "tile", "chrom"):
             out.pop(unused, None)
+        g = self.genes
+        out.update(
+            genes=g.genes,
+            gene_types=list(g.gene_types) if g.gene_types is not None else None,
+            gene_ids=list(g.gene_ids) if g.gene_ids is not None else None,
+            gene_ids_file=g.gene_ids_file,
+            gene_bins=g.gene_bins,
+            gene_span=g.gene_span,
+        )
         out["fmt"] = out.pop("format")
         out["chunk_regions"] = out.pop("chunk_size")
         out["output"] = absolute_output(self.output.output) if self.output.output else None
@@ -112,6 +126,16 @@ def check_ism_job(job: ISMJob) -> None:
     ):
         check_choice(value, allowed, name)
     check_ism_config(job.ism)
+    check_gene_config(job.genes)
+    if job.genes.active and inp.fasta is not None:
+        raise UsageError(
+            "--genes needs genomic coordinates but the input is --fasta",
+            fix="give regions with --bed/--region/--vcf and --genome",
+        )
+    if job.genes.active and job.genes.gene_ids is None and job.genes.gene_ids_file is None:
+        raise UsageError(
+            "grelu ism --genes scores one gene", fix="name it with --gene-ids ID_OR_NAME"
+        )
     given = [n for n, v in (("--bed", inp.bed), ("--fasta", inp.fasta)) if v is not None]
     given += ["--region"] if inp.region else []
     given += ["--vcf"] if job.ism.vcf is not None else []

@@ -100,7 +100,7 @@ def test_shared_options_have_one_help_text():
 
 
 #: Options ``grelu ism`` shares with predict or variants that mean something else there.
-ISM_DIFFERENT_MEANING = {"output", "aggregate", "shard", "dry_run", "vcf", "pseudocount"}
+ISM_DIFFERENT_MEANING = {"output", "aggregate", "shard", "dry_run", "vcf", "pseudocount", "genes"}
 
 
 def test_ism_shares_help_texts_with_predict_and_variants():
