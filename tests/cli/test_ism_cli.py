@@ -271,3 +271,97 @@ def test_bad_input_exits_3_and_leaves_nothing(tmp_path):
     assert result.exit_code == 3, result.output
     assert "chr9" in one_error_line(result)
     assert listing(out) == {}
+
+
+def test_store_to_bigwig_with_merge_equals_a_bigwig_run(demo_runs, tmp_path):
+    import pybigtools
+
+    out = tmp_path / "tracks"
+    _ok("merge", demo_runs["zarr"], "-o", f"{out}/")
+    for task in ("motif_a", "motif_b"):
+        a = pybigtools.open(str(out / f"{task}.bw"))
+        b = pybigtools.open(str(demo_runs["bigwig"] / f"{task}.bw"))
+        assert list(a.records("chr1")) == list(b.records("chr1"))
+
+
+def test_float16_store_and_json_log(tmp_path):
+    out = tmp_path / "h.zarr"
+    args = [
+        "ism",
+        "-m",
+        DEMO / "model.ckpt",
+        "--region",
+        "chr1:12,831-12,850",
+        "-g",
+        DEMO / "genome.fa",
+        "--log-format",
+        "json",
+    ]
+    result = invoke(*args, "--dtype", "float16", "-o", out)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert events[0]["event"] == "start" and events[0]["command"] == "ism"
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["mutants"] == 60
+    assert summary["method"] == "fast" and summary["mutants_per_s"] > 0
+    store = zarr.open_group(str(out), mode="r")
+    assert store["delta"].dtype == np.float16 and store.attrs["grelu"]["dtype"] == "float16"
+    full = tmp_path / "f.zarr"
+    assert invoke(*args, "-q", "-o", full).exit_code == 0
+    np.testing.assert_array_equal(
+        np.asarray(store["delta"]),
+        np.asarray(zarr.open_group(str(full), mode="r")["delta"]).astype(np.float16),
+    )
+
+
+def test_dry_run_reports_the_plan_and_writes_nothing(tmp_path):
+    result = invoke(
+        "ism",
+        "-m",
+        DEMO / "model.ckpt",
+        "--bed",
+        DEMO / "regions.bed",
+        "-g",
+        DEMO / "genome.fa",
+        "--ism-width",
+        "30",
+        "--shard",
+        "1/4",
+        "--dry-run",
+        "-o",
+        tmp_path / "x.zarr",
+    )
+    assert result.exit_code == 0, result.output
+    assert "26 regions; up to 30 positions" in result.stdout
+    assert "ISM method fast" in result.stdout and "shard 1/4: regions 7-14" in result.stdout
+    assert listing(tmp_path) == {}
+
+
+def test_bigwig_resume_equals_a_plain_bigwig_run(demo_runs, tmp_path):
+    import pybigtools
+
+    out = tmp_path / "tracks"
+    _ok(
+        "ism",
+        "-m",
+        DEMO / "model.ckpt",
+        "--region",
+        "chr1:12,544-13,143",
+        "-g",
+        DEMO / "genome.fa",
+        "--ism-width",
+        "40",
+        "-q",
+        "--format",
+        "bigwig",
+        "--resume",
+        "-o",
+        f"{out}/",
+    )
+    for task in ("motif_a", "motif_b"):
+        a = pybigtools.open(str(out / f"{task}.bw"))
+        b = pybigtools.open(str(demo_runs["bigwig"] / f"{task}.bw"))
+        assert list(a.records("chr1")) == list(b.records("chr1"))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(
+        ["tracks", "motif_a.bw", "motif_b.bw"]
+    )
