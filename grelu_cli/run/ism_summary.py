@@ -45,7 +45,8 @@ class ISMSummary:
         """The one-line human summary."""
         where = ", ".join(self.files)
         if self.already_complete:
-            return f"{where}: already complete (--resume); nothing to do"
+            note = f"; {'; '.join(self.warnings)}" if self.warnings else ""
+            return f"{where}: already complete (--resume); nothing to do{note}"
         lo, hi = self.region_range
         part = f" (shard {self.shard}: regions {lo:,}-{hi:,})" if self.shard is not None else ""
         return (

@@ -365,3 +365,28 @@ def test_bigwig_resume_equals_a_plain_bigwig_run(demo_runs, tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(
         ["tracks", "motif_a.bw", "motif_b.bw"]
     )
+
+
+def test_resume_on_finished_outputs_keeps_them(demo_runs, tmp_path):
+    """--resume on a finished store, parquet file or bigWig tracks: exit 0, nothing changed."""
+    base = [
+        "ism",
+        "-m",
+        DEMO / "model.ckpt",
+        "--region",
+        "chr1:12,544-13,143",
+        "-g",
+        DEMO / "genome.fa",
+        "--ism-width",
+        "40",
+        "--resume",
+    ]
+    for fmt, path in demo_runs.items():
+        before = listing(path) if path.is_dir() else {path.name: path.stat().st_mtime_ns}
+        out = f"{path}/" if fmt == "bigwig" else path
+        extra = ["--format", "bigwig"] if fmt == "bigwig" else []
+        result = invoke(*base, *extra, "-o", out)
+        assert result.exit_code == 0, (fmt, result.output)
+        assert "already complete" in result.stderr, result.stderr
+        after = listing(path) if path.is_dir() else {path.name: path.stat().st_mtime_ns}
+        assert before == after, fmt
