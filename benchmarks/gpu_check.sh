@@ -13,7 +13,10 @@
 #      sampled every 100 ms with nvidia-smi: mean over the whole run and over the prediction
 #      loop (from the first busy sample to the last);
 #   4. --devices with two workers: cuda:0,cuda:1 on full Borzoi when two GPUs are visible,
-#      else cuda:0,cpu on a reduced Borzoi (8 kb), so the multi-worker path runs either way.
+#      else cuda:0,cpu on a reduced Borzoi (8 kb), so the multi-worker path runs either way;
+#   5. `grelu ism` on --device cuda, mutants/s from its JSON summary: plain ISM on the reduced
+#      Borzoi (8 kb; 8 regions x 20 positions x 3 bases) and fast ISM on a ConvModel (8 kb,
+#      64 tracks; 8 regions x 200 positions x 3 bases).
 # Steps 3 and 4 write the dense output (`-o X.zarr`) when this build of the CLI has it (the
 # zarr writer is another change); otherwise parquet with `--aggregate mean` (one value per
 # window and track, so that writing 7,611 x 6,144 values per window as long parquet, about 24
@@ -110,6 +113,7 @@ build enformer EnformerModel 196608 5313 crop_len=320 final_pool_func=null
 build small BorzoiModel 8192 64 stem_channels=64 init_channels=96 channels=192 n_conv=5 \
     n_transformers=2 n_heads=4 key_len=32 value_len=48 n_pos_features=16 crop_len=16 \
     final_pool_func=null
+build conv ConvModel 8192 64 final_pool_func=null
 
 # --- 1. forward-only windows/s ---------------------------------------------------------------
 for model in borzoi enformer; do
@@ -179,6 +183,32 @@ else
         --devices cuda:0,cpu "${OUT_ARGS[@]}" -o "$WORK/devices.$OUT_EXT"
 fi
 
+# --- 5. grelu ism on the GPU: mutants/s ------------------------------------------------------
+[[ $DRY == 1 ]] || head -n 8 "$WORK/small.bed" > "$WORK/small8.bed"
+ism() {  # ism LABEL ARGS...: grelu ism with JSON logs; records rc, seconds, mutants/s
+    local label="$1"
+    shift
+    local t0 t1 rc=0
+    t0=$(date +%s%N)
+    run "${GRELU[@]}" ism --genome "$WORK/genome.fa" --bed "$WORK/small8.bed" --device cuda \
+        --overwrite --log-format json "$@" 2> "$WORK/$label.log" || rc=$?
+    t1=$(date +%s%N)
+    if [[ $DRY == 0 ]]; then
+        local per_s
+        per_s="$("$PY" -c 'import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = [e for e in ev if e.get("event") == "summary"]
+print(json.dumps({k: s[-1].get(k) for k in ("mutants", "mutants_per_s", "method")} if s else {}))' \
+            "$WORK/$label.log")"
+        record "$label" "{\"rc\": $rc, \"wall_s\": $(((t1 - t0) / 1000000)).0e-3, \"ism\": $per_s}"
+    fi
+    return 0
+}
+say "grelu ism: plain ISM, reduced Borzoi 8 kb, 8 regions x 20 positions"
+ism ism_plain --model "$WORK/small.ckpt" --ism-width 20 -o "$WORK/ism_plain.zarr"
+say "grelu ism: fast ISM, ConvModel 8 kb, 8 regions x 200 positions"
+ism ism_fast --model "$WORK/conv.ckpt" --ism-width 200 -o "$WORK/ism_fast.zarr"
+
 # --- summary ---------------------------------------------------------------------------------
 if [[ $DRY == 1 ]]; then
     say "dry run: nothing was run"
@@ -209,5 +239,10 @@ print(f"GPU busy end to end (bf16, 32 windows, {'zarr' if dense else 'parquet --
       f"the whole run incl. start-up (goal >= 90%); run rc {res.get('busy', {}).get('rc')}")
 dev = res.get("devices", {})
 print(f"--devices two workers: rc {dev.get('rc')} in {dev.get('wall_s', 0):.1f} s")
+for label in ("ism_plain", "ism_fast"):
+    r = res.get(label, {})
+    i = r.get("ism") or {}
+    print(f"grelu ism ({label[4:]}): rc {r.get('rc')}, {i.get('mutants')} mutants, "
+          f"{i.get('mutants_per_s')} mutants/s ({i.get('method')} ISM) in {r.get('wall_s', 0):.1f} s")
 EOF
 say "all outputs and logs: $WORK"

@@ -18,6 +18,7 @@ COMMANDS = [
     ["merge"],
     ["plot"],
     ["variants"],
+    ["ism"],
     ["models"],
     ["models", "list"],
     ["models", "info"],

@@ -26,6 +26,8 @@ raise :mod:`grelu_cli.errors` exceptions (each also a builtin such as ``ValueErr
                            output="effects.parquet", scores=["diff", "log2fc"])
     print(effects.counts["scored"], effects.files)
 
+``grelu ism`` is :func:`ism` / :func:`ism_job` / :func:`check_ism` (:mod:`grelu_cli.api.ism`).
+
 Pass ``observer=`` (a :class:`~grelu_cli.run.observer.RunObserver`) to see progress.
 """
 
@@ -35,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from grelu_cli.api.ism import check_ism, ism, ism_job
 from grelu_cli.api.models import build_model, download_model, list_models, model_info
 from grelu_cli.core.arguments import checked, takes
 from grelu_cli.core.window import Window
@@ -61,8 +64,11 @@ __all__ = [
     "PredictSummary",
     "build_model",
     "check",
+    "check_ism",
     "check_variants",
     "download_model",
+    "ism",
+    "ism_job",
     "job",
     "list_models",
     "model_info",

@@ -20,6 +20,7 @@ EPILOG = examples(
     "grelu merge preds.zarr                           # finalize a store its shards wrote",
     "grelu merge preds.zarr --format bigwig -o tracks/ --tasks DNASE:K562,CAGE:K562",
     "grelu merge effects-*.zarr -o effects.zarr       # shards of grelu variants -o X.zarr",
+    "grelu merge ism.zarr -o importance/              # a grelu ism store's bigWig tracks",
 )
 
 
@@ -55,7 +56,7 @@ def merge(
         "text", "--log-format", help="text, or json: one JSON object per line on stderr."
     ),
 ) -> None:
-    """Merge the N shards of a sharded `grelu predict` or `grelu variants` run into one output.
+    """Merge the N shards of a sharded `grelu predict`, `grelu variants` or `grelu ism` run.
 
     Checks that all N shards of the same run (same model, input and options) are present,
     each once, then writes exactly what one unsharded run writes: parquet row for row, or

@@ -1,11 +1,13 @@
-"""Every option of the job commands (``grelu predict``, ``grelu variants``), declared once.
+"""Every option of the job commands (``grelu predict``, ``grelu variants``, ``grelu ism``),
+declared once.
 
 Each option is an ``Annotated`` type (huggingface_hub's ``cli/_cli_utils.py`` habit): a command
 writes ``rc: RcOpt = False`` and gets the flag, its help panel and its help text (one per
 option, in :data:`HELP`), so commands cannot drift. The option ``--tasks-query`` is the
 parameter ``tasks_query``, the Python API's keyword (``tests/cli/test_api_cli_parity.py``).
-A ``Variant*Opt`` is the option as ``grelu variants`` shows it: with its own help where it
-means something else there (``--region``, ``--output``, ``--shard``...), or in another panel.
+A ``Variant*Opt`` (``Ism*Opt``) is the option as ``grelu variants`` (``grelu ism``) shows
+it: with its own help where it means something else there (``--region``, ``--output``,
+``--shard``...), or in another panel.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from grelu_cli.core import choices as c
 
 MODEL, INPUT, OUTPUT, PREDICTION = "Model", "Input", "Output", "Prediction"
 SCORES, GENES, RUN, WORKFLOWS = "Scores", "Genes", "Run", "Workflows"
+ISM = "ISM"
 
 #: Parameters of a job command that the Python API does not take (how the CLI reports).
 CLI_ONLY = ("dry_run", "quiet", "log_format")
@@ -122,6 +125,28 @@ HELP = {
     "chunk_records": "Records per committed chunk (--resume; rounded up to whole groups).",
     "devices": "cuda:0,cuda:1,... or all: one worker process per device over interleaved "
     "chunks, one output in input order.",
+    # ISM (``ism_*``: what the option means in ``grelu ism``)
+    "ism_vcf": "VCF/table of variants: mutate around each SNV/MNV, its window placed as "
+    "grelu variants places it.",
+    "allele": "With --vcf: mutate the ref or the alt sequence of each variant's window.",
+    "ism_width": "Mutate the central W bases of each region (the whole region when shorter; "
+    "with --vcf, W bases around the variant).",
+    "ism_start": "Mutate window offsets from S (0-based, genome orientation; with --ism-end).",
+    "ism_end": "Mutate window offsets up to E (exclusive; with --ism-start).",
+    "ism_score": "diff: target(mutant) - target(ref); log2fc: log2((m + c) / (r + c)).",
+    "ism_pseudocount": "c in log2((m + c) / (r + c)) (--ism-score log2fc).",
+    "ism_method": "auto (fast ISM for convolution-only models, plain otherwise), fast or plain.",
+    "ism_output": "X.zarr (delta (region, position, base, task)), X.parquet (long rows) or "
+    "DIR/ (one DIR/{task}.bw per task: minus the mean delta per base).",
+    "ism_aggregate": f"One target per region and task: {one_of(c.AGGREGATES)} over the kept bins.",
+    "ism_shard": "i/N: mutate only the i-th (0-based) of N contiguous parts of the regions "
+    "(whole regions). zarr shards all write into one store (-o ism.zarr), then grelu merge "
+    "ism.zarr; parquet shards are joined with grelu merge.",
+    "ism_genes": "GTF or GFF3 (gzip ok): the target is one gene's (--gene-ids) sum over its "
+    "exon bins of the strand-matched track, instead of --aggregate.",
+    "chunk_regions": "Regions per committed chunk (--resume of parquet and bigWig output).",
+    "ism_dry_run": "Check the input against the genome and model, report the plan (regions, "
+    "positions, fast or plain ISM), and exit.",
 }
 
 
@@ -207,3 +232,18 @@ VariantResumeOpt = Annotated[bool, option(RUN, "resume")]
 ChunkWindowsOpt = Annotated[int, option(WORKFLOWS, "chunk_windows")]
 ChunkRecordsOpt = Annotated[int, option(RUN, "chunk_records")]
 DevicesOpt = Annotated[str | None, option(WORKFLOWS, "devices")]
+
+IsmVcfOpt = Annotated[str | None, option(INPUT, "ism_vcf", "--vcf")]
+AlleleOpt = Annotated[str, option(INPUT, "allele")]
+IsmWidthOpt = Annotated[int, option(ISM, "ism_width")]
+IsmStartOpt = Annotated[int | None, option(ISM, "ism_start")]
+IsmEndOpt = Annotated[int | None, option(ISM, "ism_end")]
+IsmScoreOpt = Annotated[str, option(ISM, "ism_score")]
+IsmPseudocountOpt = Annotated[float, option(ISM, "ism_pseudocount", "--pseudocount")]
+IsmMethodOpt = Annotated[str, option(ISM, "ism_method")]
+IsmGenesOpt = Annotated[str | None, option(GENES, "ism_genes", "--genes")]
+IsmOutputOpt = Annotated[str, option(OUTPUT, "ism_output", "--output", "-o")]
+IsmAggregateOpt = Annotated[str, option(PREDICTION, "ism_aggregate", "--aggregate")]
+IsmShardOpt = Annotated[str | None, option(WORKFLOWS, "ism_shard", "--shard")]
+ChunkRegionsOpt = Annotated[int, option(WORKFLOWS, "chunk_regions")]
+IsmDryRunOpt = Annotated[bool, option(RUN, "ism_dry_run", "--dry-run")]

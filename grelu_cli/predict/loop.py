@@ -379,7 +379,12 @@ class Predictor:
 
     def _member_output(self, member: int, x: torch.Tensor) -> torch.Tensor:
         """(n, 4, L) -> (n, Tc, L_out) activated float32 outputs of one member."""
-        y = activate(self._forward(x, member), self.activation)
+        return self._activate(self._forward(x, member))
+
+    def _activate(self, y: torch.Tensor) -> torch.Tensor:
+        """Raw float32 outputs of the computed tasks (softmax: of every task) -> activated
+        outputs of the computed tasks."""
+        y = activate(y, self.activation)
         if self._slice is not None and self.activation == "softmax":
             y = y.index_select(1, self._slice)  # softmax needed every task first
         return y
@@ -400,23 +405,45 @@ class Predictor:
             x = x.float()  # uint8 one-hot converts on the device
         # Flip decisions are made from the CPU copy (no device sync); the device copy selects.
         minus_dev = minus.to(self.device, non_blocking=True)
-        plan = self.plan
         acc: torch.Tensor | None = None
         for aug in self.augs:
             y = self._activated(augment(x, aug, self.seq_len))
-            if self.untransform is not None:
-                y = self.untransform(y)
-            y = swap_strands(y, aug, plan.rc_swap if plan else None)
-            if plan is not None and plan.drops:
-                y = y[:, list(plan.keep)]
-            # An rc copy of a '+' window, or a plain copy of a '-' window, reads the genome
-            # right to left; an rc copy of a '-' window reads it left to right again.
-            y = self._to_genome_bins(y, minus ^ aug.rc, minus_dev ^ aug.rc)
+            y = self._finish_pass(y, aug, minus, minus_dev)
             acc = y if acc is None else acc + y
         assert acc is not None
         if len(self.augs) > 1:
             acc = acc / len(self.augs)
         return acc
+
+    def _finish_pass(
+        self, y: torch.Tensor, aug: Augmentation, minus: torch.Tensor, minus_dev: torch.Tensor
+    ) -> torch.Tensor:
+        """One augmented copy's activated outputs (n, Tc, L_out) of the computed tasks ->
+        (n, T, B): untransformed, strands swapped back, kept bins in genome orientation."""
+        plan = self.plan
+        if self.untransform is not None:
+            y = self.untransform(y)
+        y = swap_strands(y, aug, plan.rc_swap if plan else None)
+        if plan is not None and plan.drops:
+            y = y[:, list(plan.keep)]
+        # An rc copy of a '+' window, or a plain copy of a '-' window, reads the genome
+        # right to left; an rc copy of a '-' window reads it left to right again.
+        return self._to_genome_bins(y, minus ^ aug.rc, minus_dev ^ aug.rc)
+
+    def finish_outputs(self, y: torch.Tensor, minus: torch.Tensor) -> torch.Tensor:
+        """Raw model outputs of un-augmented inputs, ``(n, Tc, L_out)`` -> what
+        :meth:`predict` gives for them, ``(n, T, B)`` float32 (task slice, activation,
+        untransform, genome orientation, kept bins). For engines that run ``self.model``
+        themselves (fast ISM, :mod:`grelu_cli.ism.producer`); ``minus``: (n,) bool, on the CPU.
+        """
+        import torch
+
+        with torch.inference_mode():
+            y = y.float()
+            if self._slice is not None and self.activation != "softmax":
+                y = y.index_select(1, self._slice)
+            aug = Augmentation(rc=False, offset=0)
+            return self._finish_pass(self._activate(y), aug, minus, minus.to(y.device))
 
     def _to_genome_bins(
         self, y: torch.Tensor, flip: torch.Tensor, flip_dev: torch.Tensor

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 INPUT_LABELS = {
     "predict": "the input's contents (--bed, --fasta, --region, --chrom)",
     "variants": "the variant file's contents (--vcf)",
+    "ism": "the input's contents (--bed, --fasta, --region, --vcf)",
 }
 
 

@@ -2,7 +2,9 @@
 
 :func:`run_job` runs a :class:`~grelu_cli.run.config.PredictJob` (``grelu predict``,
 :mod:`grelu_cli.run.predict_run`) or a :class:`~grelu_cli.run.variant_job.VariantJob`
-(``grelu variants``, :mod:`grelu_cli.run.variants`) to its output and returns its summary;
+(``grelu variants``, :mod:`grelu_cli.run.variants`) or an
+:class:`~grelu_cli.run.ism_job.ISMJob` (``grelu ism``, :mod:`grelu_cli.run.ism_run`) to its
+output and returns its summary;
 :func:`dry_run` checks one without predicting. Both report through a
 :class:`~grelu_cli.run.observer.RunObserver` and raise :mod:`grelu_cli.errors` exceptions.
 """
@@ -18,6 +20,8 @@ from grelu_cli.run.signals import sigterm_as_interrupt
 from grelu_cli.run.summary import DryRunReport, PredictSummary, VariantCheck, VariantSummary
 
 if TYPE_CHECKING:
+    from grelu_cli.run.ism_job import ISMJob
+    from grelu_cli.run.ism_summary import ISMSummary
     from grelu_cli.run.variant_job import VariantJob
 
 __all__ = [
@@ -34,14 +38,22 @@ __all__ = [
 def run_job(job: PredictJob, observer: RunObserver | None = None) -> PredictSummary: ...
 @overload
 def run_job(job: VariantJob, observer: RunObserver | None = None) -> VariantSummary: ...
+@overload
+def run_job(job: ISMJob, observer: RunObserver | None = None) -> ISMSummary: ...
 def run_job(
-    job: PredictJob | VariantJob, observer: RunObserver | None = None
-) -> PredictSummary | VariantSummary:
+    job: PredictJob | VariantJob | ISMJob, observer: RunObserver | None = None
+) -> PredictSummary | VariantSummary | ISMSummary:
     """Run ``job`` to its output; raises :mod:`grelu_cli.errors` exceptions, prints nothing."""
     if isinstance(job, PredictJob):
         from grelu_cli.run.predict_run import run_predict
 
         return run_predict(job, observer)
+    from grelu_cli.run.ism_job import ISMJob
+
+    if isinstance(job, ISMJob):
+        from grelu_cli.run.ism_run import run_ism
+
+        return run_ism(job, observer)
     from grelu_cli.run.variants import run_variants
 
     return run_variants(job, observer)
@@ -51,7 +63,9 @@ def run_job(
 def dry_run(job: PredictJob) -> DryRunReport: ...
 @overload
 def dry_run(job: VariantJob) -> VariantCheck: ...
-def dry_run(job: PredictJob | VariantJob) -> DryRunReport | VariantCheck:
+@overload
+def dry_run(job: ISMJob) -> DryRunReport: ...
+def dry_run(job: PredictJob | VariantJob | ISMJob) -> DryRunReport | VariantCheck:
     """Check the input against the genome and model; predict nothing, write nothing. Both
     reports have ``lines`` and ``ok``."""
     if isinstance(job, PredictJob) and job.gene_level:
@@ -62,6 +76,12 @@ def dry_run(job: PredictJob | VariantJob) -> DryRunReport | VariantCheck:
         from grelu_cli.run.predict_checks import dry_run_predict
 
         return dry_run_predict(job)
+    from grelu_cli.run.ism_job import ISMJob
+
+    if isinstance(job, ISMJob):
+        from grelu_cli.run.ism_run import dry_run_ism
+
+        return dry_run_ism(job)
     from grelu_cli.run.variant_check import dry_run_variants
 
     return dry_run_variants(job)

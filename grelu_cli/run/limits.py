@@ -62,6 +62,8 @@ RANGES: dict[str, Range] = {
     "num_workers": Range(0, THREADS_MAX, f"at most 4x the {CPU_COUNT} CPUs of this machine"),
     "chunk_windows": Range(1, CHUNK_MAX, "a chunk is committed as one part file"),
     "chunk_records": Range(1, CHUNK_MAX, "a chunk is committed as one part file"),
+    "chunk_regions": Range(1, CHUNK_MAX, "a chunk is committed as one part file"),
+    "ism_width": Range(1, SEQ_LEN_MAX, "at most one mutated position per base of the window"),
     "max_indel_len": Range(0, SEQ_LEN_MAX - 1, "an allele must fit in the window"),
     "replicate": Range(0, REPLICATE_MAX, "zoo replicates are numbered 0, 1, ..."),
     "pseudocount": Range(0, math.inf, "NaN or inf would make every log2fc NaN"),

@@ -42,6 +42,10 @@ def merge_shards(inputs: list[str], output: str, overwrite: bool = False) -> lis
         from grelu_cli.run.gene_merge import merge_gene_shards
 
         return merge_gene_shards(shards, output, overwrite)
+    if first.get("command") == "ism":
+        from grelu_cli.run.ism_merge import merge_ism_shards
+
+        return merge_ism_shards(shards, output, overwrite)
     tasks = list(first["output"]["tasks"])
     record = merged_record(shards, output)
     bigwig = first.get("bigwig")
@@ -116,5 +120,9 @@ def store_to_tracks(
     every = [str(t) for t in (read_record(path).get("output") or {}).get("tasks") or []]
     check_outputs_not_inputs([path], [output, *output_paths("bigwig", output, tasks or every)])
     finalize(path)
+    if read_record(path).get("command") == "ism":
+        from grelu_cli.run.ism_merge import ism_store_to_tracks
+
+        return ism_store_to_tracks(path, output, tasks=tasks, overlap=overlap, overwrite=overwrite)
     writer = store_to_bigwig(path, output, tasks=tasks, overlap=overlap, overwrite=overwrite)
     return [str(p) for p in writer.paths], int(sum(getattr(writer, "nonfinite", []) or [0]))

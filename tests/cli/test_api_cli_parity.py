@@ -22,9 +22,13 @@ from grelu_cli.cli.params import CLI_ONLY
 COMMANDS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "predict": (api.job, {"model": "m.ckpt", "output": "out.parquet"}),
     "variants": (api.variants_job, {"model": "m.ckpt", "vcf": "v.vcf", "genome": "g.fa"}),
+    "ism": (api.ism_job, {"model": "m.ckpt", "output": "out.zarr"}),
 }
 #: Options the CLI requires while the API has a default, and why.
-REQUIRED_ON_THE_CLI_ONLY = {("predict", "output"): "api.predict_arrays writes no file"}
+REQUIRED_ON_THE_CLI_ONLY = {
+    ("predict", "output"): "api.predict_arrays writes no file",
+    ("ism", "output"): "api.check_ism writes no file",
+}
 #: Options that ``grelu predict`` and ``grelu variants`` both have but that mean something
 #: else in each (variants: only variants there, a variants output, record shards...).
 DIFFERENT_MEANING = {"region", "chrom", "output", "layout", "aggregate", "dry_run", "shard"}
@@ -93,6 +97,21 @@ def test_shared_options_have_one_help_text():
     drifted = {n for n in shared - DIFFERENT_MEANING if predict[n] != variants[n]}
     assert not drifted, {n: (predict[n], variants[n]) for n in drifted}
     assert all(predict[n] != variants[n] for n in DIFFERENT_MEANING)
+
+
+#: Options ``grelu ism`` shares with predict or variants that mean something else there.
+ISM_DIFFERENT_MEANING = {"output", "aggregate", "shard", "dry_run", "vcf", "pseudocount", "genes"}
+
+
+def test_ism_shares_help_texts_with_predict_and_variants():
+    ism = _help("ism")
+    for other in ("predict", "variants"):
+        theirs = _help(other)
+        shared = (set(ism) & set(theirs)) - ISM_DIFFERENT_MEANING - DIFFERENT_MEANING
+        drifted = {n for n in shared if ism[n] != theirs[n]}
+        assert not drifted, {n: (ism[n], theirs[n]) for n in drifted}
+    for name in ISM_DIFFERENT_MEANING:
+        assert ism[name] not in (_help("predict").get(name), _help("variants").get(name)), name
 
 
 def test_tasks_query_help_names_the_safe_query_language_not_pandas():

@@ -156,8 +156,10 @@ def test_run_sh_end_to_end(tmp_path, sites):
         "chr3/motif_a.bw",
         "chr3/motif_b.bw",
         "variants.parquet",
+        "ism/motif_a.bw",
     ):
         assert (out / name).is_file(), name
+    assert (out / "ism.zarr" / "zarr.json").is_file()
     assert not list(out.rglob(".*partial*"))
 
     # Regions around motifs: each task's peak over the region is on its motif.

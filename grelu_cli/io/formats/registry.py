@@ -12,9 +12,10 @@ A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
 variants``), ``variant_genes`` (the same blocks with the per-gene columns, one row per
-allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout) and
+allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout),
 ``gene_expression`` (a :class:`~grelu_cli.core.gene_block.GeneBlock` of genes, ``grelu predict
---genes``). Each (format, result kind) is one module, imported only when used, defining::
+--genes``) and ``ism`` (a :class:`~grelu_cli.core.ism_block.ISMBlock` per region, ``grelu
+ism``). Each (format, result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -165,9 +166,16 @@ REGISTRY: dict[str, Format] = {
                 "variants": "grelu_cli.io.formats.variant_parquet",
                 "variant_genes": "grelu_cli.io.formats.variant_parquet",
                 "gene_expression": "grelu_cli.io.formats.gene_parquet",
+                "ism": "grelu_cli.io.formats.ism_parquet",
             },
         ),
-        Format("bigwig", (".bw", ".bigwig"), "grelu_cli.io.formats.bigwig", tracks=True),
+        Format(
+            "bigwig",
+            (".bw", ".bigwig"),
+            "grelu_cli.io.formats.bigwig",
+            tracks=True,
+            kinds={"ism": "grelu_cli.io.formats.ism_bigwig"},
+        ),
         Format(
             "zarr",
             (".zarr",),
@@ -176,6 +184,7 @@ REGISTRY: dict[str, Format] = {
                 "variants": "grelu_cli.io.formats.variant_zarr",
                 "variant_genes": "grelu_cli.io.formats.variant_zarr",
                 "gene_expression": "grelu_cli.io.formats.gene_zarr",
+                "ism": "grelu_cli.io.formats.ism_zarr",
             },
         ),
         Format(
