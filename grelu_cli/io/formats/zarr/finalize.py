@@ -64,7 +64,7 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     current = read_record(path)
     total = int(current["output"]["windows"])
     if current.get("complete"):
-        lost = missing_rows(path / PREDS)
+        lost = missing_rows(path / _array(current))
         if len(lost) and reopenable(current):
             owners = shard_owners(current, [], lost)
             _reopen(path, current, lost)
@@ -82,7 +82,9 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     missing = ranges(done_mask(markers, 0, total), 0, value=False)
     if missing:
         raise InputDataError(_missing_message(path, missing, markers, total), fix=_fix(markers))
-    lost = missing_rows(path / PREDS)  # listed after the markers: a marker follows its data
+    lost = missing_rows(
+        path / _array(current)
+    )  # listed after the markers: a marker follows its data
     if len(lost):
         owners = shard_owners(current, markers, lost)
         _unmark(path, markers, lost)
@@ -116,6 +118,11 @@ def finalize_store(path: str | Path, *, record: dict[str, Any] | None = None) ->
     # The markers only mattered while the store was being written.
     shutil.rmtree(path / MARKER_DIR[0], ignore_errors=True)
     return final
+
+
+def _array(record: dict[str, Any]) -> str:
+    """The array with one file per window (row): ``preds``, or the one the record names."""
+    return str((record.get("output") or {}).get("array") or PREDS)
 
 
 def _resume_fix(path: Path, owners: list[str]) -> str:

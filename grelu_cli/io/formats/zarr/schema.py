@@ -16,7 +16,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -282,7 +282,9 @@ def consolidate(path: Path) -> None:
         zarr.consolidate_metadata(str(path))
 
 
-def publish_store(final: Path, spec: StoreSpec) -> bool:
+def publish_store(
+    final: Path, spec: Any, create: Callable[[Path, Any], None] | None = None
+) -> bool:
     """Create the store at ``final`` unless it exists; True when this call created it.
 
     The store is built under ``DIR/.NAME.HOST-PID-RANDOM.partial`` (a folder made with
@@ -291,7 +293,9 @@ def publish_store(final: Path, spec: StoreSpec) -> bool:
     ``rename`` (the target is a non-empty directory), delete their copy and return False. A
     copy left by a killed creator on this host (its pid is gone) is deleted; copies from other
     hosts of a shared file system are left alone (their pids mean nothing here). A symbolic
-    link at ``final`` is refused (exit 2): shards would write through it.
+    link at ``final`` is refused (exit 2): shards would write through it. ``create(path,
+    spec)`` builds the store (default :func:`create_store`: a predict store from a
+    :class:`StoreSpec`; other result kinds pass their own).
     """
     final = Path(final)
     check_no_links(final, what="zarr store")
@@ -302,7 +306,7 @@ def publish_store(final: Path, spec: StoreSpec) -> bool:
     temp = partial_path(final, new_token())
     try:
         make_dir(temp, "temporary store")
-        create_store(temp, spec)
+        (create or create_store)(temp, spec)
         try:
             os.rename(temp, final)
         except OSError:

@@ -97,6 +97,9 @@ class ZarrWriter(AllOrNothing):
         durable: fsync each window's shard file before marking it done.
     """
 
+    #: The array with one file per window (row); its files say which windows are on disk.
+    array = PREDS
+
     def __init__(
         self,
         path: str | Path,
@@ -180,7 +183,7 @@ class ZarrWriter(AllOrNothing):
         if not self.sharded:
             self._open_partial()
         else:
-            publish_store(self.path, self._spec())
+            self._create(self.path)
         self._check_store(read_record(self.store))
         markers = read_markers(self.store)
         if self.resume:
@@ -188,7 +191,7 @@ class ZarrWriter(AllOrNothing):
             self._clipped = {
                 w: n for w, n in clipped_by_window(markers).items() if self.lo <= w < self.hi
             }
-        self._preds = zarr.open_array(str(self.store / PREDS), mode="r+").with_config(
+        self._preds = zarr.open_array(str(self.store / self.array), mode="r+").with_config(
             {"write_empty_chunks": True}  # an all-NaN window still gets its file (present.py)
         )
 
@@ -206,7 +209,11 @@ class ZarrWriter(AllOrNothing):
             if not keep:
                 remove_tree(self.store)
         if not self.store.exists():
-            publish_store(self.store, self._spec())
+            self._create(self.store)
+
+    def _create(self, path: Path) -> None:
+        """Create the store at ``path`` unless it exists (racing shards: one wins)."""
+        publish_store(path, self._spec())
 
     def _spec(self) -> StoreSpec:
         return StoreSpec(
@@ -319,15 +326,20 @@ class ZarrWriter(AllOrNothing):
         for part in np.split(np.arange(len(index)), breaks):
             a, z = int(index[part[0]]), int(index[part[-1]]) + 1
             self._preds[a:z] = values[part]
-            if self.durable:
-                self._sync(a, z)
-            counts = {str(a + i): int(c) for i, c in enumerate(clipped[part]) if c}
-            write_marker(self.store, a, z, {"clipped": counts})
-            self._block_markers.append(marker_name(a, z))
-            self._done[a - self.lo : z - self.lo] = True
-            self._clipped.update({int(k): v for k, v in counts.items()})
-            self.windows_written += z - a
-            self.clipped += int(clipped[part].sum())
+            self._mark_written(a, z, clipped[part])
+
+    def _mark_written(self, a: int, z: int, clipped: np.ndarray) -> None:
+        """Windows ``[a, z)`` are written: fsync their files, then mark them done.
+        ``clipped``: (z - a,) float16-clipped values per window."""
+        if self.durable:
+            self._sync(a, z)
+        counts = {str(a + i): int(c) for i, c in enumerate(clipped) if c}
+        write_marker(self.store, a, z, {"clipped": counts})
+        self._block_markers.append(marker_name(a, z))
+        self._done[a - self.lo : z - self.lo] = True
+        self._clipped.update({int(k): v for k, v in counts.items()})
+        self.windows_written += z - a
+        self.clipped += int(clipped.sum())
 
     def _sync(self, a: int, z: int) -> None:
         """fsync the shard files of windows ``[a, z)`` (one per window: ``c/<w>/0/0``)."""
