@@ -11,7 +11,9 @@ Predict, variants, the chunk part writers and ``grelu merge`` open writers throu
 A format writes one or more *result kinds*: ``tracks`` (a
 :class:`~grelu_cli.core.block.Block` per batch of windows, ``grelu predict``) and ``variants``
 (a :class:`~grelu_cli.core.variant_block.VariantBlock` per group of alleles, ``grelu
-variants``). Each (format, result kind) is one module, imported only when used, defining::
+variants``) and ``attribution`` (a :class:`~grelu_cli.core.attribution_block.AttributionBlock`
+per batch of windows, ``grelu attribute``; its bigWig tracks are ``tracks``). Each (format,
+result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -157,7 +159,10 @@ REGISTRY: dict[str, Format] = {
             "zarr",
             (".zarr",),
             "grelu_cli.io.formats.zarr",
-            kinds={"variants": "grelu_cli.io.formats.variant_zarr"},
+            kinds={
+                "variants": "grelu_cli.io.formats.variant_zarr",
+                "attribution": "grelu_cli.io.formats.attribution_zarr",
+            },
         ),
     )
 }
