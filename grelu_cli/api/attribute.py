@@ -37,7 +37,7 @@ def attribute_job(
     *,
     model: _PathLike,
     genome: _PathLike,
-    output: _PathLike = "",
+    output: _PathLike | None = None,
     method: str = "saliency",
     # Model
     replicate: int | None = None,

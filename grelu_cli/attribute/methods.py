@@ -49,6 +49,7 @@ def _one_map(target: TargetModel, x: Tensor, opts: AttributionOptions, g: int) -
     if opts.method == "deepliftshap":
         return _deeplift(target, x, opts, g)
     attr = require("captum.attr")
+    x = x.requires_grad_()  # captum would set it, with a warning
     if opts.method == "saliency":
         out = attr.Saliency(target).attribute(x, target=g, abs=False)
         if opts.correct_grad:  # Majdandzic et al. 2023: remove the off-simplex component

@@ -111,6 +111,8 @@ def run_attribute(job: AttributeJob, observer: RunObserver | None = None) -> Att
     fmt = "parquet" if job.shard_file else job.output.format
     kind = "attribution" if job.dense else "tracks"
     finals = output_paths(fmt, job.output.output, built.targets, kind)
+    if job.run.resume and not job.dense and all(p.is_file() for p in finals):
+        finished = True  # every bigWig track is there
     if finished:
         return _keep_finished(job, finals, inputs)
     writer = _open_writer(job, built, fmt, kind, (lo, hi), shard, inputs)

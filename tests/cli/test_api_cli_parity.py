@@ -22,6 +22,7 @@ from grelu_cli.cli.params import CLI_ONLY
 COMMANDS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "predict": (api.job, {"model": "m.ckpt", "output": "out.parquet"}),
     "variants": (api.variants_job, {"model": "m.ckpt", "vcf": "v.vcf", "genome": "g.fa"}),
+    "attribute": (api.attribute_job, {"model": "m.ckpt", "genome": "g.fa"}),
 }
 #: Options the CLI requires while the API has a default, and why.
 REQUIRED_ON_THE_CLI_ONLY = {("predict", "output"): "api.predict_arrays writes no file"}

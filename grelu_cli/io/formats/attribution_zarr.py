@@ -299,7 +299,7 @@ def read_attribution_store(
             int(coords["end"][k]),
             str(coords["strand"][k]),
             np.asarray(group[ATTRIBUTION][w], dtype=np.float32),
-            np.asarray(group["ref"][w]).astype(str),
+            np.asarray(group["ref"][w]).astype("U1"),
             np.asarray(group["pos"][w], dtype=np.int64),
             targets,
         )
