@@ -18,6 +18,7 @@ COMMANDS = [
     ["merge"],
     ["plot"],
     ["variants"],
+    ["attribute"],
     ["models"],
     ["models", "list"],
     ["models", "info"],
