@@ -169,7 +169,8 @@ def check_attribute_job(job: AttributeJob) -> None:
     )
     if run.shard is not None:
         parse_shard(run.shard)
-    check_attribute_output(job)
+    if out.output:  # a dry run may have none
+        check_attribute_output(job)
 
 
 def check_attribute_output(job: AttributeJob) -> bool:
@@ -178,6 +179,8 @@ def check_attribute_output(job: AttributeJob) -> bool:
     from grelu_cli.io.fs.atomic import check_output
 
     out, run = job.output, job.run
+    if not out.output:
+        raise UsageError("no output given", fix="pass -o ATTR.zarr (or -o DIR/ --format bigwig)")
     if job.dense:
         from grelu_cli.io.formats.zarr import check_zarr_output
 

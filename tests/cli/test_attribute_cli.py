@@ -405,3 +405,32 @@ def test_without_captum_it_is_exit_4_with_the_pip_fix(env: Env) -> None:
     assert result.returncode == 4, result.stderr
     assert "needs captum" in result.stderr and "pip install 'grelu-cli[attribute]'" in result.stderr
     assert list(out.iterdir()) == []
+
+
+def test_python_api_writes_what_the_cli_writes(env: Env) -> None:
+    from grelu_cli import api
+    from grelu_cli.errors import ArgumentError
+
+    out = env.out("api")
+    common = {"model": str(env.model), "region": ["chrA:101-300"], "genome": str(env.genome)}
+    summary = api.attribute(**common, method="inputxgradient", output=str(out / "api.zarr"))
+    assert summary.files == [str(out / "api.zarr")] and summary.windows == 1
+    assert summary.targets == ["mean"] and "attributed 1 window" in summary.line()
+    ok(
+        "attribute",
+        "-m",
+        env.model,
+        "--region",
+        "chrA:101-300",
+        "-g",
+        env.genome,
+        "--method",
+        "inputxgradient",
+        "-o",
+        out / "cli.zarr",
+    )
+    _equal(_arrays(out / "api.zarr"), _arrays(out / "cli.zarr"))
+    report = api.check_attribute(**common, method="deepliftshap")
+    assert report.ok and any("method: deepliftshap" in line for line in report.lines)
+    with pytest.raises(ArgumentError, match="needs output"):
+        api.attribute(**common)
