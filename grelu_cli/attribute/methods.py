@@ -10,31 +10,15 @@ compares them with goldens made by gReLU itself.
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from grelu_cli.attribute.options import AttributionOptions
+from grelu_cli.attribute.options import AttributionOptions, require
 from grelu_cli.attribute.target import TargetModel
-from grelu_cli.errors import MissingResourceError
 
 #: Window x step rows per integrated-gradients forward pass (bounds its memory).
 IG_ROWS = 512
-
-
-def require(module: str) -> Any:
-    """Import ``module`` (captum, tangermeme) or raise MissingResourceError (exit 4)."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        package = module.split(".")[0]
-        raise MissingResourceError(
-            f"grelu attribute needs {package}, which is not installed ({err})",
-            fix="pip install 'grelu-cli[attribute]' (captum and tangermeme)",
-        ) from None
 
 
 def attribute_batch(target: TargetModel, x: Tensor, opts: AttributionOptions) -> Tensor:

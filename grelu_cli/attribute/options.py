@@ -18,8 +18,9 @@ apply to the method is refused (exit 2) instead of ignored with a warning.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from grelu_cli.errors import UsageError
+from grelu_cli.errors import MissingResourceError, UsageError
 
 METHODS = ("saliency", "inputxgradient", "integratedgradients", "deepliftshap")
 
@@ -75,3 +76,17 @@ def full_matrix(opts: AttributionOptions) -> bool:
     """Whether maps hold a value for every base (saliency, hypothetical) rather than only the
     reference base (attribution x one-hot)."""
     return opts.method == "saliency" or opts.hypothetical
+
+
+def require(module: str) -> Any:
+    """Import ``module`` (captum, tangermeme) or raise MissingResourceError (exit 4)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        package = module.split(".")[0]
+        raise MissingResourceError(
+            f"grelu attribute needs {package}, which is not installed ({err})",
+            fix="pip install 'grelu-cli[attribute]' (captum and tangermeme)",
+        ) from None

@@ -20,6 +20,7 @@ from typing import Any
 
 from torch import nn
 
+from grelu_cli.attribute.options import require
 from grelu_cli.errors import UsageError
 
 #: Leaves that are linear (affine) in their input in eval mode.
@@ -76,18 +77,16 @@ SERVED = ("ConvModel", "DilatedConvModel", "ConvMLPModel", "ExplaiNNModel")
 
 def extra_rules() -> dict[type, Any]:
     """Rules for our elementwise modules (the rescale rule holds for any elementwise map)."""
-    from tangermeme._deep_lift_utils import _nonlinear
-
     from grelu_cli.model.layers import EnformerGELU, Exp
 
-    return {Exp: _nonlinear, EnformerGELU: _nonlinear}
+    rules = require("tangermeme._deep_lift_utils")
+    return {Exp: rules._nonlinear, EnformerGELU: rules._nonlinear}
 
 
 def rule_types() -> set[str]:
     """Module type names with a DeepLIFT rule (tangermeme's table and ours)."""
-    from tangermeme._deep_lift_utils import _build_nonlinear_ops
-
-    return {t.__name__ for t in _build_nonlinear_ops(extra_rules())}
+    rules = require("tangermeme._deep_lift_utils")
+    return {t.__name__ for t in rules._build_nonlinear_ops(extra_rules())}
 
 
 def unsupported(model: nn.Module, rules: set[str]) -> list[str]:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from grelu_cli.attribute.methods import attribute_batch, require
-from grelu_cli.attribute.options import AttributionOptions, check_options
+from grelu_cli.attribute.methods import attribute_batch
+from grelu_cli.attribute.options import AttributionOptions, check_options, require
 from grelu_cli.attribute.support import check_deeplift
 from grelu_cli.attribute.target import TargetModel
 from grelu_cli.errors import MissingResourceError, UsageError
@@ -129,3 +129,7 @@ def test_a_missing_library_is_exit_4_with_the_pip_fix(monkeypatch) -> None:
         require("captum.attr")
     assert err.value.exit_code == 4
     assert "pip install 'grelu-cli[attribute]'" in str(err.value.fix)
+    # the DeepLIFT support check needs tangermeme's rule table: the same exit 4
+    monkeypatch.setitem(sys.modules, "tangermeme._deep_lift_utils", None)
+    with pytest.raises(MissingResourceError, match="needs tangermeme"):
+        check_deeplift(SMALL["conv"][0](), "tiny", "ConvModel")
