@@ -12,7 +12,8 @@
   ``--hypothetical`` the hypothetical contributions (all four bases) tf-modisco reads.
 
 The same choices as gReLU 1.1.0's ``get_attributions``, except that an option that does not
-apply to the method is refused (exit 2) instead of ignored with a warning.
+apply to the method is refused (exit 2) instead of ignored with a warning. :func:`require`
+imports captum or tangermeme, or says how to install them (exit 4).
 """
 
 from __future__ import annotations

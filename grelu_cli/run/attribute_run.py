@@ -250,6 +250,7 @@ def _open_writer(
     """The output's writer (not yet entered), its metadata the run's provenance."""
     import torch
 
+    from grelu_cli.attribute.options import full_matrix
     from grelu_cli.io.formats.provenance import build_provenance
     from grelu_cli.io.formats.registry import WriterSpec, open_writer
     from grelu_cli.run.fingerprint import record_fingerprint
@@ -275,6 +276,8 @@ def _open_writer(
                 "ig_steps": job.attribution.ig_steps,
                 "aggregate": job.predict.aggregate,
                 "positions": "window",
+                # which bases hold values: all four (saliency, hypothetical), or the reference
+                "bases": "all" if full_matrix(job.attribution) else "reference",
             },
             "model_info": loaded.provenance(),
             "input": inp.provenance(),

@@ -89,6 +89,7 @@ def test_zarr_equals_direct_gradients(env: Env) -> None:
     record = group.attrs["grelu"]
     assert record["complete"] is True and record["command"] == "attribute"
     assert record["attribute"]["method"] == "inputxgradient"
+    assert record["attribute"]["bases"] == "reference"  # attribution x one-hot
     values = np.asarray(group["attribution"][...])
     for r, (chrom, start, end, name, _, strand) in enumerate(REGIONS):
         ws, we = centered(start, end)
