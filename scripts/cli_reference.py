@@ -19,6 +19,7 @@ COMMANDS = [
     ["plot"],
     ["variants"],
     ["ism"],
+    ["attribute"],
     ["models"],
     ["models", "list"],
     ["models", "info"],

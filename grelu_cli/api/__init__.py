@@ -37,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from grelu_cli.api.attribute import attribute, attribute_job, check_attribute
 from grelu_cli.api.ism import check_ism, ism, ism_job
 from grelu_cli.api.models import build_model, download_model, list_models, model_info
 from grelu_cli.core.arguments import checked, takes
@@ -62,8 +63,11 @@ __all__ = [
     "DryRunReport",
     "PredictJob",
     "PredictSummary",
+    "attribute",
+    "attribute_job",
     "build_model",
     "check",
+    "check_attribute",
     "check_ism",
     "check_variants",
     "download_model",

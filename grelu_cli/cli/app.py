@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from grelu_cli import __version__
-from grelu_cli.cli import ism, merge, models, plot, predict, variants
+from grelu_cli.cli import attribute, ism, merge, models, plot, predict, variants
 from grelu_cli.cli.errors import EXIT_INTERRUPTED, report
 from grelu_cli.cli.options import install_help_types
 
@@ -86,6 +86,7 @@ app.command("merge", epilog=merge.EPILOG)(merge.merge)
 app.command("plot", epilog=plot.EPILOG)(plot.plot)
 app.command("variants", epilog=variants.EPILOG)(variants.variants)
 app.command("ism", epilog=ism.EPILOG)(ism.ism)
+app.command("attribute", epilog=attribute.EPILOG)(attribute.attribute)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""``grelu plot``: draw predicted tracks of one region to PNG/PDF/SVG.
+"""``grelu plot``: draw predicted tracks of one region to PNG/PDF/SVG, or a sequence logo of a
+``grelu attribute`` or ``grelu ism`` store.
 
 A thin command over :mod:`grelu_cli.viz` (reading tracks, drawing them); matplotlib and
 pyBigWig are imported only when the command runs.
@@ -18,6 +19,8 @@ EPILOG = examples(
     "grelu plot --region chr1:10,001-12,000 preds.parquet --tasks motif_a -o plot.png",
     "grelu plot --region chr3:9,001-14,000 out/motif_a.bw out/motif_b.bw --bed motifs.bed "
     "-o plot.pdf",
+    "grelu plot attr.zarr --region chr1:10,951-11,050 -o logo.png  # grelu attribute store",
+    "grelu plot ism.zarr --region chr1:10,951-11,050 --tasks dnase -o logo.png",
 )
 
 
@@ -26,7 +29,8 @@ def plot(
         ...,
         metavar="INPUT",
         help="bigWig files, folders of bigWig files (grelu predict --format bigwig), or "
-        "parquet files (long or wide layout) or zarr stores from grelu predict.",
+        "parquet files (long or wide layout) or zarr stores from grelu predict; or one "
+        "grelu attribute or grelu ism zarr store: a sequence logo.",
         show_default=False,
     ),
     region: str = typer.Option(
@@ -44,7 +48,7 @@ def plot(
         "--tasks",
         "-t",
         help="Comma-separated track names to draw, in this order (default: all). bigWig "
-        "tracks are named by file name without .bw.",
+        "tracks are named by file name without .bw; logos by target or task.",
     ),
     bed: Path | None = typer.Option(
         None, "--bed", help="BED file of features to mark (e.g. motifs, peaks, genes)."
@@ -69,6 +73,11 @@ def plot(
 
     Needs matplotlib: pip install 'grelu-cli\\[plot]'.
     Wide regions show each pixel column's maximum, so narrow peaks stay visible.
+
+    A grelu attribute store draws a sequence logo (at most 1,000 bp), one panel per target:
+    the stored matrix (attribution x one-hot: the reference letter; saliency or
+    --hypothetical: all four letters). A grelu ism store: the reference letter at minus the
+    mean delta of its mutations, one panel per task.
     """
     from grelu_cli.viz.plot import plot
 

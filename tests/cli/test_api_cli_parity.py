@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "predict": (api.job, {"model": "m.ckpt", "output": "out.parquet"}),
     "variants": (api.variants_job, {"model": "m.ckpt", "vcf": "v.vcf", "genome": "g.fa"}),
     "ism": (api.ism_job, {"model": "m.ckpt", "output": "out.zarr"}),
+    "attribute": (api.attribute_job, {"model": "m.ckpt", "genome": "g.fa"}),
 }
 #: Options the CLI requires while the API has a default, and why.
 REQUIRED_ON_THE_CLI_ONLY = {

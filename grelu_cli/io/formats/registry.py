@@ -14,8 +14,10 @@ A format writes one or more *result kinds*: ``tracks`` (a
 variants``), ``variant_genes`` (the same blocks with the per-gene columns, one row per
 allele x gene pair: ``grelu variants --genes``; also Calico's ``sed.h5`` layout),
 ``gene_expression`` (a :class:`~grelu_cli.core.gene_block.GeneBlock` of genes, ``grelu predict
---genes``) and ``ism`` (a :class:`~grelu_cli.core.ism_block.ISMBlock` per region, ``grelu
-ism``). Each (format, result kind) is one module, imported only when used, defining::
+--genes``), ``ism`` (a :class:`~grelu_cli.core.ism_block.ISMBlock` per region, ``grelu
+ism``) and ``attribution`` (a :class:`~grelu_cli.core.attribution_block.AttributionBlock` per
+batch of windows, ``grelu attribute``; its bigWig tracks are ``tracks``). Each (format,
+result kind) is one module, imported only when used, defining::
 
     def make_writer(spec: WriterSpec) -> Writer: ...
     def output_paths(output: str, tasks: Sequence[str]) -> list[Path]: ...
@@ -185,6 +187,7 @@ REGISTRY: dict[str, Format] = {
                 "variant_genes": "grelu_cli.io.formats.variant_zarr",
                 "gene_expression": "grelu_cli.io.formats.gene_zarr",
                 "ism": "grelu_cli.io.formats.ism_zarr",
+                "attribution": "grelu_cli.io.formats.attribution_zarr",
             },
         ),
         Format(
