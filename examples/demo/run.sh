@@ -43,6 +43,12 @@ grelu variants --model "$DEMO/model.ckpt" --vcf "$DEMO/variants.vcf" --genome "$
 #    motif's task (1.6 and 1.0 for motif_a, 1.2 for motif_b; the background is 0.2).
 grelu predict --model "$DEMO/model.ckpt" --genes "$DEMO/genes.gtf" --genome "$DEMO/genome.fa" \
   --aggregate mean -o "$OUT/genes.parquet" --overwrite
+#    ... and what each variant does to those genes (Calico's SED statistics over the gene's exon
+#    bins of its strand-matched track): break_snv:motif_a sits in an exon of MOTA1, so MOTA1's
+#    SED on motif_a is about -500 (logSED -2.8); 19 of the 22 scored alleles touch no gene and
+#    are counted, not written. -o sed.h5 gives Calico's sed.h5 layout instead.
+grelu variants --model "$DEMO/model.ckpt" --vcf "$DEMO/variants.vcf" --genome "$DEMO/genome.fa" \
+  --genes "$DEMO/genes.gtf" --gene-stats SED,logSED,D1 -o "$OUT/sed.parquet" --overwrite
 
 # 7. Which bases matter: in-silico mutagenesis of 111 bp around the motif_a copy at
 #    chr1:12,838-12,849 (every base to each other base; fast ISM, the model is convolutional).
@@ -54,4 +60,4 @@ grelu ism --model "$DEMO/model.ckpt" --region chr1:12,788-12,898 --genome "$DEMO
   --format bigwig -o "$OUT/ism/" --overwrite
 
 echo "demo outputs in $OUT: regions/*.bw, regions.parquet, chr3/*.bw, chr3.png, region.png," \
-  "variants.parquet, genes.parquet, ism.zarr, ism/*.bw" >&2
+  "variants.parquet, genes.parquet, sed.parquet, ism.zarr, ism/*.bw" >&2

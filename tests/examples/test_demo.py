@@ -156,6 +156,8 @@ def test_run_sh_end_to_end(tmp_path, sites):
         "chr3/motif_a.bw",
         "chr3/motif_b.bw",
         "variants.parquet",
+        "genes.parquet",
+        "sed.parquet",
         "ism/motif_a.bw",
     ):
         assert (out / name).is_file(), name

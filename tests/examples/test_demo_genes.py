@@ -40,3 +40,24 @@ def test_motif_genes_stand_out_on_their_task(tmp_path: Path) -> None:
         other = "motif_b" if task == "motif_a" else "motif_a"
         assert means.loc[gene, task] > 3 * background[task].max(), (gene, means.loc[gene])
         assert means.loc[gene, other] < 0.3, (gene, means.loc[gene])
+
+
+def test_sed_marks_the_variant_that_breaks_a_genes_motif(tmp_path: Path) -> None:
+    """run.sh's `grelu variants --genes` step: the SNV breaking motif_a in an exon of MOTA1
+    lowers MOTA1's summed motif_a expression by hundreds; inserts next to exons barely move."""
+    text = (DEMO / "run.sh").read_text()
+    assert '--genes "$DEMO/genes.gtf" --gene-stats SED,logSED,D1' in text
+    out = tmp_path / "sed.parquet"
+    result = invoke(
+        "variants", "-m", DEMO / "model.ckpt", "--vcf", DEMO / "variants.vcf",
+        "--genes", DEMO / "genes.gtf", "--gene-stats", "SED,logSED,D1",
+        "-g", DEMO / "genome.fa", "--device", "cpu", "-o", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    df = pq.read_table(out).to_pandas()
+    hit = df[(df.id == "break_snv:motif_a") & (df.task == "motif_a")]
+    assert list(hit.gene_name) == ["MOTA1"]
+    assert hit.SED.iloc[0] < -100 and hit.logSED.iloc[0] < -1
+    assert (hit.SED.abs() <= hit.D1).all()  # D1 bounds |SED| (triangle inequality)
+    others = df[df.id != "break_snv:motif_a"]
+    assert (others[others.task == "motif_a"].SED.abs() < 1).all()
