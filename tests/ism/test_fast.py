@@ -316,3 +316,52 @@ def test_selected_tasks_and_rewrites_before_building() -> None:
     expected = _plain(model, seq, muts)
     assert fast.shape[1] == 2
     assert_close(fast, expected)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4], ids=["odd_kernel_folded", "even_kernel"])
+def test_difference_path_inside_and_at_the_edges(kernel_size: int, monkeypatch) -> None:
+    """Dilated residual blocks take the difference path (fast_delta) for mutants whose output
+    window fits the activation and the direct path near the ends, in the same batch: every
+    position of the window, in batches that mix both, equals the plain computation."""
+    from grelu_cli.ism import fast_delta
+
+    calls: list[tuple[int, int]] = []  # (mutants through the difference path, batch size)
+    patch = fast_delta.DeltaResidual.patch
+
+    def counting(self, p):
+        calls.append((int(p.seg.shape[0]), int(p.start.numel())))
+        return patch(self, p)
+
+    monkeypatch.setattr(fast_delta.DeltaResidual, "patch", counting)
+    model = M.DilatedConvModel(2, channels=6, n_conv=5, kernel_size=kernel_size, crop_len=4)
+    model = _randomize(model, seed=kernel_size)
+    length = 120
+    seq = _window(length, seed=kernel_size)
+    muts = [(p, b) for p in range(length) for b in range(4) if "ACGT"[b] != seq[p]]
+    f = FastISM(model, chunk_size=40)
+    ref = f.reference(_one_hot(seq))
+    offsets = np.array([p for p, _ in muts])
+    bases = np.array([b for _, b in muts])
+    fast = f.mutants(offsets, bases)  # one call, passes of 40 mutants
+    assert_close(fast, _plain(model, seq, muts))
+    with torch.no_grad():
+        assert_close(ref, model(torch.from_numpy(_one_hot(seq))[None]))
+    assert calls, "the difference path was never taken"
+    assert any(n < 40 for n, _ in calls), "no pass mixed fitting and edge mutants"
+
+
+def test_automatic_pass_size_does_not_change_results() -> None:
+    """The automatic pass size (set after the first pass from the widest window) splits a
+    batch into several passes: the outputs equal one pass over the whole batch."""
+    model = _randomize(M.DilatedConvModel(2, channels=64, n_conv=6), seed=4)
+    seq = _window(400, seed=6)
+    muts = [(p, b) for p in range(150, 250) for b in range(4) if "ACGT"[b] != seq[p]]
+    offsets = np.array([p for p, _ in muts])
+    bases = np.array([b for _, b in muts])
+    whole = FastISM(model, chunk_size=len(muts))
+    whole.reference(_one_hot(seq))
+    auto = FastISM(model)
+    auto.reference(_one_hot(seq))
+    auto.mutants(offsets[:4], bases[:4])  # the first pass sets the pass size
+    assert auto._auto_chunk is not None and auto._auto_chunk < len(muts)
+    assert_close(auto.mutants(offsets, bases), whole.mutants(offsets, bases))
