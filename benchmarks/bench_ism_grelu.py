@@ -5,8 +5,9 @@ Per architecture one seeded checkpoint (``grelu models build``'s code path: gReL
 checkpoint layout, random weights, 2 tasks) at gReLU-default sizes (small Enformer- and
 Borzoi-shaped models: the full ones take minutes per window on a CPU), ``--sequences`` seeded
 ACGT sequences of the model's length (gReLU has no reference row for N), ISM of the central
-``--positions`` positions, target = the mean over output bins after the output activation
-(gReLU: ``prediction_transform=Aggregate(length_aggfunc="mean")``), score = subtract.
+``--positions`` positions (``--heavy-positions`` for the two slowest models), target = the mean
+over output bins after the output activation (gReLU:
+``prediction_transform=Aggregate(length_aggfunc="mean")``), score = subtract.
 
 - ours, in this process: checkpoint loaded by :func:`grelu_cli.zoo.load_model`, the CPU
   inference rewrites ``grelu predict`` applies, then per sequence
@@ -59,10 +60,17 @@ CASES: dict[str, tuple[str, int, list[str], bool]] = {
     "ConvTransformerModel": ("ConvTransformerModel", 2048, [], False),
     "Enformer_small": (
         "EnformerModel",
-        4096,
+        1024,
         # Enformer's tower grows channels/2 -> channels in multiples of 128, and the relative
-        # position features need channels/n_heads divisible by 6; 7 blocks: 32 bins.
-        ["channels=768", "n_transformers=2", "n_heads=4", "key_len=16", *_SMALL_TRANSFORMER],
+        # position features need channels/n_heads divisible by 6; 5 blocks: 32 bins.
+        [
+            "channels=768",
+            "n_conv=5",
+            "n_transformers=2",
+            "n_heads=4",
+            "key_len=16",
+            *_SMALL_TRANSFORMER,
+        ],
         False,
     ),
     "Borzoi_small": (
@@ -105,6 +113,8 @@ TINY: dict[str, tuple[int, list[str]]] = {
     "Borzoi_small": (512, CASES["Borzoi_small"][2]),
 }
 N_TASKS = 2
+#: Cases that take ``--heavy-positions`` (100-200 ms per mutant at one thread here).
+HEAVY = frozenset({"ConvTransformerModel", "Enformer_small"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -114,6 +124,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cases", default=",".join(CASES), help="comma-separated, of: " + ", ".join(CASES)
     )
     ap.add_argument("--positions", type=int, default=40)
+    ap.add_argument("--heavy-positions", type=int, default=10, help="for " + ", ".join(HEAVY))
     ap.add_argument("--sequences", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
@@ -130,7 +141,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(
             f"--cases: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(CASES)}"
         )
-    for opt in ("positions", "sequences", "batch_size", "threads", "repeats"):
+    for opt in ("positions", "heavy_positions", "sequences", "batch_size", "threads", "repeats"):
         if getattr(args, opt) < 1:
             ap.error(f"--{opt.replace('_', '-')} must be at least 1")
     return args
@@ -165,7 +176,7 @@ def build_cases(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, 
         build_model(
             arch, ckpt, n_tasks=N_TASKS, param=params, seq_len=length, seed=i, overwrite=True
         )
-        positions = min(args.positions, length)
+        positions = min(args.heavy_positions if name in HEAVY else args.positions, length)
         start = (length - positions) // 2
         cases[name] = {
             "ckpt": str(ckpt),
