@@ -18,11 +18,18 @@ Served (exact module structure, checked; everything else raises
   head (1x1 conv, optional norm/activation, optional final avg/max pool), and the same trunk
   with an MLP head (``ConvMLPModel``);
 * ``ExplaiNNModel`` (units' convolution, batch norm, exp and max pool computed on the window;
-  the flatten, the units' fully-connected layers and the head on the whole pooled activation).
+  the flatten, the units' fully-connected layers and the head on the whole pooled activation);
+* ``EnformerModel``: its conv tower (stem, conv blocks, residual 1x1 blocks, attention
+  pooling) on the window, then the transformer tower, pointwise tail and head on the whole
+  (pooled, so short) activation. The conv tower is most of Enformer's cost on a CPU.
 
-Not served: GRU, attention/transformer trunks (Borzoi, Enformer, ConvGRU, ConvTransformer):
-every output reads every position. Models in training mode and batch norm in training mode are
-refused too (their statistics depend on the batch).
+Dilated residual blocks take a difference path (:mod:`.fast_delta`): the convolution of the
+input's change instead of the output window's convolution, about half the products.
+
+Not served: GRU and other attention/transformer trunks (Borzoi, ConvGRU, ConvTransformer):
+their conv towers are a small part of the cost, and every output reads every position. Models
+in training mode and batch norm in training mode are refused too (their statistics depend on
+the batch).
 
 Original or rewritten modules: the steps read each layer's parameters and call the functional
 ops (``F.conv1d`` on a window with explicit padding) or the layer modules on windows, so they
@@ -50,6 +57,7 @@ import torch
 from torch import Tensor, nn
 
 from grelu_cli.errors import UsageError
+from grelu_cli.ism.fast_delta import DeltaResidual
 from grelu_cli.ism.fast_steps import (
     Conv,
     Crop,
@@ -64,6 +72,7 @@ from grelu_cli.ism.fast_steps import (
 )
 from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, ConvTower, Stem
 from grelu_cli.model.heads import ConvHead, MLPHead
+from grelu_cli.model.inference import InferenceEnformerTrunk
 from grelu_cli.model.layers import (
     Activation,
     AdaptivePool,
@@ -77,6 +86,7 @@ from grelu_cli.model.layers import (
 )
 from grelu_cli.model.models.base import BaseModel
 from grelu_cli.model.trunks import ConvTrunk, DilatedConvTrunk
+from grelu_cli.model.trunks.enformer import EnformerConvTower, EnformerTrunk
 from grelu_cli.model.trunks.explainn import ExplaiNNTrunk
 
 
@@ -193,7 +203,11 @@ def _block(block: nn.Module, where: str) -> list[Step]:
     if block.residual:
         transform = _pointwise(block.channel_transform, f"{where}.channel_transform")
         fn: Callable[[Tensor], Tensor] = transform.fn if transform else (lambda x: x)
-        steps: list[Step] = [Residual(inner, fn, identity=transform is None)]
+        residual = Residual(inner, fn, identity=transform is None)
+        candidate = residual.delta_candidate()
+        if candidate is not None:
+            residual.delta = DeltaResidual(*candidate)
+        steps: list[Step] = [residual]
     else:
         steps = [s for s in inner if s is not None]
     return steps + _some(_pool(block.pool, f"{where}.pool"))
@@ -232,6 +246,34 @@ def _explainn(trunk: ExplaiNNTrunk, where: str) -> list[Step]:
     return steps
 
 
+def _enformer(trunk: Any, where: str) -> list[Step]:
+    """Enformer's conv tower (stem conv, then conv and residual 1x1 blocks with attention
+    pooling) incrementally; the transformer tower and the pointwise tail, which read every
+    position, on the whole activation (as the trunk's own forward orders them)."""
+    tower = trunk.conv_tower
+    if type(tower).forward is not EnformerConvTower.forward:
+        raise _refuse(f"{where}.conv_tower ({type(tower).__name__})")
+    steps: list[Step] = []
+    for i, seq in enumerate(tower.blocks):
+        if type(seq) is not nn.Sequential:
+            raise _refuse(f"{where}.conv_tower.blocks.{i} ({type(seq).__name__})")
+        for j, module in enumerate(seq):
+            at = f"{where}.conv_tower.blocks.{i}.{j}"
+            steps += [_conv(module, at)] if isinstance(module, nn.Conv1d) else _block(module, at)
+    t = trunk
+    if type(t) is EnformerTrunk:
+
+        def tail(x: Tensor) -> Tensor:
+            return t.crop(t.act(t.pointwise_conv(t.transformer_tower(x))))
+
+    else:  # InferenceEnformerTrunk: crops first (the tail is position-wise)
+
+        def tail(x: Tensor) -> Tensor:
+            return t.act(t.pointwise_conv(t.crop(t.transformer_tower(x))))
+
+    return [*steps, Full(), Whole(tail)]
+
+
 def _head(head: nn.Module, where: str) -> list[Step]:
     if type(head) is MLPHead:
         return [Full(), Whole(head)]
@@ -265,6 +307,8 @@ def compile_steps(model: nn.Module) -> list[Step]:
         steps = _tower(trunk.conv_tower, "embedding.conv_tower")
     elif type(trunk) is ExplaiNNTrunk:
         steps = _explainn(trunk, "embedding")
+    elif type(trunk) in (EnformerTrunk, InferenceEnformerTrunk):
+        steps = _enformer(trunk, "embedding")
     else:
         raise _refuse(f"the {type(trunk).__name__} trunk (every output reads every position)")
     steps += _head(model.head, "head")

@@ -21,16 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from grelu_cli.model.cpu_conv import fused_conv_available
-
-if TYPE_CHECKING:
-    from grelu_cli.ism.fast_delta import DeltaResidual
 
 
 @dataclass
@@ -106,6 +103,16 @@ def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
 
 def _clamped(start: Tensor, width: int, length: int) -> Tensor:
     return start.clamp(0, length - width)
+
+
+class DeltaPath(Protocol):
+    """What :class:`Residual` needs of a difference path (:mod:`.fast_delta`)."""
+
+    def full(self, pre: Tensor) -> None: ...
+
+    def fits(self, p: Patch) -> Tensor: ...
+
+    def patch(self, p: Patch) -> Patch: ...
 
 
 class Step:
@@ -339,16 +346,21 @@ class Residual(Step):
         self.steps = list(steps)
         self.transform = transform
         self.ref: Ref | None = None
-        #: The difference path (:mod:`.fast_delta`) for an identity residual after a
-        #: length-keeping, ungrouped convolution; None otherwise.
-        self.delta: DeltaResidual | None = None
-        fusable = self._fusable()
-        if identity and fusable is not None:
-            conv, relu, _ = fusable
-            if conv.groups == 1 and conv.reach == conv.left + conv.right:
-                from grelu_cli.ism.fast_delta import DeltaResidual
+        self.identity = identity
+        #: The difference path (:class:`grelu_cli.ism.fast_delta.DeltaResidual`, set by the
+        #: compiler where :meth:`delta_candidate` allows it); None: the direct path.
+        self.delta: DeltaPath | None = None
 
-                self.delta = DeltaResidual(conv, relu)
+    def delta_candidate(self) -> tuple[Conv, bool] | None:
+        """``(conv, relu)`` when the block is ``conv -> + x -> relu?`` with an identity
+        residual and a length-keeping, ungrouped convolution (the difference path's shape)."""
+        fusable = self._fusable()
+        if not self.identity or fusable is None:
+            return None
+        conv, relu, _ = fusable
+        if conv.groups != 1 or conv.reach != conv.left + conv.right:
+            return None
+        return conv, relu
 
     def full(self, x: Tensor) -> Tensor:
         self.ref = Ref(x)
