@@ -5,7 +5,7 @@ Per architecture one seeded checkpoint (``grelu models build``'s code path: gReL
 checkpoint layout, random weights, 2 tasks) at gReLU-default sizes (small Enformer- and
 Borzoi-shaped models: the full ones take minutes per window on a CPU), ``--sequences`` seeded
 ACGT sequences of the model's length (gReLU has no reference row for N), ISM of the central
-``--positions`` positions (``--heavy-positions`` for the two slowest models), target = the mean
+``--positions`` positions (``--slow-positions`` for the four slowest models), target = the mean
 over output bins after the output activation (gReLU:
 ``prediction_transform=Aggregate(length_aggfunc="mean")``), score = subtract.
 
@@ -30,8 +30,8 @@ the largest reference target (the reference base: gReLU's 0, our NaN). Numbers a
 never asserted; ``--tiny`` shrinks every model (for tests and smoke runs).
 
     python benchmarks/bench_ism_grelu.py [--grelu-python /tmp/gv-ism2/bin/python]
-        [--cases ConvModel,...] [--positions 40] [--sequences 2] [--batch-size 128]
-        [--threads 1] [--repeats 2] [--json out.json] [--tiny]
+        [--cases ConvModel,...] [--positions 200] [--slow-positions 20] [--sequences 2]
+        [--batch-size 128] [--threads 1] [--repeats 2] [--json out.json] [--tiny]
 """
 
 from __future__ import annotations
@@ -113,8 +113,9 @@ TINY: dict[str, tuple[int, list[str]]] = {
     "Borzoi_small": (512, CASES["Borzoi_small"][2]),
 }
 N_TASKS = 2
-#: Cases that take ``--heavy-positions`` (100-200 ms per mutant at one thread here).
-HEAVY = frozenset({"ConvTransformerModel", "Enformer_small"})
+#: Cases that take ``--slow-positions``: plain ISM only, or (Enformer) a plain pass of
+#: 100-200 ms per mutant at one thread here; the others take ``--positions``.
+SLOW = frozenset({"ConvGRUModel", "ConvTransformerModel", "Enformer_small", "Borzoi_small"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -123,8 +124,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--cases", default=",".join(CASES), help="comma-separated, of: " + ", ".join(CASES)
     )
-    ap.add_argument("--positions", type=int, default=40)
-    ap.add_argument("--heavy-positions", type=int, default=10, help="for " + ", ".join(HEAVY))
+    ap.add_argument("--positions", type=int, default=200, help="grelu ism's --ism-width default")
+    ap.add_argument("--slow-positions", type=int, default=20, help="for " + ", ".join(sorted(SLOW)))
     ap.add_argument("--sequences", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
@@ -141,7 +142,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(
             f"--cases: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(CASES)}"
         )
-    for opt in ("positions", "heavy_positions", "sequences", "batch_size", "threads", "repeats"):
+    for opt in ("positions", "slow_positions", "sequences", "batch_size", "threads", "repeats"):
         if getattr(args, opt) < 1:
             ap.error(f"--{opt.replace('_', '-')} must be at least 1")
     return args
@@ -176,7 +177,7 @@ def build_cases(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, 
         build_model(
             arch, ckpt, n_tasks=N_TASKS, param=params, seq_len=length, seed=i, overwrite=True
         )
-        positions = min(args.heavy_positions if name in HEAVY else args.positions, length)
+        positions = min(args.slow_positions if name in SLOW else args.positions, length)
         start = (length - positions) // 2
         cases[name] = {
             "ckpt": str(ckpt),

@@ -57,7 +57,7 @@ import torch
 from torch import Tensor, nn
 
 from grelu_cli.errors import UsageError
-from grelu_cli.ism.fast_delta import DeltaResidual
+from grelu_cli.ism.fast_delta import DeltaLinear, DeltaResidual
 from grelu_cli.ism.fast_steps import (
     Conv,
     Crop,
@@ -70,7 +70,7 @@ from grelu_cli.ism.fast_steps import (
     Step,
     Whole,
 )
-from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, ConvTower, Stem
+from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, ConvTower, LinearBlock, Stem
 from grelu_cli.model.heads import ConvHead, MLPHead
 from grelu_cli.model.inference import InferenceEnformerTrunk
 from grelu_cli.model.layers import (
@@ -274,9 +274,25 @@ def _enformer(trunk: Any, where: str) -> list[Step]:
     return [*steps, Full(), Whole(tail)]
 
 
+def _mlp_head(head: MLPHead) -> list[Step]:
+    """The first linear layer incrementally (:class:`DeltaLinear`) when nothing before it
+    reads the whole activation (no layer norm); the rest on its (short) output."""
+    first, rest = head.blocks[0], list(head.blocks[1:])
+    if type(first) is not LinearBlock or not isinstance(first.norm.layer, nn.Identity):
+        return [Full(), Whole(head)]
+
+    def tail(y: Tensor) -> Tensor:  # MLPHead.forward after the first linear layer
+        y = first.act(first.dropout(y))
+        for block in rest:
+            y = block(y)
+        return y.transpose(1, 2)
+
+    return [DeltaLinear(first.linear, head.in_channels), Whole(tail)]
+
+
 def _head(head: nn.Module, where: str) -> list[Step]:
     if type(head) is MLPHead:
-        return [Full(), Whole(head)]
+        return _mlp_head(head)
     if not isinstance(head, ConvHead) or type(head.channel_transform) is not ChannelTransformBlock:
         raise _refuse(f"{where} ({type(head).__name__})")
     block = head.channel_transform

@@ -1,7 +1,11 @@
-"""Fast ISM's difference path for a residual block ``relu?(conv(x) + x)`` whose convolution
+"""Fast ISM's difference paths: outputs as the reference's plus the effect of the input's
+change on the mutant's window.
+
+:class:`DeltaResidual`, a residual block ``relu?(conv(x) + x)`` whose convolution
 keeps the length ("same" padding): the mutant's block output on its window is the reference's
 pre-activation sum there plus the convolution of the input's *change*, which is zero outside the
-input window.
+input window. :class:`DeltaLinear`: an MLP head's first linear layer over the flattened
+activation.
 
 Why: a dilated convolution widens the changed window by ``reach = dilation * (kernel - 1)`` on
 each layer (DilatedConvModel: 273 changed positions in, 529 out, at dilation 128). Computing
@@ -22,9 +26,9 @@ direct path (:meth:`grelu_cli.ism.fast_steps.Conv.patch_fused`), the rest this o
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from grelu_cli.ism.fast_steps import Conv, Patch, rows
+from grelu_cli.ism.fast_steps import Conv, Patch, Step, rows
 
 
 class DeltaResidual:
@@ -83,3 +87,43 @@ class DeltaResidual:
         if self.relu:
             out.relu_()
         return Patch(out.transpose(1, 2), start, p.length)
+
+
+class DeltaLinear(Step):
+    """The first linear layer of an MLP head over the flattened activation, incrementally:
+    ``(N, C, L)`` flattened channel-major to ``C*L`` features, then ``nn.Linear`` to H.
+
+    A mutant changes the activation on its window only, so its output is the reference output
+    plus the weight columns of the window's features times the change: ``H*C*w`` products
+    instead of ``H*C*L``, and no copy of the whole activation per mutant. The columns of each
+    mutant's window are gathered as rows of the position-major weight (:func:`rows`).
+    Output: a whole patch ``(B, 1, H)`` for the rest of the head (:class:`Whole`).
+    """
+
+    def __init__(self, linear: nn.Linear, channels: int) -> None:
+        self.linear = linear
+        self.channels = channels
+        self.ref_t: Tensor | None = None  # (L, C) position-major reference input
+        self.ref_out: Tensor | None = None  # (1, 1, H)
+        self.weight_t: Tensor | None = None  # (L, H*C) position-major
+
+    def full(self, x: Tensor) -> Tensor:
+        c, length = int(x.shape[1]), int(x.shape[2])
+        self.ref_t = x[0].t().contiguous()
+        w = self.linear.weight.detach()  # (H, C*L), channel-major features
+        self.weight_t = w.reshape(-1, c, length).permute(2, 0, 1).reshape(length, -1).contiguous()
+        y = self.linear(x.reshape(x.shape[0], 1, -1))
+        self.ref_out = y
+        return y
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref_t is not None and self.ref_out is not None, "full() first"
+        assert self.weight_t is not None
+        b, w = int(p.seg.shape[0]), p.width
+        c = self.channels
+        ref = rows(self.ref_t, p.start, w)  # (B, w, C)
+        delta = p.seg.transpose(1, 2) - ref
+        cols = rows(self.weight_t, p.start, w).view(b, w, -1, c)  # (B, w, H, C)
+        change = torch.einsum("bwc,bwhc->bh", delta, cols)
+        out = self.ref_out.reshape(1, -1) + change
+        return Patch(out.reshape(b, 1, -1), torch.zeros_like(p.start), int(out.shape[-1]))

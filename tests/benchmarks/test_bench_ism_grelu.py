@@ -39,6 +39,8 @@ def test_our_side_end_to_end_on_tiny_models(tmp_path: Path) -> None:
             "DilatedConvModel,ConvGRUModel",
             "--positions",
             "4",
+            "--slow-positions",
+            "4",
             "--sequences",
             "2",
             "--repeats",

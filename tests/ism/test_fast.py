@@ -141,9 +141,19 @@ SERVED: dict[str, tuple[Callable[[], nn.Module], int]] = {
             pool_func="max",
             pool_size=2,
             mlp_hidden_size=[5],
-            mlp_norm=True,
+            mlp_norm=True,  # layer norm over the flattened activation: the head runs whole
         ),
         40,
+    ),
+    "conv_mlp_first_linear_incremental": (
+        lambda: M.ConvMLPModel(
+            seq_len=45,
+            n_tasks=2,
+            stem_channels=6,
+            channel_init=6,
+            mlp_hidden_size=[5, 3],
+        ),
+        45,
     ),
 }
 
