@@ -56,7 +56,7 @@ CASES: dict[str, tuple[str, int, list[str], bool]] = {
     "DilatedConvModel": ("DilatedConvModel", 2114, [], True),
     "ExplaiNN": ("ExplaiNNModel", 1000, [], True),
     "ConvMLPModel": ("ConvMLPModel", 2048, [], True),
-    "ConvGRUModel": ("ConvGRUModel", 2048, [], False),
+    "ConvGRUModel": ("ConvGRUModel", 2048, [], True),
     "ConvTransformerModel": ("ConvTransformerModel", 2048, [], False),
     "Enformer_small": (
         "EnformerModel",
@@ -71,7 +71,7 @@ CASES: dict[str, tuple[str, int, list[str], bool]] = {
             "key_len=16",
             *_SMALL_TRANSFORMER,
         ],
-        False,
+        True,
     ),
     "Borzoi_small": (
         "BorzoiModel",
@@ -113,8 +113,8 @@ TINY: dict[str, tuple[int, list[str]]] = {
     "Borzoi_small": (512, CASES["Borzoi_small"][2]),
 }
 N_TASKS = 2
-#: Cases that take ``--slow-positions``: plain ISM only, or (Enformer) a plain pass of
-#: 100-200 ms per mutant at one thread here; the others take ``--positions``.
+#: Cases that take ``--slow-positions`` (their plain passes take 5-200 ms per mutant at one
+#: thread here, or fast ISM gains less than 2x on them); the others take ``--positions``.
 SLOW = frozenset({"ConvGRUModel", "ConvTransformerModel", "Enformer_small", "Borzoi_small"})
 
 

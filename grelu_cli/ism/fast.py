@@ -26,8 +26,12 @@ Served (exact module structure, checked; everything else raises
 Dilated residual blocks take a difference path (:mod:`.fast_delta`): the convolution of the
 input's change instead of the output window's convolution, about half the products.
 
-Not served: GRU and other attention/transformer trunks (Borzoi, ConvGRU, ConvTransformer):
-their conv towers are a small part of the cost, and every output reads every position. Models
+* ``ConvGRUModel`` with one GRU layer: the conv tower on the window, then each GRU direction
+  only over the positions whose state the mutants change (:mod:`.fast_gru`), the feed-forward
+  block and head on the whole activation.
+
+Not served: other attention/transformer trunks (Borzoi, ConvTransformer): their conv towers are
+a small part of the cost, and every output reads every position. Models
 in training mode and batch norm in training mode are refused too (their statistics depend on
 the batch).
 
@@ -58,6 +62,7 @@ from torch import Tensor, nn
 
 from grelu_cli.errors import UsageError
 from grelu_cli.ism.fast_delta import DeltaLinear, DeltaResidual
+from grelu_cli.ism.fast_gru import GRUStep, gru_servable
 from grelu_cli.ism.fast_steps import (
     Conv,
     Crop,
@@ -70,7 +75,14 @@ from grelu_cli.ism.fast_steps import (
     Step,
     Whole,
 )
-from grelu_cli.model.blocks import ChannelTransformBlock, ConvBlock, ConvTower, LinearBlock, Stem
+from grelu_cli.model.blocks import (
+    ChannelTransformBlock,
+    ConvBlock,
+    ConvTower,
+    GRUBlock,
+    LinearBlock,
+    Stem,
+)
 from grelu_cli.model.heads import ConvHead, MLPHead
 from grelu_cli.model.inference import InferenceEnformerTrunk
 from grelu_cli.model.layers import (
@@ -85,7 +97,7 @@ from grelu_cli.model.layers import (
     TaskSelect,
 )
 from grelu_cli.model.models.base import BaseModel
-from grelu_cli.model.trunks import ConvTrunk, DilatedConvTrunk
+from grelu_cli.model.trunks import ConvGRUTrunk, ConvTrunk, DilatedConvTrunk
 from grelu_cli.model.trunks.enformer import EnformerConvTower, EnformerTrunk
 from grelu_cli.model.trunks.explainn import ExplaiNNTrunk
 
@@ -323,6 +335,12 @@ def compile_steps(model: nn.Module) -> list[Step]:
         steps = _tower(trunk.conv_tower, "embedding.conv_tower")
     elif type(trunk) is ExplaiNNTrunk:
         steps = _explainn(trunk, "embedding")
+    elif type(trunk) is ConvGRUTrunk:
+        steps = _tower(trunk.conv_tower, "embedding.conv_tower")
+        gru = trunk.gru_tower
+        if type(gru) is not GRUBlock or not gru_servable(gru):
+            raise _refuse(f"embedding.gru_tower ({type(gru).__name__}; needs one GRU layer)")
+        steps.append(GRUStep(gru))
     elif type(trunk) in (EnformerTrunk, InferenceEnformerTrunk):
         steps = _enformer(trunk, "embedding")
     else:
@@ -403,7 +421,7 @@ class FastISM:
         widest = 0  # bytes of one mutant's widest window
         for step in self.steps:
             p = step.patch(p)
-            if not isinstance(step, (Full, Whole, FlattenLinear)):
+            if not p.is_full:  # whole activations: layers whose cost is per pass, not per mutant
                 widest = max(widest, p.seg[0].numel() * p.seg.element_size())
         if self.chunk_size is None and widest:
             self._auto_chunk = max(MIN_CHUNK, CHUNK_BYTES // widest)

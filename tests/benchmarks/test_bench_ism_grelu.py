@@ -36,7 +36,7 @@ def test_our_side_end_to_end_on_tiny_models(tmp_path: Path) -> None:
         [
             "--tiny",
             "--cases",
-            "DilatedConvModel,ConvGRUModel",
+            "DilatedConvModel,ConvTransformerModel",
             "--positions",
             "4",
             "--slow-positions",
@@ -56,7 +56,7 @@ def test_our_side_end_to_end_on_tiny_models(tmp_path: Path) -> None:
     assert rc == 0
     res = json.loads(out.read_text())
     rows = {r["case"]: r for r in res["rows"]}
-    dilated, gru = rows["DilatedConvModel"], rows["ConvGRUModel"]
+    dilated, gru = rows["DilatedConvModel"], rows["ConvTransformerModel"]
     assert dilated["mutants"] == gru["mutants"] == 2 * 4 * 3  # ACGT only: 3 per position
     assert dilated["rel_err_fast"] <= 1e-5
     assert dilated["fast_per_s"] > 0 and dilated["plain_per_s"] > 0

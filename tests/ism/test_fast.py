@@ -113,6 +113,19 @@ SERVED: dict[str, tuple[Callable[[], nn.Module], int]] = {
         70,
     ),
     "explainn": (lambda: ExplaiNNModel(2, in_len=60, channels=5, kernel_size=7), 60),
+    # Each GRU direction from the reference state at the batch's changed span.
+    "conv_gru": (lambda: M.ConvGRUModel(2, stem_channels=8, channel_init=8, n_conv=3), 50),
+    "conv_gru_pool_profile": (
+        lambda: M.ConvGRUModel(
+            3,
+            stem_channels=6,
+            channel_init=6,
+            pool_func="max",
+            pool_size=2,
+            final_pool_func=None,
+        ),
+        41,
+    ),
     # Conv tower incrementally, transformer tower and tail on the whole activation. Channels:
     # multiples of 128 from half to all, channels / heads divisible by 6 (smallest: 768).
     "enformer_tower": (
@@ -163,7 +176,7 @@ SERVED: dict[str, tuple[Callable[[], nn.Module], int]] = {
 LOOSER_ATOL = {"enformer_tower": 1e-5}
 
 NOT_SERVED: dict[str, Callable[[], nn.Module]] = {
-    "conv_gru": lambda: M.ConvGRUModel(2, stem_channels=8, channel_init=8),
+    "conv_gru_two_layers": lambda: M.ConvGRUModel(2, stem_channels=8, channel_init=8, n_gru=2),
     "conv_transformer": lambda: M.ConvTransformerModel(2, stem_channels=8, channel_init=8),
     "borzoi": lambda: M.BorzoiModel(
         stem_channels=8,
