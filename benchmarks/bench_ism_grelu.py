@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -336,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     tmp = None if args.workdir else tempfile.TemporaryDirectory()
     workdir = Path(args.workdir or tmp.name)  # type: ignore[union-attr]
     workdir.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(HERE))
+    from bench_predict import machine
+
+    host = machine()
+    print(f"{host['cpu']}, {host['cores']} cores, load {host['load_avg_at_start']}", flush=True)
     cases = build_cases(args, workdir)
     samples: dict[str, dict[str, list[float]]] = {n: {} for n in cases}
     checks: dict[str, dict[str, Any]] = {n: {} for n in cases}
@@ -385,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         print(f"DISAGREE (> {args.rtol:g} relative): {', '.join(bad)}: speeds not comparable")
     if args.json:
-        meta = {"args": {k: v for k, v in vars(args).items()}, "samples": samples}
+        host["load_avg_at_end"] = os.getloadavg()
+        meta = {"machine": host, "args": dict(vars(args)), "samples": samples}
         Path(args.json).write_text(json.dumps({**meta, "rows": rows, "table": text}, indent=1))
     if tmp is not None:
         tmp.cleanup()
