@@ -89,7 +89,7 @@ CASES: dict[str, tuple[str, int, list[str], bool]] = {
             "crop_len=4",
             *_SMALL_TRANSFORMER,
         ],
-        False,
+        True,
     ),
 }
 #: --tiny: every case shrunk to run in seconds (same code paths).

@@ -30,8 +30,12 @@ input's change instead of the output window's convolution, about half the produc
   only over the positions whose state the mutants change (:mod:`.fast_gru`), the feed-forward
   block and head on the whole activation.
 
-Not served: other attention/transformer trunks (Borzoi, ConvTransformer): their conv towers are
-a small part of the cost, and every output reads every position. Models
+* ``BorzoiModel``: the stem and the conv blocks before the U-net's skips on the window; the
+  last two conv blocks, the transformer tower, the U-net, the tail and head on the whole
+  activation.
+
+Not served: ``ConvTransformerModel`` (its conv tower is a small part of the cost; every
+transformer output reads every position), GRU towers of more than one layer. Models
 in training mode and batch norm in training mode are refused too (their statistics depend on
 the batch).
 
@@ -84,7 +88,7 @@ from grelu_cli.model.blocks import (
     Stem,
 )
 from grelu_cli.model.heads import ConvHead, MLPHead
-from grelu_cli.model.inference import InferenceEnformerTrunk
+from grelu_cli.model.inference import InferenceBorzoiTrunk, InferenceEnformerTrunk
 from grelu_cli.model.layers import (
     Activation,
     AdaptivePool,
@@ -98,6 +102,7 @@ from grelu_cli.model.layers import (
 )
 from grelu_cli.model.models.base import BaseModel
 from grelu_cli.model.trunks import ConvGRUTrunk, ConvTrunk, DilatedConvTrunk
+from grelu_cli.model.trunks.borzoi import BorzoiConvTower, BorzoiTrunk
 from grelu_cli.model.trunks.enformer import EnformerConvTower, EnformerTrunk
 from grelu_cli.model.trunks.explainn import ExplaiNNTrunk
 
@@ -302,6 +307,32 @@ def _mlp_head(head: MLPHead) -> list[Step]:
     return [DeltaLinear(first.linear, head.in_channels), Whole(tail)]
 
 
+def _borzoi(trunk: Any, where: str) -> list[Step]:
+    """Borzoi's stem and conv blocks up to the U-net's skips on the window; the last two conv
+    blocks (their pre-pooling activations feed the U-net), the transformer tower, the U-net
+    and the pointwise tail on the whole activation, as the trunk's own forward orders them."""
+    tower = trunk.conv_tower
+    if type(tower).forward is not BorzoiConvTower.forward:
+        raise _refuse(f"{where}.conv_tower ({type(tower).__name__})")
+    blocks = list(tower.blocks)
+    steps: list[Step] = []
+    for i, block in enumerate(blocks[:-2]):
+        steps += _block(block, f"{where}.conv_tower.blocks.{i}")
+    skip1, skip0 = blocks[-2:]
+    t = trunk
+    crop_first = type(t) is InferenceBorzoiTrunk
+
+    def tail(x: Tensor) -> Tensor:
+        x, y1 = skip1(x)
+        x, y0 = skip0(x)
+        x = t.unet_tower(t.transformer_tower(x), [y0, y1])
+        if crop_first:
+            return t.act(t.pointwise_conv(t.crop(x)))
+        return t.crop(t.act(t.pointwise_conv(x)))
+
+    return [*steps, Full(), Whole(tail)]
+
+
 def _head(head: nn.Module, where: str) -> list[Step]:
     if type(head) is MLPHead:
         return _mlp_head(head)
@@ -341,6 +372,8 @@ def compile_steps(model: nn.Module) -> list[Step]:
         if type(gru) is not GRUBlock or not gru_servable(gru):
             raise _refuse(f"embedding.gru_tower ({type(gru).__name__}; needs one GRU layer)")
         steps.append(GRUStep(gru))
+    elif type(trunk) in (BorzoiTrunk, InferenceBorzoiTrunk):
+        steps = _borzoi(trunk, "embedding")
     elif type(trunk) in (EnformerTrunk, InferenceEnformerTrunk):
         steps = _enformer(trunk, "embedding")
     else:

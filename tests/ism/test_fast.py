@@ -114,6 +114,29 @@ SERVED: dict[str, tuple[Callable[[], nn.Module], int]] = {
     ),
     "explainn": (lambda: ExplaiNNModel(2, in_len=60, channels=5, kernel_size=7), 60),
     # Each GRU direction from the reference state at the batch's changed span.
+    # Stem and conv blocks before the U-net skips on the window, the rest whole. Conv tower
+    # channels are multiples of 32.
+    "borzoi_tower": (
+        lambda: M.BorzoiModel(
+            stem_channels=8,
+            stem_kernel_size=5,
+            init_channels=32,
+            channels=64,
+            n_tasks=2,
+            n_conv=4,
+            n_transformers=1,
+            key_len=4,
+            value_len=8,
+            n_heads=2,
+            pos_dropout=0.0,
+            attn_dropout=0.0,
+            ff_dropout=0.0,
+            crop_len=1,
+            final_act_func="softplus",
+            final_pool_func=None,
+        ),
+        64,
+    ),
     "conv_gru": (lambda: M.ConvGRUModel(2, stem_channels=8, channel_init=8, n_conv=3), 50),
     "conv_gru_pool_profile": (
         lambda: M.ConvGRUModel(
@@ -178,23 +201,6 @@ LOOSER_ATOL = {"enformer_tower": 1e-5}
 NOT_SERVED: dict[str, Callable[[], nn.Module]] = {
     "conv_gru_two_layers": lambda: M.ConvGRUModel(2, stem_channels=8, channel_init=8, n_gru=2),
     "conv_transformer": lambda: M.ConvTransformerModel(2, stem_channels=8, channel_init=8),
-    "borzoi": lambda: M.BorzoiModel(
-        stem_channels=8,
-        stem_kernel_size=5,
-        init_channels=8,
-        channels=16,
-        n_tasks=2,
-        n_conv=3,
-        n_transformers=1,
-        key_len=4,
-        value_len=4,
-        n_heads=2,
-        pos_dropout=0.0,
-        attn_dropout=0.0,
-        ff_dropout=0.0,
-        crop_len=0,
-        final_act_func="softplus",
-    ),
 }
 
 
