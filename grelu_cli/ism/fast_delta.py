@@ -5,7 +5,7 @@ change on the mutant's window.
 keeps the length ("same" padding): the mutant's block output on its window is the reference's
 pre-activation sum there plus the convolution of the input's *change*, which is zero outside the
 input window. :class:`DeltaLinear`: an MLP head's first linear layer over the flattened
-activation.
+activation. :class:`FlattenLinear`: ExplaiNN's flatten and units' first fully-connected layer.
 
 Why: a dilated convolution widens the changed window by ``reach = dilation * (kernel - 1)`` on
 each layer (DilatedConvModel: 273 changed positions in, 529 out, at dilation 128). Computing
@@ -127,3 +127,41 @@ class DeltaLinear(Step):
         change = torch.einsum("bwc,bwhc->bh", delta, cols)
         out = self.ref_out.reshape(1, -1) + change
         return Patch(out.reshape(b, 1, -1), torch.zeros_like(p.start), int(out.shape[-1]))
+
+
+class FlattenLinear(Step):
+    """ExplaiNN's flatten and first fully-connected layer, incrementally.
+
+    Full: ``(N, U, P)`` flattened unit-major to ``(N, U*P, 1)``, then a 1x1 convolution with U
+    groups (unit u's P pooled positions -> its G outputs): ``(N, U*G, 1)``. A mutant changes
+    a few pooled positions per unit (its window), so its output is the reference output plus
+    the weights of those positions times the change: ``U*G*width`` multiply-adds instead of
+    ``U*G*P``. The weight slice depends only on the window start, which few mutants of a
+    batch do not share: one product per distinct start.
+    """
+
+    def __init__(self, conv: nn.Conv1d, units: int) -> None:
+        self.conv = conv
+        self.units = units
+        # (U*G, P, 1) grouped weight -> (U, G, P)
+        self.weight = conv.weight.reshape(units, -1, conv.weight.shape[1])
+        self.ref_x: Tensor | None = None
+        self.ref_out: Tensor | None = None
+
+    def full(self, x: Tensor) -> Tensor:
+        self.ref_x = x[0]
+        y = self.conv(x.reshape(x.shape[0], -1, 1))
+        self.ref_out = y
+        return y
+
+    def patch(self, p: Patch) -> Patch:
+        assert self.ref_x is not None and self.ref_out is not None, "full() first"
+        b, w = p.seg.shape[0], p.width
+        pos = p.start[:, None] + torch.arange(w, device=p.start.device)[None, :]
+        delta = p.seg - self.ref_x[:, pos].permute(1, 0, 2)  # (B, U, w)
+        out = self.ref_out.reshape(1, self.units, -1).repeat(b, 1, 1)  # (B, U, G)
+        for s in torch.unique(p.start).tolist():
+            rows = torch.nonzero(p.start == s).flatten()
+            part = torch.einsum("buw,ugw->bug", delta[rows], self.weight[:, :, s : s + w])
+            out[rows] += part
+        return Patch(out.reshape(b, -1, 1), torch.zeros_like(p.start), 1)
