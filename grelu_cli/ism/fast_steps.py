@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +62,19 @@ class Ref:
         self.padded = padded.t().contiguous()
 
 
+def rows(x: Tensor, start: Tensor, width: int) -> Tensor:
+    """Windows ``x[start[b] : start[b] + width]`` of a contiguous position-major ``x: (n, C)``
+    as one new (B, width, C) tensor.
+
+    Each window is one contiguous run of ``width * C`` values, so they are gathered as the rows
+    of a 2-D strided view: 1.5-8x faster than ``index_select`` on an ``unfold`` view, which
+    copies element by element.
+    """
+    n, c = (int(s) for s in x.shape)
+    runs = x.as_strided((n - width + 1, width * c), (c, 1))
+    return runs.index_select(0, start).view(-1, width, c)
+
+
 def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
     """The mutants' activation on ``[start[b], start[b] + width)``: (B, C, width).
 
@@ -70,8 +84,7 @@ def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
     w = patch.width
     # Reference values: one copy of sliding windows, (B, C, width) with channels-last memory
     # (position-major), the layout oneDNN's fastest CPU convolutions read and write.
-    slides = ref.padded.unfold(0, width, 1).permute(0, 2, 1)  # (n, width, C) view
-    out = slides.index_select(0, start + ref.left).permute(0, 2, 1)
+    out = rows(ref.padded, start + ref.left, width).permute(0, 2, 1)
     # Overlay each mutant's segment where it falls. Its offset in the new window is the same
     # for every mutant away from the activation's ends, so this is one slice copy per
     # distinct offset (a few per batch), not a per-element gather.
@@ -83,13 +96,23 @@ def window(ref: Ref, patch: Patch, start: Tensor, width: int) -> Tensor:
         if bool((rel == r).all()):
             out[:, :, lo:hi] = patch.seg[:, :, lo - r : hi - r]
         else:
-            rows = torch.nonzero(rel == r).flatten()
-            out[rows, :, lo:hi] = patch.seg[rows, :, lo - r : hi - r]
+            sel = torch.nonzero(rel == r).flatten()
+            out[sel, :, lo:hi] = patch.seg[sel, :, lo - r : hi - r]
     return out
 
 
 def _clamped(start: Tensor, width: int, length: int) -> Tensor:
     return start.clamp(0, length - width)
+
+
+class DeltaPath(Protocol):
+    """What :class:`Residual` needs of a difference path (:mod:`.fast_delta`)."""
+
+    def full(self, pre: Tensor) -> None: ...
+
+    def fits(self, p: Patch) -> Tensor: ...
+
+    def patch(self, p: Patch) -> Patch: ...
 
 
 class Step:
@@ -314,16 +337,38 @@ class Residual(Step):
     block input, through ``transform`` (a position-wise channel transform), is added on the
     current window."""
 
-    def __init__(self, steps: Sequence[Step | None], transform: Callable[[Tensor], Tensor]) -> None:
+    def __init__(
+        self,
+        steps: Sequence[Step | None],
+        transform: Callable[[Tensor], Tensor],
+        identity: bool = False,
+    ) -> None:
         self.steps = list(steps)
         self.transform = transform
         self.ref: Ref | None = None
+        self.identity = identity
+        #: The difference path (:class:`grelu_cli.ism.fast_delta.DeltaResidual`, set by the
+        #: compiler where :meth:`delta_candidate` allows it); None: the direct path.
+        self.delta: DeltaPath | None = None
+
+    def delta_candidate(self) -> tuple[Conv, bool] | None:
+        """``(conv, relu)`` when the block is ``conv -> + x -> relu?`` with an identity
+        residual and a length-keeping, ungrouped convolution (the difference path's shape)."""
+        fusable = self._fusable()
+        if not self.identity or fusable is None:
+            return None
+        conv, relu, _ = fusable
+        if conv.groups != 1 or conv.reach != conv.left + conv.right:
+            return None
+        return conv, relu
 
     def full(self, x: Tensor) -> Tensor:
         self.ref = Ref(x)
         y = x
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
             y = y + self.transform(x) if step is None else step.full(y)
+            if i == 1 and self.delta is not None:
+                self.delta.full(y)  # conv(x) + b + x, before the activation
         return y
 
     def _block_input(self, p: Patch, q: Patch) -> Tensor:
@@ -347,13 +392,35 @@ class Residual(Step):
         relu = isinstance(nxt, Pointwise) and type(nxt.fn) is nn.ReLU
         return steps[0], relu, 2 + relu
 
+    def _patch_fused(self, p: Patch, conv: Conv, relu: bool) -> Patch:
+        """``relu?(conv(x) + transform(x))`` on the window: the difference path for the
+        mutants whose windows fit it, the direct one for the others (near the ends)."""
+        delta = self.delta
+        if delta is None or p.width + conv.reach >= p.length:
+            return conv.patch_fused(p, self.transform, relu)
+        fits = delta.fits(p)
+        n_fit = int(fits.sum())
+        if n_fit == fits.numel():
+            return delta.patch(p)
+        if n_fit == 0:
+            return conv.patch_fused(p, self.transform, relu)
+        inner, edge = torch.nonzero(fits).flatten(), torch.nonzero(~fits).flatten()
+        a = delta.patch(Patch(p.seg[inner], p.start[inner], p.length))
+        e = conv.patch_fused(Patch(p.seg[edge], p.start[edge], p.length), self.transform, relu)
+        seg = a.seg.new_empty((p.seg.shape[0], a.width, a.seg.shape[1]))  # channels-last
+        seg[inner] = a.seg.transpose(1, 2)
+        seg[edge] = e.seg.transpose(1, 2)
+        start = torch.empty_like(p.start)
+        start[inner], start[edge] = a.start, e.start
+        return Patch(seg.transpose(1, 2), start, a.length)
+
     def patch(self, p: Patch) -> Patch:
         q = p
         steps: Sequence[Step | None] = self.steps
         fusable = self._fusable()
         if fusable is not None and fusable[0].reach == fusable[0].left + fusable[0].right:
             conv, relu, used = fusable
-            q = conv.patch_fused(p, self.transform, relu)
+            q = self._patch_fused(p, conv, relu)
             steps = self.steps[used:]
         for step in steps:
             if step is None:
@@ -364,41 +431,3 @@ class Residual(Step):
             else:
                 q = step.patch(q)
         return q
-
-
-class FlattenLinear(Step):
-    """ExplaiNN's flatten and first fully-connected layer, incrementally.
-
-    Full: ``(N, U, P)`` flattened unit-major to ``(N, U*P, 1)``, then a 1x1 convolution with U
-    groups (unit u's P pooled positions -> its G outputs): ``(N, U*G, 1)``. A mutant changes
-    a few pooled positions per unit (its window), so its output is the reference output plus
-    the weights of those positions times the change: ``U*G*width`` multiply-adds instead of
-    ``U*G*P``. The weight slice depends only on the window start, which few mutants of a
-    batch do not share: one product per distinct start.
-    """
-
-    def __init__(self, conv: nn.Conv1d, units: int) -> None:
-        self.conv = conv
-        self.units = units
-        # (U*G, P, 1) grouped weight -> (U, G, P)
-        self.weight = conv.weight.reshape(units, -1, conv.weight.shape[1])
-        self.ref_x: Tensor | None = None
-        self.ref_out: Tensor | None = None
-
-    def full(self, x: Tensor) -> Tensor:
-        self.ref_x = x[0]
-        y = self.conv(x.reshape(x.shape[0], -1, 1))
-        self.ref_out = y
-        return y
-
-    def patch(self, p: Patch) -> Patch:
-        assert self.ref_x is not None and self.ref_out is not None, "full() first"
-        b, w = p.seg.shape[0], p.width
-        pos = p.start[:, None] + torch.arange(w, device=p.start.device)[None, :]
-        delta = p.seg - self.ref_x[:, pos].permute(1, 0, 2)  # (B, U, w)
-        out = self.ref_out.reshape(1, self.units, -1).repeat(b, 1, 1)  # (B, U, G)
-        for s in torch.unique(p.start).tolist():
-            rows = torch.nonzero(p.start == s).flatten()
-            part = torch.einsum("buw,ugw->bug", delta[rows], self.weight[:, :, s : s + w])
-            out[rows] += part
-        return Patch(out.reshape(b, -1, 1), torch.zeros_like(p.start), 1)
