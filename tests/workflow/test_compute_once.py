@@ -19,9 +19,9 @@ def seen(monkeypatch):
     sizes: list[int] = []
     real = Predictor._forward
 
-    def forward(self, x):
+    def forward(self, x, member=0):
         sizes.append(int(x.shape[0]))
-        return real(self, x)
+        return real(self, x, member)
 
     monkeypatch.setattr(Predictor, "_forward", forward)
     return sizes

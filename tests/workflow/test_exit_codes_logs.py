@@ -68,7 +68,7 @@ def test_exit_code_per_class(ws, tmp_path, bad_bed, name, code, fmt):
 def _raise_in_forward(monkeypatch, exc: BaseException) -> None:
     from grelu_cli.predict.loop import Predictor
 
-    def forward(self, x):
+    def forward(self, x, member=0):
         raise exc
 
     monkeypatch.setattr(Predictor, "_forward", forward)

@@ -230,7 +230,7 @@ def test_existing_bigwig_refused_before_predicting(ws, tmp_path, monkeypatch):
     (out / "t_b.bw").write_text("someone else's file")
     from grelu_cli.predict.loop import Predictor
 
-    def forward(self, x):
+    def forward(self, x, member=0):
         raise AssertionError("predicted although the output exists")
 
     monkeypatch.setattr(Predictor, "_forward", forward)
