@@ -17,7 +17,6 @@ Both sides get the same seeded profiles, regenerated per variant (no N x 374 MB 
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -275,12 +274,11 @@ def compare(
 
 
 def _rss_mb() -> dict[str, float]:
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with open("/proc/self/statm") as f:
-        now = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return {"peak_rss_mb": peak, "rss_mb": now}
+    """This process's peak (VmHWM) and current (VmRSS) resident memory, MB. Not getrusage's
+    ru_maxrss: after fork + exec that starts at the parent's RSS at the fork."""
+    with open("/proc/self/status") as f:
+        kb = {k: v.split()[0] for k, _, v in (line.partition(":") for line in f) if k[:2] == "Vm"}
+    return {"peak_rss_mb": int(kb["VmHWM"]) / 1024, "rss_mb": int(kb["VmRSS"]) / 1024}
 
 
 def scoring_rss(

@@ -128,3 +128,14 @@ def test_agreement_fails_on_a_wrong_value_a_missing_row_or_other_bins(dense) -> 
     shifted = copy.deepcopy(ours)
     shifted["bins"][key] = shifted["bins"][key] + 1
     assert "bins differ" in gvc.agreement(shifted, theirs)["problems"][0]
+
+
+def test_scoring_rss_reports_after_n_and_2n_variants(dense) -> None:
+    gtf, index = dense
+    positions = bench_genes.variant_positions(index, 4)
+    res = gvc.scoring_rss(gtf, positions, "chr1", N_TRACKS, N_PAIRS, bench_genes.BIN,
+                          N_BINS, ["SED"], bench_genes.CROP)  # fmt: skip
+    assert list(res) == ["after_index", "after_2_variants", "after_4_variants"]
+    for v in res.values():
+        assert 0 < v["rss_mb"] <= v["peak_rss_mb"]
+    assert res["after_4_variants"]["peak_rss_mb"] >= res["after_index"]["peak_rss_mb"]
