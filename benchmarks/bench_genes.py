@@ -147,6 +147,9 @@ def _child_load(path: str, how: str) -> None:
         pc.extract_regex(ex["attr"], r'gene_type "(?P<v>[^"]*)"')
         out = {"exon_rows": len(ex), "genes": len(pc.unique(pc.struct_field(gid, "v")))}
     out["seconds"] = time.perf_counter() - t0
+    from genes_vs_calico import _rss_mb
+
+    out["vm_hwm_mb"] = _rss_mb()["peak_rss_mb"]  # this process's own peak (see _rss_mb)
     print(json.dumps(out))
 
 
@@ -160,6 +163,7 @@ def measure_load(path: Path, how: str) -> dict[str, Any]:
     _, _, usage = os.wait4(p.pid, 0)
     res = json.loads(text.strip().splitlines()[-1])
     res["wall_s"] = time.perf_counter() - t0
+    # ru_maxrss is at least the parent's RSS at the fork; vm_hwm_mb is the child's own.
     res["peak_rss_mb"] = usage.ru_maxrss / 1024
     return res
 
