@@ -18,8 +18,18 @@ Reports numbers, asserts nothing. Three parts:
    forward pass on these CPUs (not run here): the issue's budget is 5%, i.e. 3 s per allele.
 3. **Background quantiles** for a 40-gene block against a background of ``--background``
    pairs.
+4. **Against Calico** (``genes_vs_calico.py``): ``--variants`` N variants at the same full
+   geometry on a dense synthetic annotation (gene starts 2-8 kb apart on one chromosome: about
+   40 multi-exon, partly overlapping genes per 196,608 bp output span), scored by Calico's
+   ``borzoi_sed.py`` loop (the numpy transcription in ``tests/genes/calico_reference.py``, one
+   variant at a time) and by our ``GeneScorer``: seconds per variant for ``SED,logSED`` and
+   all 11 statistics, the ratio, ours as a percentage of one (and of two) 60 s forward passes,
+   and the agreement (rtol 1e-5; Calico's arithmetic in float64 on the first variant, and an
+   informative float32 comparison on all). Then ``predict --genes``' reduction per window.
+5. **Scoring memory**: peak RSS of a fresh process scoring N, then 2N variants (flat in N).
 
-    python benchmarks/bench_genes.py [--genes 60000] [--skip-load] [--json out.json]
+    python benchmarks/bench_genes.py [--genes 60000] [--skip-load] [--variants 3]
+        [--skip-compare] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,12 +48,25 @@ import numpy as np
 
 FORWARD_S = 60.0  # Borzoi, one window, these CPUs (README's full-size benchmark)
 N_BINS, N_TRACKS, N_PAIRS, BIN = 6144, 7611, 1660, 32
+CROP = 5120 * BIN  # Borzoi's output span starts 163,840 bp into its 524,288 bp window
+DENSE_STEP = (2_000, 8_000)  # gene starts 2-8 kb apart: about 40 genes per output span
 
 
-def write_gtf(path: Path, n_genes: int, seed: int = 0) -> int:
-    """A GENCODE-basic-like GTF; returns the number of lines written."""
+def write_gtf(
+    path: Path,
+    n_genes: int,
+    seed: int = 0,
+    chroms: list[str] | None = None,
+    step: tuple[int, int] | None = None,
+) -> int:
+    """A GENCODE-basic-like GTF; returns the number of lines written.
+
+    Genes follow each other on their chromosome, 1-60 kb after the previous gene's end; with
+    ``step`` their *starts* are ``step`` bp apart instead (overlapping genes: a dense window
+    of about 40 genes in Borzoi's 196 kb output span with ``step=(2_000, 8_000)``)."""
     rng = np.random.default_rng(seed)
-    chroms = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY", "chrM"]
+    if chroms is None:
+        chroms = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY", "chrM"]
     lines = 0
     with open(path, "w") as f:
         f.write("##description: synthetic GENCODE-like\n##format: gtf\n")
@@ -56,14 +79,14 @@ def write_gtf(path: Path, n_genes: int, seed: int = 0) -> int:
             gtype = "protein_coding" if coding else "lncRNA"
             gid = f"ENSG{g:011d}.{int(rng.integers(1, 20))}"
             name = f"GENE{g}"
-            start = pos[chrom] + int(rng.integers(1_000, 60_000))
+            start = pos[chrom] + int(rng.integers(*(step or (1_000, 60_000))))
             n_ex = int(rng.integers(2, 14))
             ex_len = rng.integers(80, 400, size=n_ex)
             gaps = rng.integers(200, 8_000, size=n_ex)
             ex_starts = start + np.concatenate([[0], np.cumsum(ex_len[:-1] + gaps[:-1])])
             ex_ends = ex_starts + ex_len
             end = int(ex_ends[-1])
-            pos[chrom] = end
+            pos[chrom] = start if step else end
             gattr = f'gene_id "{gid}"; gene_type "{gtype}"; gene_name "{name}"; level 2;'
             f.write(f"{chrom}\tHAVANA\tgene\t{start + 1}\t{end}\t.\t{strand}\t.\t{gattr}\n")
             lines += 1
@@ -106,7 +129,7 @@ def _child_load(path: str, how: str) -> None:
         from grelu_cli.genome.genes import load_gene_index
 
         idx = load_gene_index(path)
-        out = {"genes": len(idx), "exons": len(idx.exon_start)}
+        out: dict[str, Any] = {"genes": len(idx), "exons": len(idx.exon_start)}
     else:
         import pyarrow.compute as pc
         from pyarrow import csv
@@ -124,6 +147,9 @@ def _child_load(path: str, how: str) -> None:
         pc.extract_regex(ex["attr"], r'gene_type "(?P<v>[^"]*)"')
         out = {"exon_rows": len(ex), "genes": len(pc.unique(pc.struct_field(gid, "v")))}
     out["seconds"] = time.perf_counter() - t0
+    from genes_vs_calico import _rss_mb
+
+    out["vm_hwm_mb"] = _rss_mb()["peak_rss_mb"]  # this process's own peak (see _rss_mb)
     print(json.dumps(out))
 
 
@@ -137,6 +163,7 @@ def measure_load(path: Path, how: str) -> dict[str, Any]:
     _, _, usage = os.wait4(p.pid, 0)
     res = json.loads(text.strip().splitlines()[-1])
     res["wall_s"] = time.perf_counter() - t0
+    # ru_maxrss is at least the parent's RSS at the fork; vm_hwm_mb is the child's own.
     res["peak_rss_mb"] = usage.ru_maxrss / 1024
     return res
 
@@ -197,7 +224,7 @@ def bench_stats(gtf: Path, index: Any) -> dict[str, Any]:
             bins=np.concatenate(bins_list).astype(np.int64),
         )
         minus = rng.random(n_genes) < 0.5
-        row = {"genes": n_genes, "bins_total": int(counts.sum())}
+        row: dict[str, Any] = {"genes": n_genes, "bins_total": int(counts.sum())}
         row["SED,logSED_ms"] = _timeit(
             lambda gb=gb, minus=minus: gene_stats(ref, alt, gb, minus, gt, ["SED", "logSED"])
         )
@@ -240,6 +267,71 @@ def bench_background(n_bg: int, k: int) -> dict[str, Any]:
     }
 
 
+def variant_positions(index: Any, n: int) -> list[int]:
+    """n VCF positions 400 kb apart on the dense annotation's chromosome (windows apart)."""
+    return [int(index.start[0]) + 300_000 + 400_007 * i for i in range(n)]
+
+
+def dense_annotation(tmp: Path, n_variants: int) -> tuple[Path, Any]:
+    """The dense single-chromosome GTF and its index, long enough for 2 x n_variants."""
+    from grelu_cli.genome.genes import load_gene_index
+
+    gtf = tmp / "dense.gtf"
+    write_gtf(gtf, 100 + 200 * n_variants, seed=5, chroms=["chr1"], step=DENSE_STEP)
+    return gtf, load_gene_index(gtf)
+
+
+def bench_compare(
+    gtf: Path,
+    index: Any,
+    n_variants: int,
+    n_tracks: int = N_TRACKS,
+    n_pairs: int = N_PAIRS,
+    n_bins: int = N_BINS,
+) -> dict[str, Any]:
+    """Part 4: Calico's per-variant loop against GeneScorer (genes_vs_calico.compare), our
+    cost against the forward pass, and predict --genes' reduction per window."""
+    from genes_vs_calico import compare, reduction_per_window
+
+    from grelu_cli.genes.stats import STATS
+
+    positions = variant_positions(index, n_variants)
+    sets = {"SED,logSED": ["SED", "logSED"], "all_11": list(STATS)}
+    out = compare(gtf, index, positions, "chr1", n_tracks, n_pairs, BIN, n_bins, sets, CROP)
+    for label in sets:
+        per_variant = out[label]["ours_s_per_variant"]
+        # A scored allele is two windows (ref and alt), 2 forward passes; the strict figure
+        # charges it all to one pass.
+        out[label]["ours_pct_of_one_forward"] = 100 * per_variant / FORWARD_S
+        out[label]["ours_pct_of_two_forwards"] = 100 * per_variant / (2 * FORWARD_S)
+    mid = len(index) // 2
+    out["predict_genes_reduction"] = reduction_per_window(
+        index, [mid, mid + 1], n_tracks, n_pairs, BIN, n_bins, CROP
+    )
+    return out
+
+
+def measure_scoring_rss(gtf: Path, n_variants: int) -> dict[str, Any]:
+    """Part 5: peak RSS of scoring 2N variants in a fresh process (after N and 2N)."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    cmd = [sys.executable, __file__, "--child-rss", str(gtf), "--variants", str(n_variants)]
+    text = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, text=True, check=True).stdout
+    return dict(json.loads(text.strip().splitlines()[-1]))
+
+
+def _child_rss(gtf: str, n_variants: int) -> None:
+    from genes_vs_calico import scoring_rss
+
+    from grelu_cli.genes.stats import STATS
+    from grelu_cli.genome.genes import load_gene_index
+
+    positions = variant_positions(load_gene_index(gtf), 2 * n_variants)
+    res = scoring_rss(
+        Path(gtf), positions, "chr1", N_TRACKS, N_PAIRS, BIN, N_BINS, list(STATS), CROP
+    )
+    print(json.dumps(res))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--genes", type=int, default=60_000)
@@ -250,13 +342,19 @@ def main() -> None:
         action="store_true",
         help="only parts 2 and 3 (still writes a small GTF for realistic gene bins)",
     )
+    ap.add_argument("--variants", type=int, default=3, help="variants per side, part 4")
+    ap.add_argument("--skip-compare", action="store_true", help="leave out parts 4 and 5")
+    ap.add_argument("--child-rss", help=argparse.SUPPRESS)
     ap.add_argument("--child-load", help=argparse.SUPPRESS)
     ap.add_argument("--how", default="ours", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if args.child_load:
         _child_load(args.child_load, args.how)
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.child_rss:
+        _child_rss(args.child_rss, args.variants)
+        return
     from grelu_cli.genome.genes import load_gene_index
 
     res: dict[str, Any] = {"cpus": os.cpu_count()}
@@ -275,6 +373,12 @@ def main() -> None:
         index = load_gene_index(gtf)
         res["stats"] = bench_stats(gtf, index)
         print(json.dumps(res["stats"]), flush=True)
+        if not args.skip_compare:
+            dense, dense_index = dense_annotation(Path(tmp), args.variants)
+            res["compare"] = bench_compare(dense, dense_index, args.variants)
+            print(json.dumps(res["compare"]), flush=True)
+            res["scoring_rss"] = measure_scoring_rss(dense, args.variants)
+            print(json.dumps(res["scoring_rss"]), flush=True)
     res["background"] = bench_background(args.background, res["stats"]["gene_tasks"])
     worst = max(
         v["all_11_ms_plus_pseudocounts"] for k, v in res["stats"].items() if k.startswith("window_")
