@@ -34,12 +34,12 @@ Pass ``observer=`` (a :class:`~grelu_cli.run.observer.RunObserver`) to see progr
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from grelu_cli.api.attribute import attribute, attribute_job, check_attribute
 from grelu_cli.api.ism import check_ism, ism, ism_job
 from grelu_cli.api.models import build_model, download_model, list_models, model_info
+from grelu_cli.api.values import PathLike, as_tuple, opt_str
 from grelu_cli.core.arguments import checked, takes
 from grelu_cli.core.window import Window
 from grelu_cli.errors import ArgumentError
@@ -82,24 +82,12 @@ __all__ = [
     "variants_job",
 ]
 
-_PathLike = str | Path
-
-
-def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _opt(value: _PathLike | None) -> str | None:
-    return None if value is None else str(value)
-
 
 @checked(hide=("observer",))
 def job(
     *,
-    model: _PathLike,
-    output: _PathLike = "",
+    model: PathLike,
+    output: PathLike = "",
     # Model
     replicate: int | str | Sequence[int] | None = None,
     species: str | None = None,
@@ -108,11 +96,11 @@ def job(
     trust_checkpoint: bool = False,
     seq_len: int | None = None,
     # Input
-    bed: _PathLike | None = None,
-    fasta: _PathLike | None = None,
+    bed: PathLike | None = None,
+    fasta: PathLike | None = None,
     region: str | Sequence[str] = (),
     chrom: str | Sequence[str] = (),
-    genome: _PathLike | None = None,
+    genome: PathLike | None = None,
     chrom_alias: str = "none",
     tile: bool = False,
     edge: str = "pad",
@@ -124,7 +112,7 @@ def job(
     dtype: str = "float32",
     # Prediction
     tasks: str | Sequence[str] | None = None,
-    tasks_file: _PathLike | None = None,
+    tasks_file: PathLike | None = None,
     tasks_query: str | None = None,
     aggregate: str | None = None,
     bins: int | None = None,
@@ -137,10 +125,10 @@ def job(
     batch_size: int | str = "auto",
     compile: bool = False,
     # Genes
-    genes: _PathLike | None = None,
+    genes: PathLike | None = None,
     gene_types: str | Sequence[str] | None = None,
     gene_ids: str | Sequence[str] | None = None,
-    gene_ids_file: _PathLike | None = None,
+    gene_ids_file: PathLike | None = None,
     gene_bins: str = "majority",
     gene_span: bool = False,
     # Run
@@ -183,16 +171,16 @@ def job(
             replicate=parse_replicates(replicate, str(model), species),
             species=species,
             arch=arch,
-            param=_tuple(param),
+            param=as_tuple(param),
             trust_checkpoint=trust_checkpoint,
             seq_len=seq_len,
         ),
         input=InputConfig(
-            bed=_opt(bed),
-            fasta=_opt(fasta),
-            region=_tuple(region),
-            chrom=_tuple(chrom),
-            genome=_opt(genome),
+            bed=opt_str(bed),
+            fasta=opt_str(fasta),
+            region=as_tuple(region),
+            chrom=as_tuple(chrom),
+            genome=opt_str(genome),
             chrom_alias=chrom_alias,
             tile=tile,
             edge=edge,
@@ -207,7 +195,7 @@ def job(
         ),
         predict=PredictConfig(
             tasks=tuple(tasks) if tasks is not None else None,
-            tasks_file=_opt(tasks_file),
+            tasks_file=opt_str(tasks_file),
             tasks_query=tasks_query,
             aggregate=aggregate,
             bins=bins,
@@ -230,10 +218,10 @@ def job(
             chunk_size=chunk_windows,
         ),
         genes=GeneConfig(
-            genes=_opt(genes),
+            genes=opt_str(genes),
             gene_types=_names(gene_types),
             gene_ids=_names(gene_ids),
-            gene_ids_file=_opt(gene_ids_file),
+            gene_ids_file=opt_str(gene_ids_file),
             gene_bins=gene_bins,
             gene_span=gene_span,
         ),
@@ -299,10 +287,10 @@ def predict_arrays(
 @checked(hide=("observer",))
 def variants_job(
     *,
-    model: _PathLike,
-    vcf: _PathLike,
-    genome: _PathLike,
-    output: _PathLike | None = None,
+    model: PathLike,
+    vcf: PathLike,
+    genome: PathLike,
+    output: PathLike | None = None,
     scores: str | Sequence[str] | None = ",".join(DEFAULT_SCORES),
     ref_mismatch: str = "skip",
     max_indel_len: int | None = DEFAULT_MAX_INDEL_LEN,
@@ -320,18 +308,18 @@ def variants_job(
     rc: bool = False,
     shifts: int = 0,
     tasks: str | Sequence[str] | None = None,
-    tasks_file: _PathLike | None = None,
+    tasks_file: PathLike | None = None,
     tasks_query: str | None = None,
     untransform: bool = False,
     untransform_mode: str = "grelu",
-    genes: _PathLike | None = None,
+    genes: PathLike | None = None,
     gene_types: str | Sequence[str] | None = None,
     gene_ids: str | Sequence[str] | None = None,
-    gene_ids_file: _PathLike | None = None,
+    gene_ids_file: PathLike | None = None,
     gene_bins: str = "majority",
     gene_span: bool = False,
     gene_stats: str | Sequence[str] = "SED,logSED",
-    background: _PathLike | None = None,
+    background: PathLike | None = None,
     precision: str = "fp32",
     batch_size: int | str = "auto",
     layout: str = "long",
@@ -364,16 +352,16 @@ def variants_job(
     from grelu_cli.run.variant_job import variant_format
     from grelu_cli.variants.config import VariantConfig
 
-    out = _opt(output)
+    out = opt_str(output)
     gene_config = GeneConfig(
-        genes=_opt(genes),
+        genes=opt_str(genes),
         gene_types=csv(gene_types),
         gene_ids=csv(gene_ids),
-        gene_ids_file=_opt(gene_ids_file),
+        gene_ids_file=opt_str(gene_ids_file),
         gene_bins=gene_bins,
         gene_span=gene_span,
         gene_stats=csv(gene_stats) or (),
-        background=_opt(background),
+        background=opt_str(background),
     )
     kind = "variant_genes" if gene_config.active else "variants"
     return VariantJob(
@@ -398,12 +386,12 @@ def variants_job(
             max_indel_len=DEFAULT_MAX_INDEL_LEN if max_indel_len is None else max_indel_len,
             pseudocount=pseudocount,
             aggregate=aggregate,
-            region=_tuple(region),
-            chrom=_tuple(chrom),
+            region=as_tuple(region),
+            chrom=as_tuple(chrom),
         ),
         predict=PredictConfig(
             tasks=csv(tasks),
-            tasks_file=_opt(tasks_file),
+            tasks_file=opt_str(tasks_file),
             tasks_query=tasks_query,
             bins=bins,
             rc=rc,

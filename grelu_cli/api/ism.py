@@ -11,9 +11,9 @@ options' names and defaults); :func:`ism` runs a job, :func:`check_ism` dry-runs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from grelu_cli.api.values import PathLike, as_tuple, opt_str
 from grelu_cli.core.arguments import checked, takes
 from grelu_cli.errors import ArgumentError
 from grelu_cli.genes.config import GeneConfig
@@ -24,36 +24,24 @@ from grelu_cli.run.ism_summary import ISMSummary
 from grelu_cli.run.observer import RunObserver
 from grelu_cli.run.summary import DryRunReport
 
-_PathLike = str | Path
-
-
-def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _opt(value: _PathLike | None) -> str | None:
-    return None if value is None else str(value)
-
 
 @checked(hide=("observer",))
 def ism_job(
     *,
-    model: _PathLike,
-    output: _PathLike = "",
+    model: PathLike,
+    output: PathLike = "",
     # Model
     replicate: int | None = None,
     species: str | None = None,
     trust_checkpoint: bool = False,
     seq_len: int | None = None,
     # Input
-    bed: _PathLike | None = None,
-    fasta: _PathLike | None = None,
+    bed: PathLike | None = None,
+    fasta: PathLike | None = None,
     region: str | Sequence[str] = (),
-    vcf: _PathLike | None = None,
+    vcf: PathLike | None = None,
     allele: str = "ref",
-    genome: _PathLike | None = None,
+    genome: PathLike | None = None,
     chrom_alias: str = "none",
     edge: str = "pad",
     # ISM
@@ -64,9 +52,9 @@ def ism_job(
     pseudocount: float = 0.0,
     ism_method: str = "auto",
     # Genes
-    genes: _PathLike | None = None,
+    genes: PathLike | None = None,
     gene_ids: str | Sequence[str] | None = None,
-    gene_ids_file: _PathLike | None = None,
+    gene_ids_file: PathLike | None = None,
     gene_bins: str = "majority",
     gene_span: bool = False,
     # Output
@@ -76,7 +64,7 @@ def ism_job(
     dtype: str = "float32",
     # Prediction
     tasks: str | Sequence[str] | None = None,
-    tasks_file: _PathLike | None = None,
+    tasks_file: PathLike | None = None,
     tasks_query: str | None = None,
     aggregate: str = "mean",
     bins: int | None = None,
@@ -112,10 +100,10 @@ def ism_job(
             seq_len=seq_len,
         ),
         input=InputConfig(
-            bed=_opt(bed),
-            fasta=_opt(fasta),
-            region=_tuple(region),
-            genome=_opt(genome),
+            bed=opt_str(bed),
+            fasta=opt_str(fasta),
+            region=as_tuple(region),
+            genome=opt_str(genome),
             chrom_alias=chrom_alias,
             edge=edge,
         ),
@@ -133,19 +121,19 @@ def ism_job(
             ism_score=ism_score,
             pseudocount=pseudocount,
             ism_method=ism_method,
-            vcf=_opt(vcf),
+            vcf=opt_str(vcf),
             allele=allele,
         ),
         genes=GeneConfig(
-            genes=_opt(genes),
+            genes=opt_str(genes),
             gene_ids=tuple(gene_ids) if gene_ids is not None else None,
-            gene_ids_file=_opt(gene_ids_file),
+            gene_ids_file=opt_str(gene_ids_file),
             gene_bins=gene_bins,
             gene_span=gene_span,
         ),
         predict=PredictConfig(
             tasks=tuple(tasks) if tasks is not None else None,
-            tasks_file=_opt(tasks_file),
+            tasks_file=opt_str(tasks_file),
             tasks_query=tasks_query,
             aggregate=aggregate,
             bins=bins,
