@@ -77,8 +77,9 @@ def predict(
     chunk_windows: params.ChunkWindowsOpt = 512,
     devices: params.DevicesOpt = None,
 ) -> None:
-    """Predict tracks for regions (BED, --region, --chrom) or sequences (FASTA), or predicted
-    expression per gene (--genes GTF).
+    """Predict tracks for regions or sequences, or expression per gene (--genes GTF).
+
+    Inputs: regions (BED, --region, --chrom), sequences (FASTA) or genes (--genes GTF).
 
     Writes parquet (long or wide layout, with provenance metadata), one bigWig per task, or a
     dense zarr store (window x task x bin). With --genes: one value per gene and task (the
