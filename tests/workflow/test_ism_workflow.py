@@ -1,6 +1,8 @@
 """``grelu ism`` as a workflow step: shards (real processes, into one zarr store; parquet
 files) + ``grelu merge`` equal a plain run, and SIGKILL + ``--resume`` equals a plain run
-(zarr store: its done markers; parquet: committed chunks of whole regions)."""
+(zarr store: its done markers; parquet: committed chunks of whole regions). Every run is its
+own process, the plain reference runs too: a run inside the test process can differ from a
+fresh process in the last bits after earlier tests of the session (seen in the full suite)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 import zarr
 
 from grelu_cli.io.fs.atomic import manifest_path
-from tests.workflow.wf_helpers import grelu_cmd, ok, subprocess_env
+from tests.workflow.wf_helpers import grelu_cmd, run_cli, subprocess_env
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 BASE = [
@@ -43,8 +45,8 @@ def plain(tmp_path_factory) -> dict[str, Path]:
     """Uninterrupted, unsharded runs: a zarr store and a parquet file."""
     d = tmp_path_factory.mktemp("plain")
     out = {"zarr": d / "ism.zarr", "parquet": d / "ism.parquet"}
-    ok("ism", *BASE, "-o", out["zarr"])
-    ok("ism", *BASE, "-o", out["parquet"])
+    run_cli("ism", *BASE, "-o", out["zarr"])
+    run_cli("ism", *BASE, "-o", out["parquet"])
     return out
 
 
@@ -84,16 +86,16 @@ def test_zarr_shards_in_processes_then_merge_equal_a_plain_run(plain, tmp_path):
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
     assert zarr.open_group(str(store), mode="r").attrs["grelu"]["complete"] is False
-    ok("merge", store)
+    run_cli("merge", store)
     _same_store(plain["zarr"], store)
 
 
 def test_parquet_shards_then_merge_equal_a_plain_run(plain, tmp_path):
     shards = [tmp_path / f"s{i}.parquet" for i in range(2)]
     for i, path in enumerate(shards):
-        ok("ism", *BASE, "--shard", f"{i}/2", "-o", path)
+        run_cli("ism", *BASE, "--shard", f"{i}/2", "-o", path)
     merged = tmp_path / "merged.parquet"
-    ok("merge", *shards, "-o", merged)
+    run_cli("merge", *shards, "-o", merged)
     assert _table(merged).equals(_table(plain["parquet"]))
 
 
@@ -123,10 +125,10 @@ def test_zarr_sigkill_then_resume_equals_a_plain_run(plain, tmp_path):
 
     _kill_after(cmd, committed)
     assert not out.exists()  # nothing at the final path until the store is whole
-    ok("ism", *BASE, "--resume", "-o", out)
+    run_cli("ism", *BASE, "--resume", "-o", out)
     _same_store(plain["zarr"], out)
     # --resume on the finished store: kept as it is
-    ok("ism", *BASE, "--resume", "-o", out)
+    run_cli("ism", *BASE, "--resume", "-o", out)
 
 
 def test_parquet_sigkill_then_resume_equals_a_plain_run(plain, tmp_path):
@@ -142,6 +144,6 @@ def test_parquet_sigkill_then_resume_equals_a_plain_run(plain, tmp_path):
 
     _kill_after([*grelu_cmd(), "ism", *args], committed)
     assert not out.exists()
-    ok("ism", *args)
+    run_cli("ism", *args)
     assert _table(out).equals(_table(plain["parquet"]))
     assert not manifest.exists()
