@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from grelu_cli.core.attribution_block import BASES, LETTERS, AttributionBlock
-from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError
 from grelu_cli.io.formats.provenance import to_json
 from grelu_cli.io.formats.zarr.read import read_record
+from grelu_cli.io.formats.zarr.regions import NoBins, region_columns, region_vector
 from grelu_cli.io.formats.zarr.schema import (
     ATTR,
     WINDOW_COORDS,
@@ -53,7 +53,6 @@ from grelu_cli.io.formats.zarr.writer import ZarrWriter, _to_float16
 
 ATTRIBUTION = "attribution"
 DIMS = ("region", "target", "position", "base")
-_ROWS = 1 << 16  # per-region coordinates: regions per chunk (written once, at creation)
 
 
 @dataclass(frozen=True)
@@ -66,16 +65,6 @@ class AttributionStoreSpec:
     positions: int
     dtype: str
     record: dict[str, Any]
-
-
-class _NoBins:
-    """An attribution store has no output bins (the base writer's bin layout)."""
-
-    bins = np.zeros(0, dtype=np.int64)
-
-    def coordinates(self, windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
-        empty = np.zeros((len(windows), 0), dtype=np.int64)
-        return empty, empty
 
 
 def create_attribution_store(path: Path, spec: AttributionStoreSpec) -> None:
@@ -111,38 +100,16 @@ def create_attribution_store(path: Path, spec: AttributionStoreSpec) -> None:
         compressors=codec(),
         dimension_names=("region", "position"),
     )
-    _vector(group, "region", np.arange(n, dtype=np.int64), "region")
-    _vector(group, "target", np.array(list(spec.targets), dtype=str), "target")
-    _vector(group, "position", np.arange(p, dtype=np.int64), "position")
-    _vector(group, "base", np.array(BASES, dtype=str), "base")
-    columns: dict[str, list[Any]] = {key: [] for key in WINDOW_COORDS}
-    for lo in range(0, n, _ROWS):
-        for w in spec.windows.window_list(lo, min(n, lo + _ROWS)):
-            for key in WINDOW_COORDS:
-                value = getattr(w, key)
-                columns[key].append("" if value is None else value)
-    for key, col in columns.items():
-        kind = str if key in ("name", "chrom", "strand") else np.int64
-        _vector(group, key, np.array(col, dtype=kind).reshape(n), "region")
+    region_vector(group, "region", np.arange(n, dtype=np.int64), "region")
+    region_vector(group, "target", np.array(list(spec.targets), dtype=str), "target")
+    region_vector(group, "position", np.arange(p, dtype=np.int64), "position")
+    region_vector(group, "base", np.array(BASES, dtype=str), "base")
+    region_columns(group, spec.windows, n)
     # CF convention, which xarray decodes: these are coordinates of the attribution array.
     values.attrs["coordinates"] = " ".join((*WINDOW_COORDS, "ref", "pos"))
     group.attrs[ATTR] = json.loads(to_json(spec.record))
     marker_dir(path).mkdir(parents=True)
     consolidate(path)
-
-
-def _vector(group: Any, name: str, values: np.ndarray, dim: str) -> None:
-    text = values.dtype.kind in "UTO"
-    array = group.create_array(
-        name,
-        shape=values.shape,
-        chunks=(max(1, min(len(values), _ROWS)),),
-        dtype=str if text else values.dtype,
-        compressors="auto" if text else codec(),
-        dimension_names=(dim,),
-    )
-    if values.size:
-        array[...] = values
 
 
 class AttributionZarrWriter(ZarrWriter):
@@ -159,7 +126,7 @@ class AttributionZarrWriter(ZarrWriter):
     def __init__(
         self, path: str | Path, targets: Sequence[str], *, positions: int, **kw: Any
     ) -> None:
-        super().__init__(path, targets, bin_layout=_NoBins(), **kw)
+        super().__init__(path, targets, bin_layout=NoBins(), **kw)
         self.positions = int(positions)
         self._arrays: dict[str, Any] = {}
 

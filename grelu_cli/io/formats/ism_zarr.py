@@ -45,6 +45,7 @@ from grelu_cli.core.window import Window
 from grelu_cli.errors import InputDataError
 from grelu_cli.io.formats.provenance import to_json
 from grelu_cli.io.formats.zarr.read import read_record
+from grelu_cli.io.formats.zarr.regions import NoBins, region_columns, region_vector
 from grelu_cli.io.formats.zarr.schema import (
     ATTR,
     WINDOW_COORDS,
@@ -67,7 +68,6 @@ POSITION_ARRAYS = {"ref": "", "pos": -1, "offset": -1}
 FLUSH_REGIONS = 4
 #: ... and the longest a region is held (so slow regions are marked done as they come).
 FLUSH_SECONDS = 0.2
-_ROWS = 1 << 16  # per-region coordinates: regions per chunk (written once, at creation)
 
 
 @dataclass(frozen=True)
@@ -80,16 +80,6 @@ class ISMStoreSpec:
     positions: int
     dtype: str
     record: dict[str, Any]
-
-
-class _NoBins:
-    """An ISM store has no output bins (the base writer's bin layout)."""
-
-    bins = np.zeros(0, dtype=np.int64)
-
-    def coordinates(self, windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
-        empty = np.zeros((len(windows), 0), dtype=np.int64)
-        return empty, empty
 
 
 def create_ism_store(path: Path, spec: ISMStoreSpec) -> None:
@@ -128,38 +118,16 @@ def create_ism_store(path: Path, spec: ISMStoreSpec) -> None:
             compressors="auto" if text else codec(),
             dimension_names=("region", "position"),
         )
-    _vector(group, "region", np.arange(n, dtype=np.int64), "region")
-    _vector(group, "position", np.arange(p, dtype=np.int64), "position")
-    _vector(group, "base", np.array(BASES, dtype=str), "base")
-    _vector(group, "task", np.array(list(spec.tasks), dtype=str), "task")
-    columns: dict[str, list[Any]] = {key: [] for key in WINDOW_COORDS}
-    for lo in range(0, n, _ROWS):
-        for w in spec.windows.window_list(lo, min(n, lo + _ROWS)):
-            for key in WINDOW_COORDS:
-                value = getattr(w, key)
-                columns[key].append("" if value is None else value)
-    for key, values in columns.items():
-        kind = str if key in ("name", "chrom", "strand") else np.int64
-        _vector(group, key, np.array(values, dtype=kind).reshape(n), "region")
+    region_vector(group, "region", np.arange(n, dtype=np.int64), "region")
+    region_vector(group, "position", np.arange(p, dtype=np.int64), "position")
+    region_vector(group, "base", np.array(BASES, dtype=str), "base")
+    region_vector(group, "task", np.array(list(spec.tasks), dtype=str), "task")
+    region_columns(group, spec.windows, n)
     # CF convention, which xarray decodes: these are coordinates of delta.
     delta.attrs["coordinates"] = " ".join((*WINDOW_COORDS, "ref", "pos", "offset"))
     group.attrs[ATTR] = json.loads(to_json(spec.record))
     marker_dir(path).mkdir(parents=True)
     consolidate(path)
-
-
-def _vector(group: Any, name: str, values: np.ndarray, dim: str) -> None:
-    text = values.dtype.kind in "UTO"
-    array = group.create_array(
-        name,
-        shape=values.shape,
-        chunks=(max(1, min(len(values), _ROWS)),),
-        dtype=str if text else values.dtype,
-        compressors="auto" if text else codec(),
-        dimension_names=(dim,),
-    )
-    if values.size:
-        array[...] = values
 
 
 class ISMZarrWriter(ZarrWriter):
@@ -173,7 +141,7 @@ class ISMZarrWriter(ZarrWriter):
     array = DELTA
 
     def __init__(self, path: str | Path, tasks: Sequence[str], *, positions: int, **kw: Any):
-        super().__init__(path, tasks, bin_layout=_NoBins(), **kw)
+        super().__init__(path, tasks, bin_layout=NoBins(), **kw)
         self.positions = int(positions)
         self._arrays: dict[str, Any] = {}
         self._held: list[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []

@@ -181,10 +181,10 @@ def create_store(path: Path, spec: StoreSpec) -> None:
         dimension_names=DIMS,
     )
     task_vars = task_variables(spec.task_table, spec.tasks)
-    _array(group, "task", np.array(list(spec.tasks), dtype=str), ("task",))
+    coordinate_array(group, "task", np.array(list(spec.tasks), dtype=str), ("task",))
     for var, (_, values) in task_vars.items():
-        _array(group, var, values, ("task",))
-    _array(group, "bin", bins, ("bin",))
+        coordinate_array(group, var, values, ("task",))
+    coordinate_array(group, "bin", bins, ("bin",))
     _window_coordinates(group, spec.windows, spec.bin_layout, n_windows, n_bins)
     names = [*WINDOW_COORDS, *BIN_COORDS, *task_vars]
     # CF convention, which xarray decodes: these variables are coordinates of ``preds``.
@@ -194,7 +194,8 @@ def create_store(path: Path, spec: StoreSpec) -> None:
     consolidate(path)
 
 
-def _array(group: Any, name: str, values: np.ndarray, dims: tuple[str, ...]) -> Any:
+def coordinate_array(group: Any, name: str, values: np.ndarray, dims: tuple[str, ...]) -> Any:
+    """A coordinate array ``name`` holding ``values`` (text or numbers) with ``dims``."""
     chunks = tuple(max(1, min(n, _WINDOW_ROWS)) for n in values.shape)
     text = values.dtype.kind in "UTO"
     array = group.create_array(
@@ -242,10 +243,10 @@ def _window_coordinates(
             columns["window_start"].append(w.window_start)
             columns["window_end"].append(w.window_end)
             columns["padded"].append(w.padded)
-    _array(group, "window", np.arange(n_windows, dtype=np.int64), ("window",))
+    coordinate_array(group, "window", np.arange(n_windows, dtype=np.int64), ("window",))
     for key, values in columns.items():
         kind = str if key in ("name", "chrom", "strand") else np.int64
-        _array(group, key, np.array(values, dtype=kind).reshape(n_windows), ("window",))
+        coordinate_array(group, key, np.array(values, dtype=kind).reshape(n_windows), ("window",))
 
 
 def _slabs(windows: WindowSource, n_windows: int, rows: int) -> Iterator[tuple[int, list[Window]]]:
